@@ -1,0 +1,44 @@
+# The two commands a newcomer needs:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install install-test browser test-sqlite test-postgres lint bench clean
+
+## make run: install paperfeed, load the bundled corpus (30 real arXiv days), serve it.
+run: install
+	$(BIN)/paperfeed demo --host $(HOST) --port $(PORT)
+
+## make test: install everything the suite needs, run it on SQLite and on PostgreSQL.
+test: install-test browser
+	$(BIN)/python -m pytest -n 2 --db=sqlite
+	$(BIN)/python -m pytest -n 2 --db=postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is pinned in pyproject (2.13.0, the CPU build on this disk); install it first so
+# that nothing pulls a CUDA build.
+install: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+
+# Debian's Chromium for the Playwright browser tests (Playwright's own download cannot work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+lint: install-test
+	$(BIN)/ruff check paperfeed tests bench
+	$(BIN)/mypy paperfeed
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

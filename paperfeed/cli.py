@@ -1,0 +1,239 @@
+"""The `paperfeed` command: thin calls into ingest, store, index, rank, web and mail.
+
+Every command accepts ``--db URL`` (else PAPERFEED_DATABASE_URL, the TOML file, or the
+default SQLite file) and ``--config FILE``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from paperfeed.config import Settings, describe_settings, load_settings
+from paperfeed.models import ImportSummary
+
+err = Console(stderr=True)
+out = Console()
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--db and --config on every command."""
+    func = click.option(
+        "--db", "db_url", metavar="URL", default=None,
+        help="Database URL (sqlite:///file.db or postgresql://...).",
+    )(func)
+    func = click.option(
+        "--config", "config_path", metavar="FILE", default=None,
+        help="TOML settings file (default: ./paperfeed.toml).",
+    )(func)
+    return func
+
+
+def settings_from(db_url: str | None, config_path: str | None, **overrides: Any) -> Settings:
+    if config_path:
+        os.environ["PAPERFEED_CONFIG"] = config_path
+    try:
+        return load_settings(database_url=db_url, **overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def engine_for(settings: Settings, *, migrate: bool = True) -> Any:
+    """An engine on the configured database, upgraded to the current schema."""
+    from paperfeed.store.database import open_engine
+    from paperfeed.store.migrate import pending_revisions, upgrade_database
+
+    engine = open_engine(settings.database_url)
+    if migrate and pending_revisions(engine):
+        upgrade_database(engine)
+    return engine
+
+
+@contextmanager
+def progress_bar(description: str, *, bytes_: bool = False) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr; yields update(done, total)."""
+    columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn()]
+    columns += [DownloadColumn()] if bytes_ else [MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int | None = None, **_: Any) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def print_summary(summary: ImportSummary, *, max_shown: int = 20) -> None:
+    for rejected in summary.rejections[:max_shown]:
+        err.print(f"[yellow]rejected[/] {rejected.position}: {rejected.reason}", highlight=False)
+    if len(summary.rejections) > max_shown:
+        err.print(f"... and {len(summary.rejections) - max_shown} more rejected records")
+    for error in summary.errors:
+        err.print(f"[red]error[/] {error}", highlight=False)
+    counts = summary.as_dict()
+    click.echo(
+        "summary: "
+        + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+    )
+
+
+def exit_for(summary: ImportSummary) -> None:
+    """Non-zero only when nothing at all could be read."""
+    if summary.read == 0 and (summary.rejected or summary.errors):
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="paperfeed")
+def main() -> None:
+    """paperfeed: today's important papers, searchable, with a community and email digests."""
+
+
+@main.command()
+@common_options
+def init(db_url: str | None, config_path: str | None) -> None:
+    """Create the database or upgrade it to the current schema (safe to repeat)."""
+    from paperfeed.store.database import open_engine
+    from paperfeed.store.migrate import upgrade_database
+
+    settings = settings_from(db_url, config_path)
+    heads = upgrade_database(open_engine(settings.database_url))
+    click.echo(f"database ready at {_redact(settings.database_url)} (schema {', '.join(heads)})")
+
+
+@main.command("import")
+@common_options
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=5000, show_default=True, help="Papers per transaction.")
+def import_(db_url: str | None, config_path: str | None, files: tuple[Path, ...], batch_size: int) -> None:
+    """Import JSON Lines files (plain or .gz): Kaggle arXiv snapshot or listing schema."""
+    from paperfeed.ingest.bulk import import_file
+
+    settings = settings_from(db_url, config_path)
+    engine = engine_for(settings)
+    total = ImportSummary()
+    for path in files:
+        if not path.exists():
+            total.errors.append(f"{path}: no such file")
+            continue
+        with progress_bar(f"import {path.name}", bytes_=True) as update:
+            total.add(import_file(engine, path, progress=update, batch_size=batch_size))
+    print_summary(total)
+    exit_for(total)
+
+
+@main.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats(db_url: str | None, config_path: str | None, as_json: bool) -> None:
+    """Counts of papers by source, category and announcement day."""
+    from paperfeed.store.stats import collect_stats
+
+    engine = engine_for(settings_from(db_url, config_path))
+    with engine.connect() as conn:
+        data = collect_stats(conn)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    out.print(f"[bold]{data['papers']:,}[/] papers, {data['authors']:,} authors, "
+              f"newest day {data['newest_day']}")
+    for title, key in (("source", "by_source"), ("category", "by_category"), ("day", "by_day")):
+        table = Table(title=f"papers by {title}")
+        table.add_column(title)
+        table.add_column("papers", justify="right")
+        for name, n in data[key].items():
+            table.add_row(str(name), f"{n:,}")
+        out.print(table)
+
+
+@main.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(db_url: str | None, config_path: str | None, host: str, port: int, workers: int) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    settings = settings_from(db_url, config_path)
+    engine_for(settings).dispose()
+    os.environ["PAPERFEED_DATABASE_URL"] = settings.database_url
+    click.echo(f"paperfeed on http://{host}:{port}/ ({_redact(settings.database_url)})")
+    uvicorn.run(
+        "paperfeed.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+@main.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Load the demo corpus and stop.")
+@click.pass_context
+def demo(ctx: click.Context, db_url: str | None, config_path: str | None, host: str, port: int,
+         no_serve: bool) -> None:
+    """Load the bundled corpus (30 real arXiv listing days), index it, and serve it."""
+    from paperfeed.ingest.bulk import import_file
+
+    settings = settings_from(db_url, config_path)
+    engine = engine_for(settings)
+    corpus = resources.files("paperfeed") / "data" / "demo-listings.jsonl.gz"
+    with resources.as_file(corpus) as path, progress_bar("demo corpus", bytes_=True) as update:
+        summary = import_file(engine, path, progress=update)
+    print_summary(summary)
+    for hook in DEMO_STEPS:
+        hook(settings, engine)
+    if not no_serve:
+        ctx.invoke(serve, db_url=settings.database_url, config_path=config_path, host=host,
+                   port=port)
+
+
+# Steps after the demo import that other areas add (e.g. building the search index).
+DEMO_STEPS: list[Callable[[Settings, Any], None]] = []
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """Every setting with its environment variable, default and help."""
+    table = Table(title="settings (defaults < paperfeed.toml < PAPERFEED_* env < flags)")
+    for col in ("env var", "type", "default", "help"):
+        table.add_column(col)
+    for row in describe_settings():
+        table.add_row(*row)
+    out.print(table)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Settings: every field typed, with a default and help text.
+
+Precedence, lowest first: defaults < TOML file < ``PAPERFEED_*`` environment < CLI flags.
+Settings are never built at import time; call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_TOML = "paperfeed.toml"
+DEV_SECRET = "paperfeed-development-secret-do-not-use-in-production"
+
+
+def default_database_url() -> str:
+    """SQLite file in the working directory if one exists there, else in the user data dir."""
+    local = Path.cwd() / "paperfeed.db"
+    if local.exists():
+        return f"sqlite:///{local}"
+    data = Path(user_data_dir("paperfeed", appauthor=False))
+    return f"sqlite:///{data / 'paperfeed.db'}"
+
+
+class Settings(BaseSettings):
+    """All of paperfeed's configuration. ``paperfeed settings`` prints it with help."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERFEED_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development",
+        description="'production' refuses unsafe defaults (e.g. no secret key).",
+    )
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql://user@host/db.",
+    )
+    secret_key: str = Field(
+        "",
+        description="Signs sessions, CSRF and email tokens. Required in production.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public absolute URL of the site, used in emails and feeds.",
+    )
+    site_name: str = Field("paperfeed", description="Name shown in pages, feeds and emails.")
+    # --- upstream sources -------------------------------------------------------------
+    arxiv_rss_url: str = Field(
+        "https://rss.arxiv.org/rss", description="Base URL of arXiv's RSS listings."
+    )
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="arXiv API (Atom) query endpoint."
+    )
+    arxiv_oai_url: str = Field(
+        "https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint."
+    )
+    hf_url: str = Field("https://huggingface.co", description="Hugging Face base URL.")
+    user_agent: str = Field(
+        "paperfeed/0.1 (+https://github.com/paperfeed/paperfeed; mailto:admin@localhost)",
+        description="User-Agent sent upstream; put a contact address in it.",
+    )
+    arxiv_delay_seconds: float = Field(
+        3.0, description="Minimum seconds between requests to arXiv (their policy: >= 3)."
+    )
+    http_timeout_seconds: float = Field(30.0, description="Timeout for one upstream request.")
+    http_retries: int = Field(4, description="Retries for upstream timeouts, 5xx, truncation.")
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.CV", "cs.CL", "cs.LG", "cs.AI"],
+        description="arXiv categories that `paperfeed ingest arxiv` and the worker follow.",
+    )
+    # --- index ------------------------------------------------------------------------
+    embedding_model: str = Field(
+        "",
+        description="Local sentence-transformers directory; empty = bundled all-MiniLM-L6-v2.",
+    )
+    embedding_backend: Literal["onnx-int8", "torch"] = Field(
+        "onnx-int8", description="Inference engine for the embedding model."
+    )
+    cache_dir: str = Field(
+        default_factory=lambda: user_data_dir("paperfeed", appauthor=False),
+        description="Where derived files (e.g. the ONNX model) are cached.",
+    )
+    # --- mail -------------------------------------------------------------------------
+    smtp_url: str = Field(
+        "",
+        description="smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; empty = console.",
+    )
+    mail_from: str = Field("paperfeed <noreply@localhost>", description="From: address.")
+    # --- web --------------------------------------------------------------------------
+    cache_seconds: int = Field(30, description="Max age of cached anonymous pages.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("PAPERFEED_CONFIG", DEFAULT_TOML)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, toml)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> "Settings":
+        if self.environment == "production":
+            if not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "PAPERFEED_SECRET_KEY must be set to a random string of >= 32 characters "
+                    "in production (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                )
+        elif not self.secret_key:
+            self.secret_key = DEV_SECRET
+        self.base_url = self.base_url.rstrip("/")
+        return self
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from defaults, TOML, env and the given overrides (CLI flags)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def describe_settings() -> list[tuple[str, str, str, str]]:
+    """(env var, type, default, help) for every setting, for docs and `paperfeed settings`."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "computed" if field.default_factory is not None else repr(field.default)
+        ann = getattr(field.annotation, "__name__", str(field.annotation))
+        rows.append((f"PAPERFEED_{name.upper()}", ann, default, field.description or ""))
+    return rows

@@ -1,0 +1,1 @@
+"""Ingest: one module per upstream source, each yielding normalised Paper records."""

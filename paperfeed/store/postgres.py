@@ -1,0 +1,42 @@
+"""Everything PostgreSQL-specific: connection setup, full-text search DDL, pgvector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+NAME = "postgresql"
+insert = pg_insert
+
+
+def configure_engine(engine: Engine) -> None:
+    """Nothing to set per connection beyond psycopg's defaults; kept for symmetry."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Register pgvector's type adapters when the package and extension are present.
+        try:
+            from pgvector.psycopg import register_vector  # type: ignore[import-not-found]
+
+            register_vector(dbapi_conn)
+        except Exception:  # noqa: BLE001 - optional adapter; queries fall back to text casts
+            pass
+
+
+KEYWORD_INDEX_DDL = [
+    # Weighted tsvector kept in sync by PostgreSQL itself: title A, authors B, abstract C.
+    """ALTER TABLE papers ADD COLUMN IF NOT EXISTS search_tsv tsvector
+        GENERATED ALWAYS AS (
+            setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
+            setweight(to_tsvector('simple', coalesce(authors_text, '')), 'B') ||
+            setweight(to_tsvector('english', coalesce(abstract, '')), 'C')
+        ) STORED""",
+    "CREATE INDEX IF NOT EXISTS ix_papers_search_tsv ON papers USING gin (search_tsv)",
+]
+
+DROP_KEYWORD_INDEX_DDL = [
+    "DROP INDEX IF EXISTS ix_papers_search_tsv",
+    "ALTER TABLE papers DROP COLUMN IF EXISTS search_tsv",
+]
