@@ -1,0 +1,134 @@
+"""The community schema (SQLAlchemy Core): users, sessions, votes, comments, collections,
+submissions, personal API tokens, and the data version that page caches key on.
+
+Created by migration ``0003_community``. Counters on ``papers`` (upvotes, num_comments) are
+kept exact by the same transaction that writes the rows they count.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .schema import TZ, Id, metadata
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(40), nullable=False, unique=True),  # lower-case [a-z0-9_-]
+    Column("email", String(320), nullable=False, unique=True),  # lower-cased
+    Column("password_hash", String(255), nullable=False),  # argon2id encoded hash
+    Column("display_name", String(80), nullable=False, server_default=""),
+    Column("bio", Text, nullable=False, server_default=""),
+    Column("email_verified_at", TZ),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_at", TZ, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # sha256 of the cookie value: a leaked database does not leak live sessions.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+    Column("user_agent", String(255), nullable=False, server_default=""),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", TZ, nullable=False),
+    Index("ix_votes_paper_id", "paper_id", "created_at"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("body", Text, nullable=False),  # plain text, rendered escaped with URLs linked
+    Column("created_at", TZ, nullable=False),
+    Column("edited_at", TZ),
+    Column("hidden", Boolean, nullable=False, server_default="0"),  # by an admin
+    Index("ix_comments_paper_id", "paper_id", "created_at"),
+    Index("ix_comments_user_id", "user_id"),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("is_public", Boolean, nullable=False, server_default="0"),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    Index("ix_collections_user_id", "user_id"),
+)
+
+collection_items = Table(
+    "collection_items",
+    metadata,
+    Column(
+        "collection_id", Id, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("added_at", TZ, nullable=False),
+    Index("ix_collection_items_order", "collection_id", "position"),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # The feed day the paper joins: the site's "today" when it was submitted.
+    Column("feed_day", Date, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    UniqueConstraint("paper_id", name="uq_submissions_paper_id"),
+    Index("ix_submissions_feed_day", "feed_day"),
+    Index("ix_submissions_user_id", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex
+    Column("prefix", String(16), nullable=False),  # shown in settings to tell tokens apart
+    Column("created_at", TZ, nullable=False),
+    Column("last_used_at", TZ),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+data_versions = Table(
+    "data_versions",
+    metadata,
+    # One row ("site"), bumped in the transaction of every vote, comment, submission or
+    # moderation: page caches in every worker key on it, so a vote invalidates them.
+    Column("name", String(32), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
