@@ -1,0 +1,38 @@
+"""The JSON API: Hugging Face-compatible papers endpoints plus paperfeed's own.
+
+One router per resource (daily_papers, papers, search, similar, trending, votes,
+submissions, collections, me). :func:`install_api` adds them, the JSON error handlers, read
+CORS, the Atom feeds and the local Swagger UI to the app built by ``create_app``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from paperfeed.config import Settings
+
+from paperfeed.web.feeds import routes as feed_routes
+
+from . import daily_papers, papers, trending
+from .cors import ReadOnlyCors
+from .docs_page import install_docs
+from .errors import install_error_handlers
+
+# Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
+ROUTERS = [daily_papers.router, trending.router, feed_routes.router, papers.router]
+
+
+def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    """Register the API on ``app``. Its routes go before any page route that was already
+    registered, so that e.g. ``/papers/{id}.md`` wins over a page at ``/papers/{id}``."""
+    app.state.api_settings = settings
+    app.state.api_engine = engine
+    before = list(app.router.routes)
+    for router in ROUTERS:
+        app.include_router(router)
+    added = [r for r in app.router.routes if r not in before]
+    app.router.routes[:] = added + before
+    install_error_handlers(app)
+    install_docs(app, settings.site_name)
+    app.add_middleware(ReadOnlyCors)

@@ -1,0 +1,98 @@
+"""Conditional GETs: ETag and Last-Modified on cacheable responses, 304 when unchanged.
+
+The ETag is a digest of the body, so it changes exactly when the answer changes (a vote,
+an import, a new comment count) and needs no bookkeeping in the data layer. Last-Modified
+is the moment this process first served the current body for that URL: a client that
+revalidates with If-Modified-Since gets 304 only if the body is the one it already had.
+If-None-Match wins over If-Modified-Since, as RFC 9110 says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections import OrderedDict
+from email.utils import format_datetime, parsedate_to_datetime
+
+from fastapi import Request
+from fastapi.responses import Response
+
+_MAX_TRACKED = 10_000
+
+
+class ChangeClock:
+    """URL -> (etag, first served at): when the current answer of each URL appeared."""
+
+    def __init__(self, max_tracked: int = _MAX_TRACKED) -> None:
+        self._seen: OrderedDict[str, tuple[str, dt.datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_tracked
+
+    def changed_at(self, key: str, etag: str) -> dt.datetime:
+        """When ``key`` started answering with ``etag`` (now, if it just did)."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != etag:
+                seen = (etag, now)
+                self._seen[key] = seen
+            self._seen.move_to_end(key)
+            while len(self._seen) > self._max:
+                self._seen.popitem(last=False)
+            return seen[1]
+
+
+CLOCK = ChangeClock()
+
+
+def body_etag(body: bytes) -> str:
+    """A strong ETag for ``body``."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _not_modified_since(if_modified_since: str, changed: dt.datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since is None:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    return changed <= since
+
+
+def conditional_response(
+    request: Request,
+    body: bytes,
+    *,
+    media_type: str,
+    max_age: int,
+    private: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """``body`` with ETag, Last-Modified and Cache-Control, or an empty 304 if the client
+    already holds it. ``private`` responses (personal data) are not stored by shared caches.
+    """
+    etag = body_etag(body)
+    changed = CLOCK.changed_at(str(request.url), etag)
+    scope = "private" if private else "public"
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(changed, usegmt=True),
+        "Cache-Control": f"{scope}, max-age={max(0, max_age)}",
+        "Vary": "Authorization" if private else "Accept-Encoding",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        if _matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+    elif (ims := request.headers.get("if-modified-since")) and _not_modified_since(ims, changed):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status_code, media_type=media_type, headers=headers)

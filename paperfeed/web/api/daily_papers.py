@@ -1,0 +1,83 @@
+"""``GET /api/daily_papers``: Hugging Face's daily-papers listing, same parameters and shape.
+
+Without ``date`` / ``week`` / ``month`` it lists every paper newest first (page through
+with ``p``); with one of them, that period's papers ranked by votes as on the home page.
+``sort=publishedAt`` orders any listing newest first and ``sort=trending`` by the trending
+score (see the about page); ``sort=upvotes`` is a paperfeed extension.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from paperfeed.rank.feeds import InvalidPeriod, Period, list_period, parse_period, today
+
+from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
+from .errors import ERROR_RESPONSES, ApiError
+from .schemas import DailyPaper
+
+router = APIRouter(tags=["daily papers"], responses=ERROR_RESPONSES)
+
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000
+FIRST_DAY = dt.date(1986, 1, 1)  # before arXiv: the listing without a period starts here
+
+SORTS = {"publishedAt": "published", "trending": "trending", "upvotes": "votes"}
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Papers per page (1-100).")]
+PageNo = Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")]
+Category = Annotated[
+    str | None, Query(max_length=32, description="paperfeed extension: only this arXiv category.")
+]
+
+
+@router.get(
+    "/api/daily_papers",
+    response_model=list[DailyPaper],
+    summary="Daily papers of a day, ISO week or month (Hugging Face compatible)",
+)
+def daily_papers(
+    request: Request,
+    conn: DbConn,
+    settings: AppSettings,
+    views: Views,
+    date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(max_length=8, description="YYYY-Www, e.g. 2025-W09")] = None,
+    month: Annotated[str | None, Query(max_length=7, description="YYYY-MM")] = None,
+    submitter: Annotated[
+        str | None, Query(max_length=40, description="Only papers this username submitted.")
+    ] = None,
+    sort: Annotated[
+        Literal["publishedAt", "trending", "upvotes"] | None,
+        Query(description="publishedAt (newest first), trending, or upvotes."),
+    ] = None,
+    p: PageNo = 0,
+    limit: Limit = 50,
+    category: Category = None,
+) -> Response:
+    """Papers of a day / ISO week / month (or all, newest first), one page of them."""
+    try:
+        period = parse_period(date=date, week=week, month=month)
+    except InvalidPeriod as exc:
+        raise ApiError(400, str(exc)) from exc
+    order = SORTS[sort] if sort is not None else ("votes" if period is not None else "published")
+    if period is None:
+        # Every paper up to "today", so that trending ages are counted from the newest day.
+        period = Period("month", FIRST_DAY, max(today(conn) or FIRST_DAY, FIRST_DAY))
+    feed = list_period(
+        conn,
+        period,
+        sort=order,  # type: ignore[arg-type]
+        limit=limit,
+        offset=p * limit,
+        category=category or None,
+        submitter=submitter or None,
+    )
+    scores = [c.score for c in feed.items] if order == "trending" else None
+    items = views.daily_items(conn, feed.items, scores=scores)
+    headers = paging_headers(request, total=feed.total, page=p, limit=limit)
+    return cached_json(request, items, list[DailyPaper], settings, headers=headers)

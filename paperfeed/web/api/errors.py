@@ -1,0 +1,89 @@
+"""JSON errors for the API, feeds and markdown routes: ``{"error": "message"}`` with a 4xx.
+
+Hugging Face answers API errors as ``{"error": "..."}``; paperfeed does the same for every
+path it serves to programs (``/api/...``, ``/feeds/...``, ``/papers/<id>.md``), including
+unknown paths, wrong methods and malformed parameters (FastAPI's default 422 validation
+shape is replaced by a 400 with one readable message). Pages keep whatever handler the web
+app installed: these handlers delegate to it for every other path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+Handler = Callable[[Request, Any], Awaitable[Response] | Response]
+
+PROGRAM_PREFIXES = ("/api/", "/feeds/")
+
+
+class ErrorBody(BaseModel):
+    """What every API error looks like."""
+
+    error: str
+
+
+# Documented on every API route instead of FastAPI's 422 schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Client error: `{\"error\": message}`"},
+}
+
+
+class ApiError(StarletteHTTPException):
+    """An error with a status and a message, answered as ``{"error": message}``."""
+
+    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+
+
+def is_program_path(path: str) -> bool:
+    """True for paths answered to programs (JSON errors) rather than to people (pages)."""
+    return path.startswith(PROGRAM_PREFIXES) or path in ("/api", "/feeds") or (
+        path.startswith("/papers/") and path.endswith(".md")
+    )
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def describe_validation(exc: RequestValidationError) -> str:
+    """One line naming each bad parameter and why, e.g. ``limit: must be <= 100``."""
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body", "header")]
+        where = ".".join(loc) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid value')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer program paths with JSON errors; delegate pages to the handlers already set."""
+    previous_http: Handler | None = app.exception_handlers.get(StarletteHTTPException)
+    previous_validation: Handler | None = app.exception_handlers.get(RequestValidationError)
+
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_program_path(request.url.path) or previous_http is None:
+            message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+            if exc.status_code == 404 and message == "Not Found":
+                message = f"no such endpoint or resource: {request.url.path}"
+            if exc.status_code == 405:
+                message = f"method {request.method} not allowed on {request.url.path}"
+            return error_response(exc.status_code, message, getattr(exc, "headers", None))
+        result = previous_http(request, exc)
+        return await result if isinstance(result, Awaitable) else result
+
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if is_program_path(request.url.path) or previous_validation is None:
+            return error_response(400, describe_validation(exc))
+        result = previous_validation(request, exc)
+        return await result if isinstance(result, Awaitable) else result
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]

@@ -1,0 +1,87 @@
+"""``GET /api/papers/{id}`` (flat paper, Hugging Face's ``paper_info``) and
+``GET /papers/{id}.md`` (the page as Markdown, Hugging Face's ``read_paper``).
+
+Ids are versionless arXiv ids; a versioned id (``2503.11731v2``), an old-style id with a
+slash (``hep-th/9901001``) or an arXiv URL name the same paper. A string that is no arXiv
+id at all is a 400; an id paperfeed does not have (or has hidden) is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import Connection
+
+from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.models import Paper
+from paperfeed.rank.feeds import load_cards_by_arxiv_id
+from paperfeed.store.papers import get_paper
+
+from .caching import conditional_response
+from .dependencies import AppSettings, DbConn, Views, cached_json
+from .errors import ERROR_RESPONSES, ApiError
+from .markdown import paper_markdown
+from .paper_views import PaperViews
+from .schemas import PaperDetail
+
+# Catch-all paths: included after every more specific /api/papers/... router.
+router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
+
+PaperIdPath = Annotated[
+    str,
+    Path(
+        max_length=300,
+        description="arXiv id (2503.11731, 2503.11731v2, hep-th/9901001) or arXiv URL.",
+    ),
+]
+
+
+def arxiv_id_or_400(raw: str) -> str:
+    """The versionless arXiv id named by ``raw``, or a 400 error."""
+    parsed = parse_arxiv_id(raw)
+    if parsed is None:
+        raise ApiError(400, f"not an arXiv id: {raw[:100]!r}")
+    return parsed[0]
+
+
+def load_detail(conn: Connection, views: PaperViews, raw_id: str) -> tuple[Paper, PaperDetail]:
+    """The full record and the API object of a visible paper, or a 400 / 404 error."""
+    arxiv_id = arxiv_id_or_400(raw_id)
+    card = load_cards_by_arxiv_id(conn, [arxiv_id]).get(arxiv_id)
+    paper = get_paper(conn, arxiv_id) if card else None
+    if card is None or paper is None:
+        raise ApiError(404, f"paper {arxiv_id} not found")
+    return paper, views.detail(conn, paper, card)
+
+
+@router.get(
+    "/api/papers/{arxiv_id:path}",
+    response_model=PaperDetail,
+    summary="One paper (Hugging Face compatible `paper_info`)",
+)
+def paper_info(
+    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: AppSettings, views: Views
+) -> Response:
+    """The flat paper object: authors, dates, abstract, votes, links, categories."""
+    _, detail = load_detail(conn, views, arxiv_id)
+    return cached_json(request, detail, PaperDetail, settings)
+
+
+@router.get(
+    "/papers/{arxiv_id:path}.md",
+    response_class=Response,
+    responses={200: {"content": {"text/markdown": {}}, "description": "Markdown"}},
+    summary="One paper as Markdown (Hugging Face compatible `read_paper`)",
+)
+def paper_md(
+    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: AppSettings, views: Views
+) -> Response:
+    """The paper page as a Markdown document."""
+    paper, detail = load_detail(conn, views, arxiv_id)
+    body = paper_markdown(paper, detail).encode()
+    return conditional_response(
+        request, body, media_type="text/markdown; charset=utf-8",
+        max_age=settings.cache_seconds,
+    )

@@ -1,0 +1,44 @@
+"""``GET /api/trending?window=day|week|month``: papers ranked by the trending score.
+
+The score is rank/feeds.py's formula (votes and comments, decayed by age; see the about
+page); each item carries it as ``score``. Items have the daily-papers shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from paperfeed.rank.feeds import trending
+
+from .daily_papers import Category, Limit, PageNo
+from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
+from .errors import ERROR_RESPONSES
+from .schemas import DailyPaper
+
+router = APIRouter(tags=["trending"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/api/trending", response_model=list[DailyPaper], summary="Trending papers of a window"
+)
+def trending_papers(
+    request: Request,
+    conn: DbConn,
+    settings: AppSettings,
+    views: Views,
+    window: Annotated[
+        Literal["day", "week", "month"],
+        Query(description="The last day, 7 days or 30 days up to the newest day."),
+    ] = "week",
+    p: PageNo = 0,
+    limit: Limit = 50,
+    category: Category = None,
+) -> Response:
+    """Trending papers, highest score first, one page of them."""
+    feed = trending(conn, window, limit=limit, offset=p * limit, category=category or None)
+    items = views.daily_items(conn, feed.items, scores=[c.score for c in feed.items])
+    headers = paging_headers(request, total=feed.total, page=p, limit=limit)
+    return cached_json(request, items, list[DailyPaper], settings, headers=headers)

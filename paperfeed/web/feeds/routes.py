@@ -1,0 +1,191 @@
+"""Atom feed routes: daily, trending, category, search, author, public collection, and each
+user's personalised feed behind a secret URL.
+
+Entries carry the abstract (as text, and as escaped HTML content with authors and links),
+authors, arXiv categories and links to the paper page, arXiv and the PDF. Feeds are cached
+like the JSON API (ETag, Last-Modified, 304) and answer errors as ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Connection, select
+
+from paperfeed.ingest.normalize import author_key, is_arxiv_category
+from paperfeed.rank import feeds
+from paperfeed.rank.feeds import PaperCard
+from paperfeed.store.collections import collection_paper_ids, get_collection
+from paperfeed.store.schema import authors, papers
+
+from ..api.caching import conditional_response
+from ..api.dependencies import AppSettings, DbConn, Views
+from ..api.errors import ERROR_RESPONSES, ApiError
+from ..api.paper_views import PaperViews, load_submissions
+from .atom import MEDIA_TYPE, AtomEntry, AtomFeed, AtomLink, render_atom
+
+router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
+
+FEED_SIZE = 50
+ATOM_RESPONSE: dict[int | str, dict[str, object]] = {
+    200: {"content": {"application/atom+xml": {}}, "description": "An Atom 1.0 feed"}
+}
+
+
+def paper_entries(conn: Connection, views: PaperViews, cards: Sequence[PaperCard]) -> list[AtomEntry]:
+    """One Atom entry per card, in order."""
+    subs = load_submissions(conn, [c.id for c in cards])
+    entries = []
+    for card in cards:
+        paper = views.from_card(card, subs.get(card.id))
+        links = [
+            AtomLink(paper.url, "alternate", "text/html"),
+            AtomLink(paper.arxivUrl, "related", "text/html", "arXiv"),
+            AtomLink(paper.pdfUrl, "related", "application/pdf", "PDF"),
+        ]
+        if paper.githubRepo:
+            links.append(AtomLink(paper.githubRepo, "related", None, "Code"))
+        if paper.projectPage:
+            links.append(AtomLink(paper.projectPage, "related", None, "Project page"))
+        link_html = " · ".join(
+            f'<a href="{html.escape(link.href)}">{html.escape(link.title or "Page")}</a>'
+            for link in links
+        )
+        content = (
+            f"<p>{html.escape(', '.join(card.authors))}</p>"
+            f"<p>{html.escape(card.abstract)}</p>"
+            f"<p>{card.upvotes} upvotes · {card.num_comments} comments · {link_html}</p>"
+        )
+        entries.append(
+            AtomEntry(
+                id=paper.url,
+                title=card.title,
+                updated=paper.submittedOnDailyAt or paper.publishedAt,
+                published=paper.publishedAt,
+                summary=card.abstract,
+                authors=list(card.authors),
+                links=links,
+                categories=list(card.categories),
+                content_html=content,
+            )
+        )
+    return entries
+
+
+def atom_response(
+    request: Request, settings: AppSettings, feed: AtomFeed, *, private: bool = False
+) -> Response:
+    return conditional_response(
+        request, render_atom(feed), media_type=MEDIA_TYPE, max_age=settings.cache_seconds,
+        private=private,
+    )
+
+
+def make_feed(
+    request: Request, settings: AppSettings, title: str, site_path: str, subtitle: str = ""
+) -> AtomFeed:
+    self_url = settings.base_url + quote(request.url.path, safe="/:@!$'()*+,;=")
+    if request.url.query:
+        self_url += "?" + request.url.query
+    return AtomFeed(
+        id=self_url,
+        title=f"{settings.site_name}: {title}",
+        subtitle=subtitle,
+        self_url=self_url,
+        site_url=settings.base_url + site_path,
+        generator=settings.site_name,
+        author=settings.site_name,
+    )
+
+
+@router.get("/feeds/daily.atom", response_class=Response, responses=ATOM_RESPONSE,
+            summary="Papers of a day (default: the newest), ranked by votes")
+def daily_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
+) -> Response:
+    try:
+        day = feeds.parse_day(date) if date else feeds.today(conn)
+    except feeds.InvalidPeriod as exc:
+        raise ApiError(400, str(exc)) from exc
+    feed = make_feed(request, settings, "daily papers", "/")
+    if day is not None:
+        listing = feeds.list_period(conn, feeds.day_period(day), limit=FEED_SIZE)
+        feed.subtitle = f"Papers of {day.isoformat()}"
+        feed.entries = paper_entries(conn, views, listing.items)
+    return atom_response(request, settings, feed)
+
+
+@router.get("/feeds/trending.atom", response_class=Response, responses=ATOM_RESPONSE,
+            summary="Trending papers of a window")
+def trending_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    window: Literal["day", "week", "month"] = "week",
+) -> Response:
+    listing = feeds.trending(conn, window, limit=FEED_SIZE)
+    feed = make_feed(request, settings, f"trending this {window}", f"/trending?window={window}",
+                     feeds.TRENDING_FORMULA)
+    feed.entries = paper_entries(conn, views, listing.items)
+    return atom_response(request, settings, feed)
+
+
+@router.get("/feeds/categories/{category}.atom", response_class=Response,
+            responses=ATOM_RESPONSE, summary="Newest papers in an arXiv category")
+def category_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    category: Annotated[str, Path(max_length=32, description="e.g. cs.CV")],
+) -> Response:
+    if not is_arxiv_category(category):
+        raise ApiError(404, f"no such category: {category[:40]!r}")
+    listing = feeds.list_recent(conn, category=category, limit=FEED_SIZE)
+    feed = make_feed(request, settings, category, f"/categories/{quote(category)}")
+    feed.entries = paper_entries(conn, views, listing.items)
+    return atom_response(request, settings, feed)
+
+
+@router.get("/feeds/authors/{name}.atom", response_class=Response, responses=ATOM_RESPONSE,
+            summary="Newest papers by an author")
+def author_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    name: Annotated[str, Path(max_length=300, description="The author's name as listed.")],
+) -> Response:
+    key = author_key(name)
+    row = conn.execute(select(authors.c.name).where(authors.c.name_key == key)).first() if key else None
+    if row is None:
+        raise ApiError(404, "no paper here lists that author")
+    listing = feeds.list_recent(conn, author_key=key, limit=FEED_SIZE)
+    feed = make_feed(request, settings, f"papers by {row.name}", f"/authors/{quote(row.name)}")
+    feed.entries = paper_entries(conn, views, listing.items)
+    return atom_response(request, settings, feed)
+
+
+@router.get("/feeds/collections/{collection_id}.atom", response_class=Response,
+            responses=ATOM_RESPONSE, summary="The papers of a public collection")
+def collection_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    collection_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> Response:
+    found = get_collection(conn, collection_id, viewer_id=None)
+    if found is None or not found.is_public:
+        raise ApiError(404, f"no public collection {collection_id}")
+    ids = visible_ids(conn, collection_paper_ids(conn, collection_id))[:FEED_SIZE]
+    cards = feeds.load_cards(conn, ids)
+    feed = make_feed(request, settings, f"{found.name} (collection by {found.owner})",
+                     f"/collections/{collection_id}", found.description)
+    feed.entries = paper_entries(conn, views, [cards[i] for i in ids if i in cards])
+    return atom_response(request, settings, feed)
+
+
+def visible_ids(conn: Connection, paper_ids: Sequence[int]) -> list[int]:
+    """``paper_ids`` without hidden papers, order kept."""
+    if not paper_ids:
+        return []
+    visible = set(conn.execute(
+        select(papers.c.id).where(papers.c.id.in_(list(paper_ids)), papers.c.hidden.is_(False))
+    ).scalars())
+    return [i for i in paper_ids if i in visible]
