@@ -1,41 +1,55 @@
-"""create_app(settings) -> ASGI app: the composition root of the web side."""
+"""create_app(settings) -> ASGI app: the composition root of the web side.
+
+Everything the routers need lives on ``app.state`` (settings, engine, templates, page
+cache, rate limiter, the email seam); routers reach it through the typed dependencies in
+paperfeed/web/dependencies.py. To add a router: ``app.include_router(...)`` below.
+"""
 
 from __future__ import annotations
 
-import html
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from fastapi.staticfiles import StaticFiles
 
 from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
-from paperfeed.store.papers import newest_announced_on
-from paperfeed.store.schema import papers
+from paperfeed.web.errors import install_page_error_handlers
+from paperfeed.web.outbox import SendMail, default_send_mail
+from paperfeed.web.pagecache import PageCache
+from paperfeed.web.pages import page_routers
+from paperfeed.web.ratelimit import RateLimiter
+from paperfeed.web.rendering import build_environment
+from paperfeed.web.security import SecurityHeaders, SignedLinks
+
+STATIC = Path(__file__).parent / "web" / "static"
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The whole site for ``settings``: pages, JSON API and feeds."""
+def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> FastAPI:
+    """The whole site for ``settings``: pages, JSON API and feeds.
+
+    ``send_mail`` receives account emails (verification, password reset); by default they
+    go to paperfeed.mail or, without it, to the log.
+    """
     engine = open_engine(settings.database_url)
-    app = FastAPI(title=settings.site_name)
+    app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.templates = build_environment()
+    app.state.cache = PageCache(ttl=settings.cache_seconds)
+    app.state.limiter = RateLimiter(enabled=settings.rate_limits)
+    app.state.links = SignedLinks(settings.secret_key)
+    app.state.send_mail = send_mail or default_send_mail(settings)
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        with engine.connect() as conn:
-            day = newest_announced_on(conn)
-            rows = conn.execute(
-                select(papers.c.arxiv_id, papers.c.title, papers.c.authors_text)
-                .where(papers.c.announced_on == day)
-                .order_by(papers.c.upvotes.desc(), papers.c.arxiv_id.desc())
-                .limit(100)
-            ).all()
-        items = "".join(
-            f"<li><a href='https://arxiv.org/abs/{html.escape(r.arxiv_id)}'>"
-            f"{html.escape(r.title)}</a><br><small>{html.escape(r.authors_text)}</small></li>"
-            for r in rows
-        )
-        return f"<!doctype html><title>paperfeed</title><h1>Papers of {day}</h1><ol>{items}</ol>"
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in page_routers():
+        app.include_router(router)
+    install_page_error_handlers(app)
 
+    from paperfeed.web.api import install_api
+
+    install_api(app, settings, engine)  # JSON API, Atom feeds, /docs (issue 5)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -296,6 +296,40 @@ def trending(
     return Feed(period, items, len(ranked), limit, offset, window)
 
 
+def list_recent(
+    conn: Connection,
+    *,
+    category: str | None = None,
+    author_key: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Feed:
+    """Visible papers newest first (announcement day, then id), optionally only those in
+    an arXiv ``category`` or by the author whose ``authors.name_key`` is ``author_key``."""
+    from paperfeed.store.schema import authors, paper_authors
+
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    cond = papers.c.hidden.is_(False)
+    if category:
+        cond = and_(cond, papers.c.id.in_(
+            select(paper_categories.c.paper_id).where(paper_categories.c.category == category)
+        ))
+    if author_key:
+        cond = and_(cond, papers.c.id.in_(
+            select(paper_authors.c.paper_id)
+            .join(authors, authors.c.id == paper_authors.c.author_id)
+            .where(authors.c.name_key == author_key)
+        ))
+    total = conn.execute(select(func.count()).select_from(papers).where(cond)).scalar_one()
+    ids = list(conn.execute(
+        select(papers.c.id).where(cond)
+        .order_by(papers.c.announced_on.desc(), papers.c.arxiv_id.desc())
+        .limit(limit).offset(offset)
+    ).scalars())
+    cards = load_cards(conn, ids)
+    return Feed(None, [cards[i] for i in ids if i in cards], int(total), limit, offset)
+
+
 def trending_score(upvotes: int, num_comments: int, age_days: int) -> float:
     """The trending formula itself (see the module docstring)."""
     return (upvotes + 0.5 * num_comments + 1) / (max(age_days, 0) + 2) ** GRAVITY
@@ -414,6 +448,7 @@ __all__ = [
     "adjacent_days",
     "day_period",
     "list_period",
+    "list_recent",
     "load_cards",
     "load_cards_by_arxiv_id",
     "month_period",

@@ -1,0 +1,138 @@
+"""Comments on papers: plain text, edited or deleted by their author, hidden by an admin.
+
+``papers.num_comments`` counts visible comments and moves in the same transaction as the
+row that changes it. Functions never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, select, update
+
+from .community_schema import comments, users
+from .data_version import bump_data_version
+from .schema import papers
+
+MAX_COMMENT = 5000
+
+
+class CommentError(ValueError):
+    """A comment that cannot be written; the message is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int
+    paper_id: int
+    user_id: int
+    username: str
+    author_name: str
+    body: str
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    hidden: bool
+
+
+def _clean(body: str) -> str:
+    text = body.replace("\r\n", "\n").strip()
+    if not text:
+        raise CommentError("A comment cannot be empty.")
+    if len(text) > MAX_COMMENT:
+        raise CommentError(f"Comments are at most {MAX_COMMENT} characters.")
+    return text
+
+
+def _count(conn: Connection, paper_id: int, delta: int) -> None:
+    conn.execute(
+        update(papers)
+        .where(papers.c.id == paper_id)
+        .values(num_comments=papers.c.num_comments + delta)
+    )
+    bump_data_version(conn)
+
+
+def add_comment(conn: Connection, paper_id: int, user_id: int, body: str) -> int:
+    """Store a comment; returns its id. Raises CommentError for an empty or huge body."""
+    cid = conn.execute(
+        comments.insert()
+        .values(paper_id=paper_id, user_id=user_id, body=_clean(body),
+                created_at=dt.datetime.now(dt.UTC), hidden=False)
+        .returning(comments.c.id)
+    ).scalar_one()
+    _count(conn, paper_id, +1)
+    return int(cid)
+
+
+def get_comment(conn: Connection, comment_id: int) -> Comment | None:
+    rows = _select(conn, comments.c.id == comment_id, include_hidden=True)
+    return rows[0] if rows else None
+
+
+def edit_comment(conn: Connection, comment_id: int, user_id: int, body: str) -> bool:
+    """Replace the text of the user's own comment; False when it is not theirs."""
+    result = conn.execute(
+        update(comments)
+        .where(comments.c.id == comment_id, comments.c.user_id == user_id)
+        .values(body=_clean(body), edited_at=dt.datetime.now(dt.UTC))
+    )
+    if result.rowcount:
+        bump_data_version(conn)
+    return result.rowcount == 1
+
+
+def delete_comment(conn: Connection, comment_id: int, user_id: int) -> bool:
+    """Delete the user's own comment; False when it is not theirs."""
+    found = get_comment(conn, comment_id)
+    if found is None or found.user_id != user_id:
+        return False
+    conn.execute(delete(comments).where(comments.c.id == comment_id))
+    if not found.hidden:
+        _count(conn, found.paper_id, -1)
+    return True
+
+
+def set_comment_hidden(conn: Connection, comment_id: int, hidden: bool) -> bool:
+    """Admin: hide or show a comment; keeps num_comments equal to the visible ones."""
+    found = get_comment(conn, comment_id)
+    if found is None:
+        return False
+    if found.hidden != hidden:
+        conn.execute(update(comments).where(comments.c.id == comment_id).values(hidden=hidden))
+        _count(conn, found.paper_id, -1 if hidden else +1)
+    return True
+
+
+def list_comments(
+    conn: Connection, paper_id: int, *, include_hidden: bool = False
+) -> list[Comment]:
+    """A paper's comments, oldest first."""
+    return _select(conn, comments.c.paper_id == paper_id, include_hidden=include_hidden)
+
+
+def recent_comments(conn: Connection, *, limit: int = 50) -> list[Comment]:
+    """The newest comments site-wide, hidden ones included (admin area)."""
+    return _select(conn, None, include_hidden=True, newest_first=True, limit=limit)
+
+
+def _select(conn: Connection, cond, *, include_hidden: bool, newest_first: bool = False,  # type: ignore[no-untyped-def]
+            limit: int | None = None) -> list[Comment]:
+    stmt = select(
+        comments, users.c.username, users.c.display_name
+    ).join(users, users.c.id == comments.c.user_id)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if not include_hidden:
+        stmt = stmt.where(comments.c.hidden.is_(False))
+    stmt = stmt.order_by(comments.c.id.desc() if newest_first else comments.c.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    return [
+        Comment(
+            id=r.id, paper_id=r.paper_id, user_id=r.user_id, username=r.username,
+            author_name=r.display_name or r.username, body=r.body, created_at=r.created_at,
+            edited_at=r.edited_at, hidden=bool(r.hidden),
+        )
+        for r in conn.execute(stmt)
+    ]

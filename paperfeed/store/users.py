@@ -1,0 +1,209 @@
+"""User accounts: argon2id password hashes, email verification, admin flags.
+
+Functions take a connection and never commit. :class:`User` never carries the password
+hash: only :func:`authenticate` and :func:`set_password` touch it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Connection, Row, func, select, update
+
+from .community_schema import users
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,38}[a-z0-9]$")
+EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"']{2,63}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+RESERVED = {"admin", "api", "me", "new", "settings", "login", "logout", "signup", "static"}
+
+# argon2id (the library default type) with RFC 9106's second recommended parameter set.
+_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
+# Verified against when the email is unknown, so that both answers take as long.
+_DUMMY_HASH = _hasher.hash("paperfeed-no-such-user-dummy-password")
+
+
+class AccountError(ValueError):
+    """A sign-up or profile change that cannot be made; the message is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    display_name: str
+    bio: str
+    email_verified: bool
+    is_admin: bool
+    disabled: bool
+    created_at: dt.datetime
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+def _user(row: Row) -> User:  # type: ignore[type-arg]
+    return User(
+        id=row.id,
+        username=row.username,
+        email=row.email,
+        display_name=row.display_name,
+        bio=row.bio,
+        email_verified=row.email_verified_at is not None,
+        is_admin=bool(row.is_admin),
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+    )
+
+
+_PUBLIC = [c for c in users.c if c.name != "password_hash"]
+
+
+def hash_password(password: str) -> str:
+    """An argon2id encoded hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def check_new_password(password: str) -> None:
+    """Raise AccountError when ``password`` is too short or too long."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"Use a password of at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError("That password is too long.")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    conn: Connection, *, username: str, email: str, password: str, is_admin: bool = False,
+    verified: bool = False,
+) -> User:
+    """Insert a user. Raises AccountError for an invalid or taken username/email or a weak
+    password. The first user of a site becomes its admin."""
+    username = username.strip().lower()
+    email = normalize_email(email)
+    if not USERNAME.match(username) or username in RESERVED:
+        raise AccountError(
+            "Usernames are 3-40 characters: lower-case letters, digits, '-' and '_'."
+        )
+    if not EMAIL.match(email) or len(email) > 320:
+        raise AccountError("That does not look like an email address.")
+    check_new_password(password)
+    if get_user_by_username(conn, username):
+        raise AccountError("That username is taken.")
+    if get_user_by_email(conn, email):
+        raise AccountError("An account with that email already exists.")
+    first = conn.execute(select(func.count()).select_from(users)).scalar_one() == 0
+    now = dt.datetime.now(dt.UTC)
+    uid = conn.execute(
+        users.insert()
+        .values(
+            username=username, email=email, password_hash=hash_password(password),
+            display_name="", bio="", is_admin=is_admin or first, disabled=False, created_at=now,
+            email_verified_at=now if verified else None,
+        )
+        .returning(users.c.id)
+    ).scalar_one()
+    user = get_user(conn, uid)
+    assert user is not None
+    return user
+
+
+def get_user(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(*_PUBLIC).where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def get_user_by_email(conn: Connection, email: str) -> User | None:
+    row = conn.execute(select(*_PUBLIC).where(users.c.email == normalize_email(email))).first()
+    return _user(row) if row else None
+
+
+def get_user_by_username(conn: Connection, username: str) -> User | None:
+    row = conn.execute(
+        select(*_PUBLIC).where(users.c.username == username.strip().lower())
+    ).first()
+    return _user(row) if row else None
+
+
+def authenticate(conn: Connection, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None.
+
+    Unknown emails are verified against a dummy hash, so that "no such user" and "wrong
+    password" take the same time. Disabled users never authenticate.
+    """
+    row = conn.execute(
+        select(users.c.id, users.c.password_hash, users.c.disabled).where(
+            users.c.email == normalize_email(email)
+        )
+    ).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD])
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if row is None or row.disabled:
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(
+            update(users).where(users.c.id == row.id).values(password_hash=hash_password(password))
+        )
+    return get_user(conn, row.id)
+
+
+def password_fingerprint(conn: Connection, user_id: int) -> str:
+    """A short digest of the stored hash: reset links embed it, so they die once used."""
+    import hashlib
+
+    stored = conn.execute(
+        select(users.c.password_hash).where(users.c.id == user_id)
+    ).scalar_one_or_none()
+    return hashlib.sha256((stored or "").encode()).hexdigest()[:16]
+
+
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """Replace a user's password (checked for length). Callers also end their sessions."""
+    check_new_password(password)
+    conn.execute(
+        update(users).where(users.c.id == user_id).values(password_hash=hash_password(password))
+    )
+
+
+def mark_email_verified(conn: Connection, user_id: int, email: str) -> bool:
+    """Mark the address verified if it is still the user's address; True when it is."""
+    result = conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.email == normalize_email(email))
+        .values(email_verified_at=func.coalesce(users.c.email_verified_at, func.now()))
+    )
+    return result.rowcount == 1
+
+
+def update_profile(conn: Connection, user_id: int, *, display_name: str, bio: str) -> None:
+    """Change the public profile text (plain text, trimmed to its limits)."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(display_name=display_name.strip()[:80], bio=bio.strip()[:2000])
+    )
+
+
+def set_user_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
+    """Disable (or re-enable) an account; a disabled user cannot log in or act."""
+    conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+
+
+def list_users(conn: Connection, *, limit: int = 100, offset: int = 0) -> list[User]:
+    """Users, newest first (for the admin area)."""
+    rows = conn.execute(
+        select(*_PUBLIC).order_by(users.c.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return [_user(r) for r in rows]

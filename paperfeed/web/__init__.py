@@ -1,0 +1,1 @@
+"""The web side: HTML pages (pages/), the JSON API (api/), templates/ and static/."""

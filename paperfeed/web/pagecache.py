@@ -1,0 +1,47 @@
+"""A small in-process cache for rendered pages and listings, keyed by the data version.
+
+Entries remember the site data version they were built at (store.data_version) and
+expire after ``ttl`` seconds: a vote, comment or submission bumps the version in the
+database, so every worker rebuilds on its next request; changes that do not bump it
+(e.g. a nightly import from the CLI) show within ``ttl``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+
+class PageCache:
+    def __init__(self, ttl: float = 30.0, max_entries: int = 512) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, tuple[int, float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: int) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            stored_version, expires, value = item
+            if stored_version != version or expires < time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, version: int, value: Any) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._items[key] = (version, time.monotonic() + self.ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

@@ -1,0 +1,21 @@
+"""HTML pages, one router per resource; ``page_routers()`` lists them for create_app."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def page_routers() -> list[APIRouter]:
+    """Every HTML router, in the order create_app mounts them."""
+    from . import accounts, admin, collections, feeds, papers, people, search, submit
+
+    return [
+        feeds.router,
+        papers.router,
+        search.router,
+        people.router,
+        collections.router,
+        submit.router,
+        accounts.router,
+        admin.router,
+    ]

@@ -1,0 +1,270 @@
+"""Accounts: sign up, verify email, log in / out, reset password, account settings,
+personal API tokens.
+
+Sign-up and password reset answer the same whether or not the email is known, and spend
+the same work (one argon2 hash) either way; emails go out after the response.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from paperfeed.store.database import write_transaction
+from paperfeed.store.sessions import create_session, end_session, end_user_sessions
+from paperfeed.store.tokens import create_token, list_tokens, revoke_token
+from paperfeed.store.users import (
+    AccountError,
+    authenticate,
+    check_new_password,
+    create_user,
+    get_user,
+    get_user_by_email,
+    hash_password,
+    mark_email_verified,
+    password_fingerprint,
+    set_password,
+    update_profile,
+)
+
+from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, OptionalUser, client_address
+from ..rendering import render
+from ..security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
+from .forms import safe_next
+
+router = APIRouter(tags=["accounts"])
+Text = Annotated[str, Form(max_length=2000)]
+
+
+def _mail(request: Request, tasks: BackgroundTasks, name: str, to: str,
+          context: dict[str, Any]) -> None:
+    settings = request.app.state.settings
+    context = {"site_name": settings.site_name, "base_url": settings.base_url, **context}
+    tasks.add_task(request.app.state.send_mail, name, to, context)
+
+
+def _log_in(request: Request, engine: Any, user_id: int, target: str) -> Response:
+    with write_transaction(engine) as conn:
+        token = create_session(conn, user_id, user_agent=request.headers.get("user-agent", ""))
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, token)
+    return response
+
+
+# --- sign up and verify ---------------------------------------------------------------
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request) -> Response:
+    return render(request, "signup.html", {"values": {}})
+
+
+@router.post("/signup", dependencies=[CsrfChecked])
+def signup(
+    request: Request, tasks: BackgroundTasks, engine: EngineDep, limiter: Limiter,
+    username: Text = "", email: Text = "", password: Text = "",
+) -> Response:
+    values = {"username": username, "email": email}
+    if not limiter.allow("signup", client_address(request)):
+        return render(request, "signup.html", {"values": values, "error":
+                      "Too many sign-ups from your address. Try again later."}, status_code=429)
+    links = request.app.state.links
+    base = request.app.state.settings.base_url
+    try:
+        check_new_password(password)
+        with write_transaction(engine) as conn:
+            existing = get_user_by_email(conn, email)
+            if existing is None:
+                user = create_user(conn, username=username, email=email, password=password)
+                url = f"{base}/verify/{links.verify_token(user.id, user.email)}"
+                _mail(request, tasks, "verify_email", user.email,
+                      {"username": user.username, "url": url})
+            else:
+                hash_password(password)  # same work as a real sign-up
+                _mail(request, tasks, "account_exists", existing.email,
+                      {"username": existing.username, "url": f"{base}/login",
+                       "reset_url": f"{base}/reset"})
+    except AccountError as exc:
+        return render(request, "signup.html", {"values": values, "error": str(exc)},
+                      status_code=400)
+    return render(request, "check_email.html", {"email": email.strip()[:320]})
+
+
+@router.get("/verify/{token}")
+def verify(request: Request, token: str, engine: EngineDep) -> Response:
+    data = request.app.state.links.read_verify(token)
+    if not data:
+        return render(request, "error.html", {"status": 400, "title": "Link expired",
+                      "detail": "This verification link is invalid or has expired. Log in "
+                      "to get a new one."}, status_code=400)
+    with write_transaction(engine) as conn:
+        ok = mark_email_verified(conn, int(data["u"]), str(data["e"]))
+        user = get_user(conn, int(data["u"])) if ok else None
+    if user is None or user.disabled:
+        return render(request, "error.html", {"status": 400, "title": "Link expired",
+                      "detail": "This link no longer matches an account."}, status_code=400)
+    return _log_in(request, engine, user.id, "/?m=verified")
+
+
+# --- log in / out -----------------------------------------------------------------------
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, user: OptionalUser) -> Response:
+    target = safe_next(request.query_params.get("next"))
+    if user:
+        return RedirectResponse(target, status_code=303)
+    return render(request, "login.html", {"next": target, "email": ""})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(
+    request: Request, tasks: BackgroundTasks, engine: EngineDep, limiter: Limiter,
+    email: Text = "", password: Text = "", next: Text = "/",
+) -> Response:
+    target = safe_next(next)
+    context = {"next": target, "email": email}
+    if not (limiter.allow("login", client_address(request))
+            and limiter.allow("login", "email:" + email.strip().lower())):
+        return render(request, "login.html", context | {"error":
+                      "Too many attempts. Wait a few minutes and try again."}, status_code=429)
+    with write_transaction(engine) as conn:
+        user = authenticate(conn, email, password)
+    if user is None:
+        return render(request, "login.html", context | {"error":
+                      "That email and password do not match an account."}, status_code=400)
+    if not user.email_verified:
+        links = request.app.state.links
+        url = f"{request.app.state.settings.base_url}/verify/" \
+              f"{links.verify_token(user.id, user.email)}"
+        _mail(request, tasks, "verify_email", user.email, {"username": user.username, "url": url})
+        return render(request, "login.html", context | {"error":
+                      "Please verify your email first: we have sent you a new link."},
+                      status_code=403)
+    return _log_in(request, engine, user.id, target)
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request, engine: EngineDep) -> Response:
+    with write_transaction(engine) as conn:
+        end_session(conn, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/?m=logged-out", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+# --- password reset ---------------------------------------------------------------------
+
+@router.get("/reset", response_class=HTMLResponse)
+def reset_request_form(request: Request) -> Response:
+    return render(request, "reset_request.html", {})
+
+
+@router.post("/reset", dependencies=[CsrfChecked])
+def reset_request(request: Request, tasks: BackgroundTasks, engine: EngineDep,
+                  limiter: Limiter, email: Text = "") -> Response:
+    if not limiter.allow("reset", client_address(request)):
+        return render(request, "reset_request.html", {"error":
+                      "Too many requests. Try again later."}, status_code=429)
+    with engine.connect() as conn:
+        user = get_user_by_email(conn, email)
+        if user is not None and not user.disabled:
+            token = request.app.state.links.reset_token(user.id, password_fingerprint(conn, user.id))
+            url = f"{request.app.state.settings.base_url}/reset/{token}"
+            _mail(request, tasks, "password_reset", user.email,
+                  {"username": user.username, "url": url})
+    return render(request, "check_email.html", {"email": email.strip()[:320], "reset": True})
+
+
+def _reset_user(request: Request, engine: Any, token: str) -> int | None:
+    data = request.app.state.links.read_reset(token)
+    if not data:
+        return None
+    with engine.connect() as conn:
+        if password_fingerprint(conn, int(data["u"])) != data.get("f"):
+            return None  # the password changed since: the link was used
+    return int(data["u"])
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse)
+def reset_form(request: Request, token: str, engine: EngineDep) -> Response:
+    if _reset_user(request, engine, token) is None:
+        return render(request, "error.html", {"status": 400, "title": "Link expired",
+                      "detail": "This reset link is invalid, used or expired. Ask for a new "
+                      "one."}, status_code=400)
+    return render(request, "reset_form.html", {"token": token})
+
+
+@router.post("/reset/{token}", dependencies=[CsrfChecked])
+def reset_password(request: Request, token: str, engine: EngineDep,
+                   password: Text = "") -> Response:
+    user_id = _reset_user(request, engine, token)
+    if user_id is None:
+        return render(request, "error.html", {"status": 400, "title": "Link expired",
+                      "detail": "This reset link is invalid, used or expired."}, status_code=400)
+    try:
+        with write_transaction(engine) as conn:
+            set_password(conn, user_id, password)
+            end_user_sessions(conn, user_id)
+            mark_email_verified(conn, user_id, get_user(conn, user_id).email)  # type: ignore[union-attr]
+    except AccountError as exc:
+        return render(request, "reset_form.html", {"token": token, "error": str(exc)},
+                      status_code=400)
+    return _log_in(request, engine, user_id, "/?m=password-changed")
+
+
+# --- settings ---------------------------------------------------------------------------
+
+def _settings_page(request: Request, user: Any, engine: Any, **extra: Any) -> Response:
+    with engine.connect() as conn:
+        tokens = list_tokens(conn, user.id)
+    status = extra.pop("status", 200)
+    return render(request, "settings.html", {"tokens": tokens, **extra}, status_code=status)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, user: CurrentUser, engine: EngineDep) -> Response:
+    return _settings_page(request, user, engine)
+
+
+@router.post("/settings/profile", dependencies=[CsrfChecked])
+def save_profile(user: CurrentUser, engine: EngineDep, display_name: Text = "",
+                 bio: Text = "") -> Response:
+    with write_transaction(engine) as conn:
+        update_profile(conn, user.id, display_name=display_name, bio=bio)
+    return RedirectResponse("/settings?m=profile-saved", status_code=303)
+
+
+@router.post("/settings/password", dependencies=[CsrfChecked])
+def change_password(request: Request, user: CurrentUser, engine: EngineDep,
+                    limiter: Limiter, current: Text = "", password: Text = "") -> Response:
+    if not limiter.allow("login", f"user:{user.id}"):
+        return _settings_page(request, user, engine, status=429,
+                              password_error="Too many attempts; wait a few minutes.")
+    try:
+        with write_transaction(engine) as conn:
+            if authenticate(conn, user.email, current) is None:
+                raise AccountError("Your current password is not right.")
+            set_password(conn, user.id, password)
+            end_user_sessions(conn, user.id)
+    except AccountError as exc:
+        return _settings_page(request, user, engine, status=400, password_error=str(exc))
+    return _log_in(request, engine, user.id, "/settings?m=password-changed")
+
+
+@router.post("/settings/tokens", dependencies=[CsrfChecked])
+def new_token(request: Request, user: CurrentUser, engine: EngineDep,
+              name: Text = "") -> Response:
+    try:
+        with write_transaction(engine) as conn:
+            secret, token = create_token(conn, user.id, name)
+    except ValueError as exc:
+        return _settings_page(request, user, engine, status=400, token_error=str(exc))
+    return _settings_page(request, user, engine, new_secret=secret, new_token=token)
+
+
+@router.post("/settings/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
+def drop_token(token_id: int, user: CurrentUser, engine: EngineDep) -> Response:
+    with write_transaction(engine) as conn:
+        revoke_token(conn, user.id, token_id)
+    return RedirectResponse("/settings?m=token-revoked#tokens", status_code=303)

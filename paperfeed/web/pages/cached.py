@@ -1,0 +1,57 @@
+"""Serving pages from the version-keyed page cache.
+
+Anonymous visitors (no session cookie) share one rendered copy per URL and data version;
+logged-in visitors get a fresh render with their own vote states and forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+
+from paperfeed.store.data_version import read_data_version
+from paperfeed.store.users import User
+
+from ..dependencies import load_user
+from ..rendering import render, render_text, serve_cached
+from ..security import SESSION_COOKIE
+
+# build(conn, user) -> (template, context, status)
+Builder = Callable[[Connection, User | None], tuple[str, dict[str, Any], int]]
+
+
+async def cached_page(request: Request, build: Builder) -> HTMLResponse:
+    """The page ``build`` describes, from the cache when the visitor is anonymous."""
+    app = request.app
+    if SESSION_COOKIE not in request.cookies:
+        with app.state.engine.connect() as conn:
+            version = read_data_version(conn)
+        key = f"page:{request.url.path}?{request.url.query}"
+        hit = app.state.cache.get(key, version)
+        if hit is not None:
+            html, status = hit
+            return serve_cached(request, html, status_code=status)
+
+        def build_anonymous() -> tuple[str, int]:
+            request.state.user = None
+            with app.state.engine.connect() as conn:
+                template, context, status = build(conn, None)
+            return render_text(request, template, context, anonymous=True), status
+
+        html, status = await run_in_threadpool(build_anonymous)
+        if status == 200:
+            app.state.cache.put(key, version, (html, status))
+        return serve_cached(request, html, status_code=status)
+
+    def build_personal() -> HTMLResponse:
+        user = load_user(request)
+        with app.state.engine.connect() as conn:
+            template, context, status = build(conn, user)
+        return render(request, template, context, status_code=status)
+
+    return await run_in_threadpool(build_personal)

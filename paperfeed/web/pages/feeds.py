@@ -1,0 +1,162 @@
+"""Listing pages: home (day / week / month), trending, about, category and author pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection, select
+
+from paperfeed.ingest.normalize import author_key, is_arxiv_category
+from paperfeed.rank import feeds
+from paperfeed.rank.feeds import Feed, InvalidPeriod, Period
+from paperfeed.store.schema import authors
+from paperfeed.store.users import User
+from paperfeed.store.votes import voted_paper_ids
+
+from .cached import cached_page
+
+router = APIRouter(tags=["pages"])
+PAGE_SIZE = 50
+
+
+def page_number(request: Request) -> int:
+    raw = request.query_params.get("p", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
+
+
+def listing_context(conn: Connection, user: User | None, feed: Feed, page: int) -> dict[str, Any]:
+    """What every listing template needs: cards, which ones the user voted, paging."""
+    voted = voted_paper_ids(conn, user.id, [c.id for c in feed.items]) if user else set()
+    return {
+        "feed": feed,
+        "voted": voted,
+        "page": page,
+        "rank_offset": feed.offset,
+        "has_next": feed.has_next_page,
+    }
+
+
+def _period_nav(conn: Connection, period: Period, today: dt.date) -> dict[str, Any]:
+    if period.kind == "day":
+        prev_day, next_day = feeds.adjacent_days(conn, period.start)
+        return {
+            "prev_url": f"/?date={prev_day.isoformat()}" if prev_day else None,
+            "next_url": f"/?date={next_day.isoformat()}" if next_day else None,
+            "prev_label": "Previous day", "next_label": "Next day",
+        }
+    param = "week" if period.kind == "week" else "month"
+    earlier, later = period.shifted(-1), period.shifted(1)
+    return {
+        "prev_url": f"/?{param}={earlier.key}",
+        "next_url": f"/?{param}={later.key}" if later.start <= today else None,
+        "prev_label": f"Previous {param}", "next_label": f"Next {param}",
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> HTMLResponse:
+    """The newest day's papers by votes; ?date=, ?week=YYYY-Www, ?month=YYYY-MM."""
+    q = request.query_params
+    page = page_number(request)
+
+    def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
+        try:
+            period = feeds.parse_period(date=q.get("date"), week=q.get("week"),
+                                        month=q.get("month"))
+            today = feeds.today(conn)
+            if period is None:
+                if today is None:
+                    return "home.html", {"empty_site": True, "tab": "day"}, 200
+                period = feeds.day_period(today)
+            today = today or period.end
+            feed = feeds.list_period(conn, period, limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+            nav = _period_nav(conn, period, today)
+        except (InvalidPeriod, OverflowError, ValueError) as exc:
+            return "error.html", {"status": 400, "title": "No such day, week or month",
+                                  "detail": str(exc)}, 400
+        anchor = period.start if period.kind == "day" else min(period.end, today)
+        context = listing_context(conn, user, feed, page) | nav | {
+            "period": period,
+            "tab": period.kind,
+            "day_url": f"/?date={anchor.isoformat()}",
+            "week_url": f"/?week={feeds.week_period_of(anchor).key}",
+            "month_url": f"/?month={anchor.year}-{anchor.month:02d}",
+            "is_today": period.kind == "day" and period.start == today,
+            "base_query": f"{period.kind if period.kind != 'day' else 'date'}={period.key}",
+        }
+        return "home.html", context, 200
+
+    return await cached_page(request, build)
+
+
+@router.get("/trending", response_class=HTMLResponse)
+async def trending_page(request: Request) -> HTMLResponse:
+    """Trending papers over a window of day / week / month (formula on /about)."""
+    window = request.query_params.get("window", "week")
+    page = page_number(request)
+
+    def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
+        if window not in feeds.WINDOW_DAYS:
+            return "error.html", {"status": 400, "title": "Unknown window",
+                                  "detail": "The window is day, week or month."}, 400
+        feed = feeds.trending(conn, window, limit=PAGE_SIZE,  # type: ignore[arg-type]
+                              offset=(page - 1) * PAGE_SIZE)
+        context = listing_context(conn, user, feed, page) | {
+            "window": window, "formula": feeds.TRENDING_FORMULA,
+            "base_query": f"window={window}",
+        }
+        return "trending.html", context, 200
+
+    return await cached_page(request, build)
+
+
+@router.get("/about", response_class=HTMLResponse)
+async def about(request: Request) -> HTMLResponse:
+    def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
+        return "about.html", {"formula": feeds.TRENDING_FORMULA,
+                              "gravity": feeds.GRAVITY, "windows": feeds.WINDOW_DAYS}, 200
+
+    return await cached_page(request, build)
+
+
+@router.get("/categories/{category}", response_class=HTMLResponse)
+async def category_page(request: Request, category: str) -> HTMLResponse:
+    page = page_number(request)
+
+    def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
+        if len(category) > 32 or not is_arxiv_category(category):
+            return "error.html", {"status": 404, "title": "No such category",
+                                  "detail": "Categories look like cs.CV or math.AG."}, 404
+        feed = feeds.list_recent(conn, category=category, limit=PAGE_SIZE,
+                                 offset=(page - 1) * PAGE_SIZE)
+        return "listing.html", listing_context(conn, user, feed, page) | {
+            "heading": category, "kind": "category",
+            "feed_url": f"/feeds/categories/{category}.atom", "base_query": "",
+        }, 200
+
+    return await cached_page(request, build)
+
+
+@router.get("/authors/{name:path}", response_class=HTMLResponse)
+async def author_page(request: Request, name: str) -> HTMLResponse:
+    page = page_number(request)
+    name = unquote(name)[:300]
+
+    def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
+        key = author_key(name)
+        row = conn.execute(select(authors.c.name).where(authors.c.name_key == key)).first()
+        if row is None:
+            return "error.html", {"status": 404, "title": "No such author",
+                                  "detail": "No paper here lists that author."}, 404
+        feed = feeds.list_recent(conn, author_key=key, limit=PAGE_SIZE,
+                                 offset=(page - 1) * PAGE_SIZE)
+        return "listing.html", listing_context(conn, user, feed, page) | {
+            "heading": row.name, "kind": "author", "base_query": "",
+        }, 200
+
+    return await cached_page(request, build)

@@ -1,0 +1,39 @@
+"""Small pieces shared by the form-handling routes: safe redirects, JSON-or-redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A same-site path to go back to (never an absolute or scheme-relative URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target[:2000]
+
+
+def back(request: Request, next_path: str | None, *, message: str | None = None,
+         default: str = "/") -> RedirectResponse:
+    target = safe_next(next_path, default)
+    if message:
+        target += ("&" if "?" in target else "?") + f"m={message}"
+    return RedirectResponse(target, status_code=303)
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def json_or_back(request: Request, data: dict[str, Any], next_path: str | None,
+                 message: str | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse(data)
+    return back(request, next_path, message=message)
+
+
+def too_many(what: str) -> HTTPException:
+    return HTTPException(status_code=429, detail=f"Too many {what} in a short time. "
+                         "Wait a little and try again.")

@@ -1,0 +1,167 @@
+"""The paper page (/papers/{arxiv_id}, as on huggingface.co), votes and comments."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Connection, select
+
+from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.rank.feeds import load_cards_by_arxiv_id
+from paperfeed.store.collections import collections_with_paper, user_collections
+from paperfeed.store.comments import (
+    CommentError,
+    add_comment,
+    delete_comment,
+    edit_comment,
+    get_comment,
+    list_comments,
+)
+from paperfeed.store.database import write_transaction
+from paperfeed.store.papers import get_paper
+from paperfeed.store.schema import papers
+from paperfeed.store.submissions import get_submission
+from paperfeed.store.users import User
+from paperfeed.store.votes import toggle_vote, voted_paper_ids
+
+from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter
+from .cached import cached_page
+from .forms import json_or_back, too_many
+
+router = APIRouter(tags=["pages"])
+log = logging.getLogger("paperfeed.web")
+
+
+def paper_row(conn: Connection, arxiv_id: str, *, include_hidden: bool = False) -> Any:
+    row = conn.execute(
+        select(papers.c.id, papers.c.arxiv_id, papers.c.upvotes, papers.c.num_comments,
+               papers.c.hidden).where(papers.c.arxiv_id == arxiv_id)
+    ).first()
+    if row is None or (row.hidden and not include_hidden):
+        return None
+    return row
+
+
+def similar_cards(conn: Connection, arxiv_id: str) -> tuple[list[Any], bool]:
+    """Cards of similar papers, and whether similarity is available at all."""
+    try:
+        from paperfeed.rank.similar import similar_papers
+    except ImportError:
+        return [], False
+    try:
+        hits = similar_papers(conn, arxiv_id, limit=10)
+    except Exception:  # noqa: BLE001 - a missing index must not take the paper page down
+        log.exception("similar papers failed for %s", arxiv_id)
+        return [], False
+    cards = load_cards_by_arxiv_id(conn, [h.arxiv_id for h in hits])
+    return [cards[h.arxiv_id] for h in hits if h.arxiv_id in cards and h.arxiv_id != arxiv_id], True
+
+
+@router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
+async def paper_page(request: Request, arxiv_id: str) -> Response:
+    parsed = parse_arxiv_id(arxiv_id)
+    if parsed is None:
+        raise HTTPException(404, "That is not an arXiv id (they look like 2503.11731).")
+    if parsed[0] != arxiv_id:
+        return RedirectResponse(f"/papers/{parsed[0]}", status_code=301)
+
+    def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
+        admin = bool(user and user.is_admin)
+        row = paper_row(conn, arxiv_id, include_hidden=admin)
+        paper = get_paper(conn, arxiv_id) if row else None
+        if row is None or paper is None:
+            return "error.html", {
+                "status": 404, "title": "Paper not found",
+                "detail": f"paperfeed has no paper {arxiv_id}. You can submit it.",
+                "submit_id": arxiv_id,
+            }, 404
+        similar, similar_available = similar_cards(conn, arxiv_id)
+        context: dict[str, Any] = {
+            "paper": paper,
+            "row": row,
+            "comments": list_comments(conn, row.id, include_hidden=admin),
+            "similar": similar,
+            "similar_available": similar_available,
+            "submission": get_submission(conn, row.id),
+            "voted": bool(user and voted_paper_ids(conn, user.id, [row.id])),
+            "collections": user_collections(conn, user.id, viewer_id=user.id) if user else [],
+            "in_collections": collections_with_paper(conn, user.id, row.id) if user else set(),
+            "code_links": [l for l in paper.links if l.kind == "code"],
+            "project_links": [l for l in paper.links if l.kind in ("project", "data")],
+            "editing": request.query_params.get("edit", ""),
+        }
+        return "paper.html", context, 200
+
+    return await cached_page(request, build)
+
+
+def _paper_id_or_404(engine: Any, arxiv_id: str) -> int:
+    with engine.connect() as conn:
+        row = paper_row(conn, arxiv_id)
+    if row is None:
+        raise HTTPException(404, "No such paper.")
+    return int(row.id)
+
+
+@router.post("/papers/{arxiv_id:path}/vote", dependencies=[CsrfChecked])
+def vote(
+    request: Request, arxiv_id: str, user: CurrentUser, engine: EngineDep, limiter: Limiter,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Toggle the user's upvote; JSON for the progressive script, else back to the page."""
+    if not limiter.allow("vote", str(user.id)):
+        raise too_many("votes")
+    paper_id = _paper_id_or_404(engine, arxiv_id)
+    with write_transaction(engine) as conn:
+        result = toggle_vote(conn, user.id, paper_id)
+    return json_or_back(request, {"voted": result.voted, "upvotes": result.upvotes},
+                        next or f"/papers/{arxiv_id}")
+
+
+@router.post("/papers/{arxiv_id:path}/comments", dependencies=[CsrfChecked])
+def post_comment(
+    request: Request, arxiv_id: str, user: CurrentUser, engine: EngineDep, limiter: Limiter,
+    body: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    if not limiter.allow("comment", str(user.id)):
+        raise too_many("comments")
+    paper_id = _paper_id_or_404(engine, arxiv_id)
+    try:
+        with write_transaction(engine) as conn:
+            cid = add_comment(conn, paper_id, user.id, body)
+    except CommentError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return RedirectResponse(f"/papers/{arxiv_id}?m=comment-posted#comment-{cid}", 303)
+
+
+@router.post("/comments/{comment_id}/edit", dependencies=[CsrfChecked])
+def update_comment(
+    comment_id: int, user: CurrentUser, engine: EngineDep,
+    body: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    try:
+        with write_transaction(engine) as conn:
+            found = get_comment(conn, comment_id)
+            if found is None or not edit_comment(conn, comment_id, user.id, body):
+                raise HTTPException(403, "You can only edit your own comments.")
+            arxiv_id = conn.execute(
+                select(papers.c.arxiv_id).where(papers.c.id == found.paper_id)
+            ).scalar_one()
+    except CommentError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return RedirectResponse(f"/papers/{arxiv_id}?m=comment-saved#comment-{comment_id}", 303)
+
+
+@router.post("/comments/{comment_id}/delete", dependencies=[CsrfChecked])
+def remove_comment(comment_id: int, user: CurrentUser, engine: EngineDep) -> Response:
+    with write_transaction(engine) as conn:
+        found = get_comment(conn, comment_id)
+        if found is None or not delete_comment(conn, comment_id, user.id):
+            raise HTTPException(403, "You can only delete your own comments.")
+        arxiv_id = conn.execute(
+            select(papers.c.arxiv_id).where(papers.c.id == found.paper_id)
+        ).scalar_one()
+    return RedirectResponse(f"/papers/{arxiv_id}?m=comment-deleted#comments", 303)

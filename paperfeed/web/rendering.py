@@ -1,0 +1,151 @@
+"""Jinja2 templates (autoescaped) and the filters that turn user text into safe HTML.
+
+Every piece of paper or user text reaches HTML through autoescaping or through a filter
+here that escapes first and then adds only markup it built itself (links, <mark>).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from .dependencies import load_user
+from .security import CSRF_PLACEHOLDER, csrf_token, set_csrf_cookie
+
+TEMPLATES = Path(__file__).parent / "templates"
+_URL = re.compile(r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]", re.IGNORECASE)
+
+MESSAGES = {
+    "welcome": "Welcome! You are logged in.",
+    "logged-out": "You are logged out.",
+    "verified": "Your email address is verified. Welcome!",
+    "password-changed": "Your password has been changed.",
+    "profile-saved": "Your profile is saved.",
+    "comment-posted": "Your comment is posted.",
+    "comment-saved": "Your comment is saved.",
+    "comment-deleted": "Your comment is deleted.",
+    "saved": "Saved to your collection.",
+    "collection-saved": "Collection saved.",
+    "collection-deleted": "Collection deleted.",
+    "submitted": "Thanks! The paper is on today's feed.",
+    "token-revoked": "The token is revoked.",
+    "done": "Done.",
+}
+
+
+def autolink(text: str | None) -> Markup:
+    """Plain text -> escaped HTML with http(s) URLs turned into nofollow links."""
+    if not text:
+        return Markup("")
+    out: list[str] = []
+    last = 0
+    for m in _URL.finditer(text):
+        out.append(str(escape(text[last : m.start()])))
+        url = m.group(0)
+        out.append(
+            f'<a href="{escape(url)}" rel="nofollow noopener ugc">{escape(url)}</a>'
+        )
+        last = m.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+def safe_snippet(snippet: str | None) -> Markup:
+    """A search snippet (already HTML-escaped, with <mark> around matches) -> Markup that
+    keeps only <mark>: a piece still holding raw '<' or '>' is escaped again."""
+    if not snippet:
+        return Markup("")
+    pieces = re.split(r"(</?mark>)", snippet)
+    out = []
+    for piece in pieces:
+        if piece in ("<mark>", "</mark>"):
+            out.append(piece)
+        elif "<" in piece or ">" in piece or '"' in piece:
+            out.append(str(escape(piece)))
+        else:
+            out.append(piece)
+    html = "".join(out)
+    # Balance marks so a truncated snippet cannot leave one open.
+    opened = html.count("<mark>") - html.count("</mark>")
+    return Markup(html + "</mark>" * max(opened, 0))
+
+
+def human_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%b %-d, %Y %H:%M UTC")
+    return value.strftime("%b %-d, %Y")
+
+
+def author_url(name: str) -> str:
+    return "/authors/" + quote(name, safe="")
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "xml"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["autolink"] = autolink
+    env.filters["snippet"] = safe_snippet
+    env.filters["human_date"] = human_date
+    env.filters["author_url"] = author_url
+    env.filters["urlquote"] = lambda s: quote(str(s), safe="")
+    env.globals["MESSAGES"] = MESSAGES
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    anonymous_cacheable: bool = False,
+) -> HTMLResponse:
+    """Render a page for this request. With ``anonymous_cacheable`` the page is rendered as
+    for an anonymous visitor with the CSRF placeholder (the caller caches ``body`` and
+    serves it with :func:`serve_cached`)."""
+    html = render_text(request, template, context, anonymous=anonymous_cacheable)
+    return serve_cached(request, html, status_code=status_code) if anonymous_cacheable \
+        else _respond(request, html, status_code)
+
+
+def render_text(
+    request: Request, template: str, context: dict[str, Any] | None = None, *,
+    anonymous: bool = False,
+) -> str:
+    env: Environment = request.app.state.templates
+    ctx = {
+        "request": request,
+        "settings": request.app.state.settings,
+        "site_name": request.app.state.settings.site_name,
+        "user": None if anonymous else load_user(request),
+        "csrf_token": CSRF_PLACEHOLDER if anonymous else csrf_token(request),
+        "message": MESSAGES.get(request.query_params.get("m", "")),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    return env.get_template(template).render(ctx)
+
+
+def serve_cached(request: Request, html: str, *, status_code: int = 200) -> HTMLResponse:
+    """Serve a page built by render_text(anonymous=True) with this visitor's CSRF token."""
+    return _respond(request, html.replace(CSRF_PLACEHOLDER, csrf_token(request)), status_code)
+
+
+def _respond(request: Request, html: str, status_code: int) -> HTMLResponse:
+    response = HTMLResponse(html, status_code=status_code)
+    set_csrf_cookie(request, response)
+    return response
