@@ -138,4 +138,11 @@ def describe_settings() -> list[tuple[str, str, str, str]]:
         default = "computed" if field.default_factory is not None else repr(field.default)
         ann = getattr(field.annotation, "__name__", str(field.annotation))
         rows.append((f"PAPERFEED_{name.upper()}", ann, default, field.description or ""))
+    submission_max_age_days: int = Field(
+        30, description="Papers first announced more than this many days before the site's "
+        "newest day cannot be submitted to the feed.",
+    )
+    rate_limits: bool = Field(
+        True, description="Rate-limit log-in, sign-up, votes, comments and submissions.",
+    )
     return rows
