@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     mail_from: str = Field("paperfeed <noreply@localhost>", description="From: address.")
     # --- web --------------------------------------------------------------------------
     cache_seconds: int = Field(30, description="Max age of cached anonymous pages.")
+    submission_max_age_days: int = Field(
+        30, description="Papers first announced more than this many days before the site's "
+        "newest day cannot be submitted to the feed.",
+    )
+    rate_limits: bool = Field(
+        True, description="Rate-limit log-in, sign-up, votes, comments and submissions.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -138,11 +145,4 @@ def describe_settings() -> list[tuple[str, str, str, str]]:
         default = "computed" if field.default_factory is not None else repr(field.default)
         ann = getattr(field.annotation, "__name__", str(field.annotation))
         rows.append((f"PAPERFEED_{name.upper()}", ann, default, field.description or ""))
-    submission_max_age_days: int = Field(
-        30, description="Papers first announced more than this many days before the site's "
-        "newest day cannot be submitted to the feed.",
-    )
-    rate_limits: bool = Field(
-        True, description="Rate-limit log-in, sign-up, votes, comments and submissions.",
-    )
     return rows
