@@ -107,15 +107,6 @@ def corpus(engine: Engine) -> Engine:
 
 @pytest.fixture
 def api_app(settings: Settings, corpus: Engine) -> FastAPI:
-    import os  # TEMPORARY while app.py is in flux
-
-    if os.environ.get("PF_API_STANDALONE"):
-        from paperfeed.store.database import open_engine
-        from paperfeed.web.api import install_api
-
-        app = FastAPI(docs_url=None)
-        install_api(app, settings, open_engine(settings.database_url))
-        return app
     from paperfeed.app import create_app
 
     return create_app(settings)
@@ -133,11 +124,11 @@ def api_user(corpus: Engine) -> ApiUser:
 
 
 __all__ = [
-    "ApiUser",
     "NEWEST_DAY",
     "TRICKY_ABSTRACT",
     "TRICKY_ID",
     "TRICKY_TITLE",
+    "ApiUser",
     "api_app",
     "api_user",
     "client",

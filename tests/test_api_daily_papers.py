@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .api_corpus import *  # noqa: F403
+from .api_corpus import *
 from .api_corpus import NEWEST_DAY, TRICKY_ID, set_upvotes
 
 
@@ -76,7 +76,7 @@ def test_sort_published_and_trending(client, corpus):
     scores = [i["score"] for i in items]
     assert scores == sorted(scores, reverse=True)
     published = client.get("/api/daily_papers", params={"sort": "publishedAt", "week": "2025-W13"})
-    assert [i["paper"]["id"] for i in published.json()][0] == TRICKY_ID
+    assert published.json()[0]["paper"]["id"] == TRICKY_ID
 
 
 def test_category_extension(client):

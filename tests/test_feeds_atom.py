@@ -10,7 +10,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.web.feeds.atom import AtomEntry, AtomFeed, render_atom, xml_text
 
-from .api_corpus import *  # noqa: F403
+from .api_corpus import *
 from .api_corpus import TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, make_api_user, set_upvotes
 
 

@@ -11,16 +11,25 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
-
 from paperfeed.web.feeds import routes as feed_routes
+from paperfeed.web.ratelimit import RateLimiter
 
-from . import daily_papers, papers, trending
+from . import collections, daily_papers, me, papers, submissions, trending, votes
 from .cors import ReadOnlyCors
 from .docs_page import install_docs
 from .errors import install_error_handlers
 
 # Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
-ROUTERS = [daily_papers.router, trending.router, feed_routes.router, papers.router]
+ROUTERS = [
+    daily_papers.router,
+    trending.router,
+    votes.router,
+    submissions.router,
+    collections.router,
+    me.router,
+    feed_routes.router,
+    papers.router,
+]
 
 
 def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
@@ -33,6 +42,8 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
         app.include_router(router)
     added = [r for r in app.router.routes if r not in before]
     app.router.routes[:] = added + before
+    if not hasattr(app.state, "limiter"):
+        app.state.limiter = RateLimiter(enabled=settings.rate_limits)
     install_error_handlers(app)
     install_docs(app, settings.site_name)
     app.add_middleware(ReadOnlyCors)

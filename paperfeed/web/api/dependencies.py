@@ -37,6 +37,7 @@ def paper_views(settings: Annotated[Settings, Depends(api_settings)]) -> PaperVi
 
 
 DbConn = Annotated[Connection, Depends(read_connection)]
+DbEngine = Annotated[Engine, Depends(api_engine)]
 AppSettings = Annotated[Settings, Depends(api_settings)]
 Views = Annotated[PaperViews, Depends(paper_views)]
 

@@ -31,7 +31,9 @@ class SubmissionFact:
 
 def hf_user(username: str, display_name: str = "") -> HfUser:
     """The public face of a user: username and display name only."""
-    return HfUser(user=username, name=username, fullname=display_name or username)
+    return HfUser(
+        user=username, name=username, fullname=display_name or username, avatarUrl=""
+    )
 
 
 def midnight(day: dt.date | None) -> dt.datetime | None:
@@ -79,7 +81,7 @@ class PaperViews:
         joined = submission.created_at if submission else midnight(card.feed_day)
         return HfPaper(
             id=card.arxiv_id,
-            authors=[HfAuthor(name=name) for name in card.authors],
+            authors=[HfAuthor(name=name, affiliation=None) for name in card.authors],
             publishedAt=aware(card.submitted_at) or midnight(card.announced_on) or joined,  # type: ignore[arg-type]
             submittedOnDailyAt=joined,
             submittedOnDailyBy=submission.user if submission else None,

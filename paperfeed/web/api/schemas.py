@@ -142,7 +142,6 @@ class CollectionSummary(ApiModel):
     public: bool
     owner: HfUser
     numPapers: int
-    createdAt: dt.datetime
     updatedAt: dt.datetime
     url: str
 
