@@ -129,7 +129,9 @@ def fetch_details(
     """
     for start in range(0, len(arxiv_ids), batch_size):
         batch = list(arxiv_ids[start : start + batch_size])
-        params = {"id_list": ",".join(batch), "start": 0, "max_results": len(batch)}
+        params: dict[str, str | int] = {
+            "id_list": ",".join(batch), "start": 0, "max_results": len(batch)
+        }
         fetched = client.get(api_url, params, expect="xml")
         try:
             page = parse_atom_page(fetched.body, f"id batch {start // batch_size + 1}")
@@ -170,7 +172,7 @@ def backfill_category(
     author_ids = AuthorIds()
     empty_pages = 0
     while True:
-        params = {
+        params: dict[str, str | int] = {
             "search_query": backfill_query(category, first_day, last_day),
             "start": start,
             "max_results": page_size,

@@ -61,7 +61,8 @@ def paper_from_daily(item: Any, day: dt.date) -> Paper:
     """One /api/daily_papers element -> Paper with hf signals, or InvalidRecord."""
     if not isinstance(item, dict):
         raise InvalidRecord("not a JSON object")
-    paper = item.get("paper") if isinstance(item.get("paper"), dict) else {}
+    nested = item.get("paper")
+    paper: dict[str, Any] = nested if isinstance(nested, dict) else {}
     raw_id = _field(item, paper, "id")
     if not isinstance(raw_id, str):
         raise InvalidRecord("missing id")
