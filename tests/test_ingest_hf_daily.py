@@ -212,3 +212,14 @@ def test_a_reply_that_is_not_a_list_is_an_error_not_a_crash(engine, replay):
     replay.add("/api/daily_papers", json_reply({"error": "Invalid date"}))
     summary = run(engine, replay)
     assert summary.read == 0 and "not a JSON list" in summary.errors[0]
+
+
+def test_a_paper_known_only_from_hf_takes_hf_corrections(engine, replay):
+    data = json.loads(recorded(FIXTURE))
+    replay.add("/api/daily_papers", json_reply(data))
+    run(engine, replay)
+    data[1]["paper"]["title"] = data[1]["title"] = "A corrected title"
+    replay.routes.clear()
+    replay.add("/api/daily_papers", json_reply(data))
+    run(engine, replay)
+    assert store_snapshot(engine)["2503.11780"].title == "A corrected title"

@@ -139,14 +139,15 @@ def parse_daily_papers(body: bytes | str, day: dt.date) -> list[Paper | Rejected
 
 
 def defer_to_stored(conn: Connection, papers: list[Paper]) -> list[Paper]:
-    """Hugging Face's copy of a paper is second-hand: where the store already has the
-    paper, its text, authors and dates stay, and HF adds its signals (fresh values
-    replacing older hf ones), links and, if earlier, its day. Reads only; no writes."""
+    """Hugging Face's copy of a paper is second-hand: where the store has the paper from
+    another source (arXiv, a bulk file), its text, authors and dates stay, and HF adds
+    its signals (fresh values replacing older hf ones), links and, if earlier, its day.
+    Reads only; no writes."""
     stored = load_papers(conn, [p.arxiv_id for p in papers])
     out = []
     for paper in papers:
         known = stored.get(paper.arxiv_id)
-        if known is None:
+        if known is None or known.source == SOURCE:
             out.append(paper)
             continue
         merged = merge_papers(paper, known)
