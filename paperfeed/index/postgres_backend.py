@@ -1,0 +1,119 @@
+"""PostgreSQL side of the search index: full-text search and pgvector HNSW queries.
+
+Keyword search ranks ``papers.search_tsv`` (title weight A, authors B, abstract C) with
+``ts_rank``; vector search orders ``paper_vectors.embedding`` by inner product through the
+HNSW index, with iterative index scans so that filters do not starve the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_column, select, text
+
+from paperfeed.index.postgres_vector import Vector
+from paperfeed.index.schema import DIM, paper_vectors
+from paperfeed.index.text import keyword_terms
+from paperfeed.store.schema import papers
+
+NAME = "postgresql"
+# ts_rank weights for {D, C, B, A} = {unused, abstract, authors, title}.
+RANK_WEIGHTS = (0.0, 0.4, 0.4, 1.0)
+HNSW_EF_SEARCH = 100
+_tsv: ColumnElement[Any] = literal_column("papers.search_tsv")
+
+
+def tsquery_expression(terms: list[str], phrases: list[list[str]],
+                       excluded: list[list[str]]) -> str | None:
+    """A to_tsquery expression of quoted words only, or None if nothing to match.
+
+    Same shape as the FTS5 one: phrases required, words optional, exclusions negated.
+    """
+    def quoted(words: list[str]) -> str:
+        inner = " <-> ".join("'" + w.replace("'", "").replace("\\", "") + "'" for w in words)
+        return f"({inner})"
+
+    required = [quoted(p) for p in phrases if p]
+    optional = [quoted([t]) for t in keyword_terms(terms)] + required
+    if not optional:
+        return None
+    expr = "(" + " | ".join(optional) + ")"
+    if required:
+        expr = " & ".join(required) + " & " + expr
+    if excluded:
+        expr += " & !(" + " | ".join(quoted(e) for e in excluded if e) + ")"
+    return expr
+
+
+def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[str]],
+                       excluded: list[list[str]], conditions: list[ColumnElement[bool]],
+                       limit: int, weights: tuple[float, ...] = RANK_WEIGHTS,
+                       ) -> list[tuple[int, float]]:
+    """(paper id, ts_rank score, higher is better) of the best keyword matches."""
+    expr = tsquery_expression(terms, phrases, excluded)
+    if expr is None or limit <= 0:
+        return []
+    tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("tsq_expr", expr))
+    array = "ARRAY[" + ",".join(f"{w:.4f}" for w in weights) + "]::real[]"
+    rank = func.ts_rank(literal_column(array), _tsv, tsq)
+    stmt = (
+        select(papers.c.id, rank.label("score"))
+        .where(_tsv.op("@@")(tsq), *conditions)
+        .order_by(rank.desc())
+        .limit(limit)
+    )
+    return [(int(pid), float(score)) for pid, score in conn.execute(stmt)]
+
+
+def matching_ids(conn: Connection, any_of: list[list[str]], paper_ids: list[int]) -> set[int]:
+    """Which of ``paper_ids`` contain any of the words/phrases ``any_of``."""
+    parts = [tsquery_expression([], [p], []) for p in any_of if p]
+    expr = " | ".join(f"({p})" for p in parts if p)
+    if not expr or not paper_ids:
+        return set()
+    tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("tsq_expr", expr))
+    stmt = select(papers.c.id).where(_tsv.op("@@")(tsq), papers.c.id.in_(paper_ids))
+    return {int(pid) for pid in conn.execute(stmt).scalars()}
+
+
+def encode_embedding(vector: np.ndarray) -> np.ndarray:
+    """How a vector is bound: the Vector column type turns it into pgvector's text form."""
+    return np.asarray(vector, dtype=np.float32)
+
+
+def prepare_vector_query(conn: Connection, limit: int) -> None:
+    """Per-transaction HNSW settings: search wide enough for ``limit`` results, and keep
+    scanning the index while filters reject rows (pgvector >= 0.8; ignored before)."""
+    ef = max(HNSW_EF_SEARCH, limit)
+    conn.execute(text("SELECT set_config('hnsw.ef_search', :ef, true), "
+                      "set_config('hnsw.iterative_scan', 'strict_order', true)"),
+                 {"ef": str(ef)})
+
+
+def vector_candidates(conn: Connection, query: np.ndarray, model_id: str,
+                      conditions: list[ColumnElement[bool]], limit: int, *,
+                      narrowing: bool) -> list[tuple[int, float]]:
+    """(paper id, cosine similarity) of the ``limit`` nearest papers passing ``conditions``
+    (approximate: HNSW)."""
+    if limit <= 0 or query.shape[0] != DIM:
+        return []
+    prepare_vector_query(conn, limit)
+    qv = bindparam("query_vector", np.asarray(query, dtype=np.float32), type_=Vector(DIM))
+    distance = paper_vectors.c.embedding.op("<#>")(qv)  # negative inner product
+    stmt = (
+        select(paper_vectors.c.paper_id, distance.label("distance"))
+        .join(papers, papers.c.id == paper_vectors.c.paper_id)
+        .where(paper_vectors.c.model_id == model_id, *conditions)
+        .order_by(distance)
+        .limit(limit)
+    )
+    return [(int(pid), -float(d)) for pid, d in conn.execute(stmt)]
+
+
+def forget_matrices() -> None:
+    """Nothing is cached in the process on PostgreSQL."""
+
+
+def describe() -> dict[str, Any]:
+    return {}
