@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from paperfeed.config import Settings
+from paperfeed.index.embedder import HashingEmbedder
+from paperfeed.index.vectors import index_missing
 from paperfeed.ingest.bulk import import_file
 from paperfeed.models import Author, Link, Paper, Version
 from paperfeed.store.database import write_transaction
@@ -58,10 +60,12 @@ def tricky_paper() -> Paper:
 
 
 def load_corpus(engine: Engine) -> None:
-    """Import the 25 real papers and the tricky one."""
+    """Import the 25 real papers and the tricky one, and index them with the hashing
+    embedder (the tiny deterministic stand-in the API tests run with)."""
     import_file(engine, PAPERS_FILE)
     with write_transaction(engine) as conn:
         upsert_papers(conn, [tricky_paper()])
+    index_missing(engine, HashingEmbedder())
 
 
 def set_upvotes(engine: Engine, counts: dict[str, int]) -> None:
@@ -109,7 +113,7 @@ def corpus(engine: Engine) -> Engine:
 def api_app(settings: Settings, corpus: Engine) -> FastAPI:
     from paperfeed.app import create_app
 
-    return create_app(settings)
+    return create_app(settings.model_copy(update={"embedding_backend": "hashing"}))
 
 
 @pytest.fixture

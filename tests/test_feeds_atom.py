@@ -119,3 +119,34 @@ def test_render_atom_survives_characters_xml_cannot_carry(text):
     parsed = feedparser.parse(render_atom(feed))
     assert parsed.bozo == 0
     assert parsed.entries[0].title == xml_text(text)
+
+
+def test_search_feed(client):
+    parsed = parse(client.get("/feeds/search.atom", params={"q": "gaussian splatting slam"}))
+    assert parsed.entries[0].id.endswith("2503.11979")
+    assert "gaussian splatting slam" in parsed.feed.title
+    assert client.get("/feeds/search.atom").status_code == 400
+
+
+def test_personal_feed_needs_the_secret_url(client, api_user):
+    me = client.get("/api/me", headers=api_user.auth).json()
+    url = me["feedUrl"].removeprefix("http://testserver")
+    r = client.get(url)
+    parsed = parse(r)
+    assert parsed.entries  # a user without signals gets the week's trending papers
+    assert r.headers["cache-control"].startswith("private")
+    assert "/feeds/users/ada/" in parsed.feed.links[0].href
+    secret = url.rsplit("/", 1)[1].removesuffix(".atom")
+    assert secret not in parsed.feed.id
+    wrong = url.replace(secret, "0" * 32)
+    assert client.get(wrong).status_code == 404
+    assert client.get("/feeds/users/nobody/" + secret + ".atom").status_code == 404
+
+
+def test_personal_feed_follows_upvotes(client, api_user):
+    client.post("/api/papers/2503.11979/vote", headers=api_user.auth)
+    url = client.get("/api/me", headers=api_user.auth).json()["feedUrl"]
+    parsed = parse(client.get(url.removeprefix("http://testserver")))
+    ids = [e.id.rsplit("/", 1)[1] for e in parsed.entries]
+    assert "2503.11979" not in ids  # already upvoted: not recommended again
+    assert "upvoted" in parsed.entries[0].content[0].value

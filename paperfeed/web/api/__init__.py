@@ -14,7 +14,17 @@ from paperfeed.config import Settings
 from paperfeed.web.feeds import routes as feed_routes
 from paperfeed.web.ratelimit import RateLimiter
 
-from . import collections, daily_papers, me, papers, submissions, trending, votes
+from . import (
+    collections,
+    daily_papers,
+    me,
+    papers,
+    search,
+    similar,
+    submissions,
+    trending,
+    votes,
+)
 from .cors import ReadOnlyCors
 from .docs_page import install_docs
 from .errors import install_error_handlers
@@ -22,6 +32,8 @@ from .errors import install_error_handlers
 # Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
 ROUTERS = [
     daily_papers.router,
+    search.router,
+    similar.router,
     trending.router,
     votes.router,
     submissions.router,

@@ -93,6 +93,7 @@ class DailyPaper(ApiModel):
         None, description="Trending or search score when the listing is ranked by one."
     )
     snippet: str | None = Field(None, description="Search: the matching passage, plain text.")
+    reasons: list[str] | None = Field(None, description="Search: why the paper matched.")
 
 
 class SimilarPaper(ApiModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from typing import Annotated, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -20,14 +20,17 @@ from sqlalchemy import Connection, select
 from paperfeed.ingest.normalize import author_key, is_arxiv_category
 from paperfeed.rank import feeds
 from paperfeed.rank.feeds import PaperCard
+from paperfeed.rank.profiles import recommend_for_user
 from paperfeed.store.collections import collection_paper_ids, get_collection
 from paperfeed.store.schema import authors, papers
+from paperfeed.store.users import get_user_by_username
 
 from ..api.caching import conditional_response
 from ..api.dependencies import AppSettings, DbConn, Views
 from ..api.errors import ERROR_RESPONSES, ApiError
 from ..api.paper_views import PaperViews, load_submissions
 from .atom import MEDIA_TYPE, AtomEntry, AtomFeed, AtomLink, render_atom
+from .personal import is_personal_feed_secret
 
 router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
 
@@ -37,11 +40,17 @@ ATOM_RESPONSE: dict[int | str, dict[str, object]] = {
 }
 
 
-def paper_entries(conn: Connection, views: PaperViews, cards: Sequence[PaperCard]) -> list[AtomEntry]:
-    """One Atom entry per card, in order."""
+def paper_entries(
+    conn: Connection,
+    views: PaperViews,
+    cards: Sequence[PaperCard],
+    reasons: Sequence[str] | None = None,
+) -> list[AtomEntry]:
+    """One Atom entry per card, in order; ``reasons`` (why each is in the feed) go first
+    in the content."""
     subs = load_submissions(conn, [c.id for c in cards])
     entries = []
-    for card in cards:
+    for i, card in enumerate(cards):
         paper = views.from_card(card, subs.get(card.id))
         links = [
             AtomLink(paper.url, "alternate", "text/html"),
@@ -56,8 +65,9 @@ def paper_entries(conn: Connection, views: PaperViews, cards: Sequence[PaperCard
             f'<a href="{html.escape(link.href)}">{html.escape(link.title or "Page")}</a>'
             for link in links
         )
+        why = f"<p><em>{html.escape(reasons[i])}</em></p>" if reasons and reasons[i] else ""
         content = (
-            f"<p>{html.escape(', '.join(card.authors))}</p>"
+            f"{why}<p>{html.escape(', '.join(card.authors))}</p>"
             f"<p>{html.escape(card.abstract)}</p>"
             f"<p>{card.upvotes} upvotes · {card.num_comments} comments · {link_html}</p>"
         )
@@ -189,3 +199,48 @@ def visible_ids(conn: Connection, paper_ids: Sequence[int]) -> list[int]:
         select(papers.c.id).where(papers.c.id.in_(list(paper_ids)), papers.c.hidden.is_(False))
     ).scalars())
     return [i for i in paper_ids if i in visible]
+
+
+@router.get("/feeds/search.atom", response_class=Response, responses=ATOM_RESPONSE,
+            summary="The best matches of a search query")
+def search_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="A search query.")],
+) -> Response:
+    """What the search page shows for ``q`` (hybrid search), as a feed to follow."""
+    from ..api.search import run_search
+
+    results = run_search(request, conn, q, limit=FEED_SIZE, offset=0)
+    cards = feeds.load_cards(conn, results.paper_ids)
+    feed = make_feed(request, settings, f"search “{q}”", f"/search?{urlencode({'q': q})}")
+    feed.entries = paper_entries(conn, views, [cards[i] for i in results.paper_ids if i in cards])
+    return atom_response(request, settings, feed)
+
+
+@router.get("/feeds/users/{username}/{secret}.atom", response_class=Response,
+            responses=ATOM_RESPONSE, summary="A user's personalised feed (secret URL)")
+def personal_feed(
+    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    username: Annotated[str, Path(max_length=40)],
+    secret: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """The user's "For you" papers of the last 7 days with the reason for each. The URL is
+    the credential (see ``/api/me`` ``feedUrl``); a wrong one is a 404."""
+    user = get_user_by_username(conn, username)
+    if user is None or user.disabled or not is_personal_feed_secret(
+        settings.secret_key, user.id, secret
+    ):
+        raise ApiError(404, "no such feed")
+    from ..api.search import app_embedder
+
+    embedder = app_embedder(request)
+    feed = make_feed(request, settings, f"papers for {user.name}", "/for-you")
+    feed.id = f"{settings.base_url}/feeds/users/{user.username}"  # the id must not leak the secret
+    if embedder is not None:
+        recs = recommend_for_user(conn, user.id, embedder, limit=FEED_SIZE)
+        cards = [r.card for r in recs if isinstance(r.card, PaperCard)]
+        feed.entries = paper_entries(conn, views, cards, [r.reason for r in recs])
+    else:  # no model on this site: the week's trending papers
+        listing = feeds.trending(conn, "week", limit=FEED_SIZE)
+        feed.entries = paper_entries(conn, views, listing.items)
+    return atom_response(request, settings, feed, private=True)

@@ -1,0 +1,108 @@
+"""``GET /api/papers/search?q=&limit=``: hybrid search (Hugging Face's ``list_papers``).
+
+Items have the daily-papers shape plus ``score``, a plain-text ``snippet`` around the
+matching words and ``reasons``. paperfeed extensions: ``p`` (page), ``mode`` (hybrid,
+keyword, semantic), ``category``, ``date_from`` / ``date_to``, ``author``. The query uses
+the search box's language (quoted phrases, -excluded words, cat:, author:, arXiv ids).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Connection
+
+from paperfeed.rank.feeds import load_cards
+from paperfeed.rank.search import MAX_LIMIT, MAX_OFFSET, SearchResults, search_papers
+
+from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
+from .errors import ERROR_RESPONSES, ApiError
+from .paper_views import PaperViews
+from .schemas import DailyPaper
+
+router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
+
+_MARK = re.compile(r"</?mark>")
+MAX_PAGE = 1000
+
+
+def plain_snippet(snippet_html: str) -> str:
+    """The search snippet (escaped HTML with <mark>) as plain text."""
+    return html.unescape(_MARK.sub("", snippet_html))
+
+
+def app_embedder(request: Request) -> Any:
+    """The app's shared embedder (loaded once by the search page), or None."""
+    from paperfeed.web.pages.search import app_embedder as page_embedder
+
+    return page_embedder(request)
+
+
+def run_search(
+    request: Request,
+    conn: Connection,
+    query: str,
+    *,
+    limit: int,
+    offset: int,
+    mode: str = "hybrid",
+    category: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    author: str | None = None,
+) -> SearchResults:
+    """search_papers with the app's embedder (None = keyword search only)."""
+    embedder = app_embedder(request) if mode != "keyword" else None
+    return search_papers(
+        conn, query, embedder=embedder, limit=limit, offset=offset, mode=mode,
+        category=category or None, date_from=date_from, date_to=date_to, author=author or None,
+    )
+
+
+def search_items(conn: Connection, views: PaperViews, results: SearchResults) -> list[DailyPaper]:
+    """Daily-papers items for the hits, in rank order, with score, snippet and reasons."""
+    cards = load_cards(conn, results.paper_ids)
+    pairs = [(cards[pid], hit) for pid, hit in zip(results.paper_ids, results.hits, strict=False)
+             if pid in cards]
+    items = views.daily_items(
+        conn, [card for card, _ in pairs],
+        scores=[hit.score for _, hit in pairs],
+        snippets=[plain_snippet(hit.snippet) for _, hit in pairs],
+    )
+    for item, (_, hit) in zip(items, pairs, strict=True):
+        item.reasons = list(hit.reasons)
+    return items
+
+
+@router.get("/api/papers/search", response_model=list[DailyPaper],
+            summary="Search papers (Hugging Face compatible `list_papers`)")
+def search(
+    request: Request,
+    conn: DbConn,
+    settings: AppSettings,
+    views: Views,
+    q: Annotated[str, Query(max_length=500, description="Words, \"phrases\", -excluded.")] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")] = 0,
+    mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    date_from: Annotated[dt.date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+    date_to: Annotated[dt.date | None, Query(description="YYYY-MM-DD, inclusive")] = None,
+    author: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Papers matching ``q`` by keywords and meaning, best first."""
+    offset = p * limit
+    if offset > MAX_OFFSET:
+        raise ApiError(400, f"search results go {MAX_OFFSET} deep: p * limit must be <= {MAX_OFFSET}")
+    results = run_search(request, conn, q, limit=limit, offset=offset, mode=mode,
+                         category=category, date_from=date_from, date_to=date_to, author=author)
+    items = search_items(conn, views, results)
+    headers = paging_headers(request, total=results.total, page=p, limit=limit)
+    if results.message:
+        headers["X-Search-Message"] = results.message.encode("ascii", "replace").decode()[:500]
+    return cached_json(request, items, list[DailyPaper], settings, headers=headers)

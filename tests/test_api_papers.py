@@ -1,0 +1,114 @@
+"""GET /api/papers/{id}, /papers/{id}.md, /api/papers/search, /api/papers/{id}/similar."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperfeed.store.database import write_transaction
+from paperfeed.store.schema import papers
+
+from .api_corpus import *
+from .api_corpus import TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, set_upvotes
+
+
+def test_paper_info_is_flat_with_full_record_fields(client, corpus):
+    set_upvotes(corpus, {TRICKY_ID: 4})
+    r = client.get(f"/api/papers/{TRICKY_ID}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["id"] == TRICKY_ID and "paper" not in body
+    assert body["title"] == TRICKY_TITLE and body["summary"] == TRICKY_ABSTRACT
+    assert body["authors"][0] == {"name": "Zoë O'Brien & Co", "hidden": False,
+                                  "affiliation": "ETH <Zürich>"}
+    assert body["upvotes"] == 4
+    assert body["publishedAt"] == "2025-03-21T17:00:00Z"
+    assert body["githubRepo"] == "https://github.com/example/tricky"
+    assert body["projectPage"] == "https://example.org/tricky?a=1&b=2"
+    assert body["arxivComment"] == "12 pages & 3 <figures>"
+    assert body["categories"] == ["cs.CL", "cs.LG"]
+
+
+@pytest.mark.parametrize("ident", ["2503.99999v3", "https://arxiv.org/abs/2503.99999",
+                                   "arXiv:2503.99999"])
+def test_paper_info_accepts_versions_and_urls(client, ident):
+    assert client.get(f"/api/papers/{ident}").json()["id"] == TRICKY_ID
+
+
+@pytest.mark.parametrize(
+    ("ident", "status"),
+    [("2501.00000", 404), ("hep-th/9901001", 404), ("ü∂ƒ", 400), ("2503.1", 400),
+     ("x" * 400, 400), ("%00", 400), ("..%2F..%2Fetc", 400)],
+)
+def test_unknown_and_malformed_ids_are_json_errors(client, ident, status):
+    r = client.get(f"/api/papers/{ident}")
+    assert r.status_code == status
+    assert set(r.json()) == {"error"}
+
+
+def test_hidden_paper_is_404_everywhere(client, corpus):
+    with write_transaction(corpus) as conn:
+        conn.execute(papers.update().where(papers.c.arxiv_id == TRICKY_ID).values(hidden=True))
+    for url in (f"/api/papers/{TRICKY_ID}", f"/papers/{TRICKY_ID}.md",
+                f"/api/papers/{TRICKY_ID}/similar"):
+        assert client.get(url).status_code == 404
+    listed = client.get("/api/daily_papers", params={"limit": 100}).json()
+    assert TRICKY_ID not in {i["paper"]["id"] for i in listed}
+
+
+def test_markdown_page(client):
+    r = client.get(f"/papers/{TRICKY_ID}.md")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
+    text = r.text
+    assert text.startswith("# Escaping &lt;script&gt;")
+    assert "$\\alpha &lt; \\beta$" in text  # LaTeX kept, only < escaped
+    assert "**Authors:** Zoë O'Brien & Co, Ada Lovelace" in text
+    assert "- Code: https://github.com/example/tricky" in text
+    assert "## Abstract" in text
+    assert client.get("/papers/2501.00000.md").json() == {"error": "paper 2501.00000 not found"}
+
+
+def test_search_finds_by_words_with_snippet_and_reasons(client):
+    r = client.get("/api/papers/search", params={"q": "gaussian splatting slam", "limit": 5})
+    assert r.status_code == 200
+    items = r.json()
+    assert items and items[0]["paper"]["id"] == "2503.11979"
+    assert items[0]["snippet"] and "<mark>" not in items[0]["snippet"]
+    assert items[0]["reasons"]
+    assert items[0]["score"] > 0
+    assert len(items) <= 5
+
+
+def test_search_paging_and_filters(client):
+    first = client.get("/api/papers/search", params={"q": "model", "limit": 3}).json()
+    second = client.get("/api/papers/search", params={"q": "model", "limit": 3, "p": 1}).json()
+    assert {i["paper"]["id"] for i in first}.isdisjoint({i["paper"]["id"] for i in second})
+    only_cl = client.get("/api/papers/search", params={"q": "model", "category": "cs.CL"}).json()
+    assert all("cs.CL" in i["paper"]["categories"] for i in only_cl)
+    by_author = client.get("/api/papers/search",
+                           params={"q": "escaping", "author": "Ada Lovelace"}).json()
+    assert [i["paper"]["id"] for i in by_author] == [TRICKY_ID]
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "x", "limit": 0}, {"q": "x", "limit": 1000}, {"q": "x", "date_from": "2025-13-01"},
+    {"q": "x", "mode": "magic"}, {"q": "x", "p": 999, "limit": 100}, {"q": "x" * 600},
+])
+def test_search_rejects_bad_parameters(client, params):
+    r = client.get("/api/papers/search", params=params)
+    assert r.status_code == 400 and r.json()["error"]
+
+
+def test_search_odd_queries_never_fail(client):
+    for q in ["", "\"", "-", "cat:", "author:", "((", "ü∂ƒ 𝒳", "<script>", "2503.99999", "*"]:
+        assert client.get("/api/papers/search", params={"q": q}).status_code == 200, q
+
+
+def test_similar_papers(client):
+    r = client.get("/api/papers/2503.11979/similar", params={"limit": 3})
+    assert r.status_code == 200
+    items = r.json()
+    assert 0 < len(items) <= 3
+    assert all(i["paper"]["id"] != "2503.11979" for i in items)
+    assert items[0]["reasons"] and isinstance(items[0]["score"], float)
+    assert client.get("/api/papers/2501.00000/similar").status_code == 404
+    assert client.get("/api/papers/2503.11979/similar", params={"limit": 0}).status_code == 400
