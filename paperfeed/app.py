@@ -44,6 +44,10 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in page_routers():
         app.include_router(router)
+    from paperfeed.web import for_you, subscriptions  # digests and "For you" (issue 6)
+
+    app.include_router(subscriptions.router)
+    app.include_router(for_you.router)
     install_page_error_handlers(app)
 
     from paperfeed.web.api import install_api

@@ -355,5 +355,14 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _register_mail_commands() -> None:
+    from paperfeed.mail.commands import register
+
+    register(main)
+
+
+_register_mail_commands()
+
+
 if __name__ == "__main__":
     main()

@@ -103,6 +103,39 @@ class Settings(BaseSettings):
         description="smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; empty = console.",
     )
     mail_from: str = Field("paperfeed <noreply@localhost>", description="From: address.")
+    mail_unsubscribe_mailto: str = Field(
+        "",
+        description="Address for mailto: List-Unsubscribe (route it to `paperfeed subscribers "
+        "remove`); empty = the From: address.",
+    )
+    smtp_concurrency: int = Field(4, description="Parallel SMTP connections when sending.")
+    smtp_timeout_seconds: float = Field(30.0, description="Timeout of one SMTP command.")
+    smtp_retries: int = Field(
+        3, description="Retries of a message after a 4xx reply or a dropped connection."
+    )
+    smtp_retry_base_seconds: float = Field(
+        2.0, description="First retry delay; doubles on every retry (exponential backoff)."
+    )
+    mail_bounce_limit: int = Field(
+        3, description="Consecutive permanent (5xx) failures that pause a subscription."
+    )
+    digest_default_papers: int = Field(10, description="Papers per digest unless chosen.")
+    digest_unconfirmed: Literal["resend", "skip"] = Field(
+        "resend",
+        description="A digest whose send began but was not confirmed before a crash: resend it "
+        "with the same Message-ID (at-least-once) or mark it unknown (at-most-once).",
+    )
+    digest_claim_timeout_minutes: int = Field(
+        60, description="A claimed digest of a worker not seen alive for this long is retaken."
+    )
+    confirm_max_age_hours: int = Field(
+        72, description="How long a subscription confirmation link stays valid."
+    )
+    worker_announce_delay_minutes: int = Field(
+        45,
+        description="Minutes after arXiv's 20:00 US/Eastern announcement that the worker "
+        "ingests, indexes and sends digests.",
+    )
     # --- web --------------------------------------------------------------------------
     cache_seconds: int = Field(30, description="Max age of cached anonymous pages.")
     submission_max_age_days: int = Field(

@@ -40,3 +40,21 @@ DROP_KEYWORD_INDEX_DDL = [
     "DROP INDEX IF EXISTS ix_papers_search_tsv",
     "ALTER TABLE papers DROP COLUMN IF EXISTS search_tsv",
 ]
+
+
+def hold_advisory_lock(conn: Any, key: int) -> None:
+    """Take a session-level advisory lock on ``key`` (held until the connection closes)."""
+    from sqlalchemy import text
+
+    conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+    conn.commit()
+
+
+def advisory_lock_is_free(conn: Any, key: int) -> bool:
+    """Whether no session holds the advisory lock ``key`` (probe: take it, release it)."""
+    from sqlalchemy import text
+
+    got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+    if got:
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    return got

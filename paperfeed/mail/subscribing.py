@@ -1,0 +1,73 @@
+"""Subscribing and leaving: the steps the web routes and the CLI share.
+
+Each function takes the caller's connection (inside its transaction) and records the
+confirmation email in the outbox in that same transaction; the caller delivers the outbox
+after commit (:func:`paperfeed.mail.outbox.deliver_outbox`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from paperfeed.config import Settings
+from paperfeed.store.subscriptions import (
+    Preferences,
+    Subscription,
+    confirm_subscription,
+    get_subscription,
+    unsubscribe,
+    upsert_subscription,
+)
+
+from .outbox import queue_message
+from .tokens import confirmation_token, read_confirmation_token, read_unsubscribe_token
+
+
+def queue_confirmation(conn: Connection, settings: Settings, sub: Subscription) -> str:
+    """Record the double opt-in email for ``sub``; returns its Message-ID."""
+    token = confirmation_token(settings, sub.id, sub.email)
+    return queue_message(conn, settings, "confirm_subscription", sub.email, {
+        "url": f"{settings.base_url}/subscribe/confirm/{token}",
+        "email": sub.email,
+        "frequency": sub.prefs.frequency,
+        "interests": sub.prefs.interests,
+        "max_age_hours": settings.confirm_max_age_hours,
+    })
+
+
+def subscribe(
+    conn: Connection,
+    settings: Settings,
+    email: str,
+    prefs: Preferences,
+    *,
+    user_id: int | None = None,
+    verified: bool = False,
+) -> tuple[Subscription, bool]:
+    """Create or update a subscription; queue a confirmation unless ``verified`` (e.g. a
+    logged-in user whose address is verified). Returns (subscription, confirmation sent).
+
+    Raises InvalidSubscription for a bad address or preference.
+    """
+    sub, pending = upsert_subscription(conn, email, prefs, confirmed=verified, user_id=user_id)
+    if pending:
+        queue_confirmation(conn, settings, sub)
+    return sub, pending
+
+
+def confirm_by_token(conn: Connection, settings: Settings, token: str) -> Subscription | None:
+    """Activate the subscription named by a confirmation token (InvalidToken if bad)."""
+    sub_id, email = read_confirmation_token(settings, token)
+    return confirm_subscription(conn, sub_id, email)
+
+
+def subscription_for_token(conn: Connection, settings: Settings, token: str) -> Subscription | None:
+    """The subscription an unsubscribe/manage token names (InvalidToken if forged)."""
+    return get_subscription(conn, read_unsubscribe_token(settings, token))
+
+
+def unsubscribe_by_token(conn: Connection, settings: Settings, token: str) -> Subscription | None:
+    """Unsubscribe the subscription named by the token; returns it (None if deleted)."""
+    sub_id = read_unsubscribe_token(settings, token)
+    unsubscribe(conn, sub_id)
+    return get_subscription(conn, sub_id)

@@ -1,0 +1,51 @@
+"""Signed tokens in email links: subscription confirmation (expiring), and the per-subscriber
+token of unsubscribe, preference and "not interested" links (long-lived: RFC 8058 links in
+old digests must keep working).
+
+Tokens are signed with ``settings.secret_key`` by itsdangerous, with one salt per purpose
+so a token made for one action is useless for another.
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from paperfeed.config import Settings
+
+_CONFIRM = "paperfeed.mail.confirm"
+_UNSUBSCRIBE = "paperfeed.mail.unsubscribe"
+
+
+class InvalidToken(ValueError):
+    """The token is forged, for another purpose, or expired."""
+
+
+def confirmation_token(settings: Settings, sub_id: int, email: str) -> str:
+    """A token proving that ``email`` received the confirmation of subscription ``sub_id``."""
+    return URLSafeTimedSerializer(settings.secret_key, salt=_CONFIRM).dumps([sub_id, email])
+
+
+def read_confirmation_token(settings: Settings, token: str) -> tuple[int, str]:
+    """(subscription id, email) from a confirmation token younger than the configured age."""
+    serializer = URLSafeTimedSerializer(settings.secret_key, salt=_CONFIRM)
+    try:
+        sub_id, email = serializer.loads(token, max_age=settings.confirm_max_age_hours * 3600)
+    except SignatureExpired as exc:
+        raise InvalidToken("this confirmation link has expired") from exc
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise InvalidToken("this link is not valid") from exc
+    return int(sub_id), str(email)
+
+
+def unsubscribe_token(settings: Settings, sub_id: int) -> str:
+    """A non-expiring token that unsubscribes (or manages) subscription ``sub_id``."""
+    return URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).dumps(sub_id)
+
+
+def read_unsubscribe_token(settings: Settings, token: str) -> int:
+    """The subscription id inside an unsubscribe token."""
+    try:
+        return int(URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).loads(token))
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise InvalidToken("this link is not valid") from exc
+

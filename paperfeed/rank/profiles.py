@@ -1,0 +1,253 @@
+"""Building recommendation profiles from what people told us and did: interest texts
+(embedded once, stored with the subscription), upvoted and saved papers, "not interested"
+clicks, followed authors, category and keyword filters, papers already sent.
+
+Also the entry point of the "For you" page and the personalised feed:
+:func:`recommend_for_user`. Functions take a connection and never write, except
+:func:`embed_missing_interests`, which writes vectors (the caller commits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, func, select
+
+from paperfeed.store.digest_ledger import papers_already_sent
+from paperfeed.store.schema import papers
+from paperfeed.store.subscriptions import (
+    Subscription,
+    find_subscription,
+    load_interest_vectors,
+    not_interested_papers,
+    store_interest_vectors,
+    subscriptions_missing_vectors,
+)
+
+from .recommend import (
+    Candidates,
+    EmbedderLike,
+    MatrixSource,
+    Profile,
+    Recommendation,
+    Weights,
+    interest_label,
+    load_candidates,
+    paper_label,
+    rank_profiles,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendedPaper:
+    """A recommendation with the card to show it (For you page, personalised feed)."""
+
+    card: object  # paperfeed.rank.feeds.PaperCard
+    reason: str
+    score: float
+    section: str
+
+
+def embed_missing_interests(conn: Connection, embedder: EmbedderLike, *, batch: int = 500) -> int:
+    """Embed the interest texts of subscriptions that have no vectors from this model yet.
+
+    Writes ``interest_vectors`` rows; returns the number of subscriptions embedded.
+    """
+    done = 0
+    while True:
+        subs = subscriptions_missing_vectors(conn, embedder.model_id, limit=batch)
+        if not subs:
+            return done
+        texts = [t for s in subs for t in s.prefs.interests]
+        vectors = embedder.embed(texts)
+        pos = 0
+        for sub in subs:
+            k = len(sub.prefs.interests)
+            store_interest_vectors(conn, sub.id, sub.prefs.interests, vectors[pos : pos + k],
+                                   embedder.model_id)
+            pos += k
+        done += len(subs)
+        if len(subs) < batch:
+            return done
+
+
+def user_papers(conn: Connection, user_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """([(paper id, title)] upvoted, [(paper id, title)] saved) by a user, newest first.
+
+    Empty when the community tables do not exist (a mail-only installation).
+    """
+    try:
+        from paperfeed.store.community_schema import collection_items, collections, votes
+    except ImportError:  # pragma: no cover - community area absent
+        return [], []
+    upvoted = conn.execute(
+        select(papers.c.id, papers.c.title)
+        .join(votes, votes.c.paper_id == papers.c.id)
+        .where(votes.c.user_id == user_id)
+        .order_by(votes.c.created_at.desc())
+        .limit(50)
+    ).all()
+    saved = conn.execute(
+        select(papers.c.id, papers.c.title, func.max(collection_items.c.added_at).label("at"))
+        .join(collection_items, collection_items.c.paper_id == papers.c.id)
+        .join(collections, collections.c.id == collection_items.c.collection_id)
+        .where(collections.c.user_id == user_id)
+        .group_by(papers.c.id, papers.c.title)
+        .order_by(func.max(collection_items.c.added_at).desc())
+        .limit(50)
+    ).all()
+    return [(r.id, r.title) for r in upvoted], [(r.id, r.title) for r in saved]
+
+
+def _stack(vectors: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    if not vectors:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.vstack(vectors).astype(np.float32, copy=False)
+
+
+def profiles_for_subscriptions(
+    conn: Connection,
+    subs: Sequence[Subscription],
+    embedder: EmbedderLike,
+    cands: Candidates,
+    matrix_for: MatrixSource,
+) -> list[Profile]:
+    """One profile per subscription, aligned with ``subs``.
+
+    Interest vectors come from the database (embedded now if missing); a subscription
+    linked to an account also gets the account's upvoted and saved papers as interests and
+    its "not interested" clicks as negatives; papers already mailed are excluded.
+    """
+    dim = int(embedder.dim)
+    ids = [s.id for s in subs]
+    stored = load_interest_vectors(conn, ids, embedder.model_id)
+    missing = [s for s in subs if s.prefs.interests and s.id not in stored]
+    if missing:
+        texts = [t for s in missing for t in s.prefs.interests]
+        vecs = embedder.embed(texts)
+        pos = 0
+        for s in missing:
+            k = len(s.prefs.interests)
+            stored[s.id] = list(zip(s.prefs.interests, vecs[pos : pos + k], strict=True))
+            pos += k
+    subjects = [f"sub:{s.id}" for s in subs] + [f"user:{s.user_id}" for s in subs if s.user_id]
+    negatives = not_interested_papers(conn, subjects)
+    sent = papers_already_sent(conn, ids, [int(p) for p in cands.ids])
+    extra_ids: set[int] = set()
+    per_user: dict[int, tuple[list[tuple[int, str]], list[tuple[int, str]]]] = {}
+    for s in subs:
+        if s.user_id and s.user_id not in per_user:
+            per_user[s.user_id] = user_papers(conn, s.user_id)
+            extra_ids.update(p for p, _ in per_user[s.user_id][0] + per_user[s.user_id][1])
+    for subject_negs in negatives.values():
+        extra_ids.update(subject_negs)
+    vec_of = _vectors_of(conn, sorted(extra_ids), cands, matrix_for)
+    profiles = []
+    for s in subs:
+        vectors = [v for _, v in stored.get(s.id, [])]
+        labels = [interest_label(t) for t, _ in stored.get(s.id, [])]
+        negs = list(negatives.get(f"sub:{s.id}", []))
+        if s.user_id:
+            upvoted, saved = per_user[s.user_id]
+            for how, items in (("upvoted", upvoted), ("saved", saved)):
+                for pid, title in items:
+                    if pid in vec_of:
+                        vectors.append(vec_of[pid])
+                        labels.append(paper_label(title, how))
+            negs += negatives.get(f"user:{s.user_id}", [])
+        profiles.append(Profile(
+            key=f"sub:{s.id}",
+            vectors=_stack(vectors, dim),
+            labels=labels,
+            negatives=_stack([vec_of[p] for p in negs if p in vec_of], dim),
+            authors=s.prefs.authors,
+            include_categories=s.prefs.include_categories,
+            exclude_categories=s.prefs.exclude_categories,
+            muted_keywords=s.prefs.muted_keywords,
+            exclude_ids=sent.get(s.id, set()) | set(negs),
+            content=s.prefs.content,
+            limit=s.prefs.max_papers,
+        ))
+    return profiles
+
+
+def _vectors_of(
+    conn: Connection, ids: Sequence[int], cands: Candidates, matrix_for: MatrixSource
+) -> dict[int, np.ndarray]:
+    found: dict[int, np.ndarray] = {}
+    rest = []
+    for pid in ids:
+        row = cands.row_of(pid)
+        if row is None:
+            rest.append(pid)
+        else:
+            found[pid] = cands.matrix[row]
+    if rest:
+        for pid, vec in zip(rest, matrix_for(conn, rest), strict=True):
+            found[pid] = vec
+    return found
+
+
+def recommend_for_user(
+    conn: Connection,
+    user_id: int,
+    embedder: EmbedderLike,
+    *,
+    limit: int = 30,
+    days: int = 7,
+    as_of: dt.date | None = None,
+    weights: Weights = Weights(),
+) -> list[RecommendedPaper]:
+    """The "For you" list of a logged-in user: papers of the ``days`` announcement days up to
+    ``as_of`` (default: the newest day), ranked against the user's interests, upvotes and
+    saves, without papers they already upvoted, saved or marked "not interested".
+
+    A user with no signal at all gets the period's trending papers. Read-only.
+    """
+    from paperfeed.rank.feeds import load_cards
+
+    end = as_of or conn.execute(select(func.max(papers.c.announced_on))).scalar()
+    if end is None:
+        return []
+    matrix_for = MatrixSource(embedder)
+    cands = load_candidates(conn, end - dt.timedelta(days=days - 1), end, matrix_for)
+    sub = find_subscription(conn, user_id=user_id)
+    dim = int(embedder.dim)
+    vectors: list[np.ndarray] = []
+    labels: list[str] = []
+    if sub is not None and sub.prefs.interests:
+        stored = load_interest_vectors(conn, [sub.id], embedder.model_id).get(sub.id)
+        if stored is None:
+            stored = list(zip(sub.prefs.interests, embedder.embed(sub.prefs.interests), strict=True))
+        for text, vec in stored:
+            vectors.append(vec)
+            labels.append(interest_label(text))
+    upvoted, saved = user_papers(conn, user_id)
+    subjects = [f"user:{user_id}"] + ([f"sub:{sub.id}"] if sub else [])
+    negs = [p for subject in subjects for p in not_interested_papers(conn, [subject]).get(subject, [])]
+    vec_of = _vectors_of(conn, sorted({p for p, _ in upvoted + saved} | set(negs)), cands, matrix_for)
+    for how, items in (("upvoted", upvoted), ("saved", saved)):
+        for pid, title in items:
+            vectors.append(vec_of[pid])
+            labels.append(paper_label(title, how))
+    content = "personal" if vectors or (sub and sub.prefs.authors) else "trending"
+    profile = Profile(
+        key=f"user:{user_id}",
+        vectors=_stack(vectors, dim),
+        labels=labels,
+        negatives=_stack([vec_of[p] for p in negs], dim),
+        authors=sub.prefs.authors if sub else [],
+        include_categories=sub.prefs.include_categories if sub else [],
+        exclude_categories=sub.prefs.exclude_categories if sub else [],
+        muted_keywords=sub.prefs.muted_keywords if sub else [],
+        exclude_ids={p for p, _ in upvoted + saved} | set(negs),
+        content=content,
+        limit=limit,
+    )
+    recs: list[Recommendation] = rank_profiles([profile], cands, weights)[0]
+    cards = load_cards(conn, [r.paper_id for r in recs])
+    return [RecommendedPaper(cards[r.paper_id], r.reason, r.score, r.section)
+            for r in recs if r.paper_id in cards]
