@@ -121,9 +121,14 @@ class PaperViews:
                     summary=card.abstract,
                     numComments=card.num_comments,
                     submittedBy=sub.user if sub else None,
+                    githubRepo=paper.githubRepo,
+                    projectPage=paper.projectPage,
+                    ai_summary=None,
+                    ai_keywords=[],
                     upvotes=card.upvotes,
                     score=scores[i] if scores is not None else None,
                     snippet=snippets[i] if snippets is not None else None,
+                    reasons=None,
                 )
             )
         return items

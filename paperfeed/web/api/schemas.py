@@ -9,9 +9,17 @@ here has a field for a password hash or an email address: they cannot leave by a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; every time paperfeed stores is UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
 
 
 class ApiModel(BaseModel):
@@ -40,10 +48,10 @@ class HfPaper(ApiModel):
 
     id: str = Field(description="Versionless arXiv id, e.g. 2503.11731.")
     authors: list[HfAuthor]
-    publishedAt: dt.datetime = Field(
+    publishedAt: UtcDateTime = Field(
         description="First arXiv version (or the announcement day when unknown)."
     )
-    submittedOnDailyAt: dt.datetime | None = Field(
+    submittedOnDailyAt: UtcDateTime | None = Field(
         None, description="When the paper joined the daily feed (announcement or submission)."
     )
     submittedOnDailyBy: HfUser | None = None
@@ -74,19 +82,24 @@ class PaperDetail(HfPaper):
     doi: str | None = None
     license: str | None = None
     latestVersion: int = 1
-    updatedAt: dt.datetime | None = None
+    updatedAt: UtcDateTime | None = None
 
 
 class DailyPaper(ApiModel):
     """One item of ``/api/daily_papers`` and ``/api/papers/search`` (Hugging Face's shape)."""
 
     paper: HfPaper
-    publishedAt: dt.datetime = Field(description="When the paper joined the daily feed.")
+    publishedAt: UtcDateTime = Field(description="When the paper joined the daily feed.")
     title: str
     summary: str
     numComments: int
     submittedBy: HfUser | None = None
     isAuthorParticipating: bool = False
+    # Also at the top level, where huggingface_hub's PaperInfo reads them.
+    githubRepo: str | None = None
+    projectPage: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = Field(default_factory=list)
     # paperfeed extensions
     upvotes: int = Field(description="Same as paper.upvotes (also here for flat readers).")
     score: float | None = Field(
@@ -122,7 +135,7 @@ class Submission(ApiModel):
     id: str = Field(description="arXiv id of the submitted paper.")
     submittedBy: HfUser
     feedDay: dt.date
-    submittedAt: dt.datetime
+    submittedAt: UtcDateTime
     paper: HfPaper | None = None
 
 
@@ -143,7 +156,7 @@ class CollectionSummary(ApiModel):
     public: bool
     owner: HfUser
     numPapers: int
-    updatedAt: dt.datetime
+    updatedAt: UtcDateTime
     url: str
 
 
@@ -159,7 +172,7 @@ class Me(ApiModel):
     fullname: str
     bio: str
     isAdmin: bool
-    createdAt: dt.datetime
+    createdAt: UtcDateTime
     numSubmissions: int
     numUpvotes: int
     numCollections: int
