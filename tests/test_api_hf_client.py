@@ -21,18 +21,18 @@ import pytest
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import uvicorn  # noqa: E402
-from huggingface_hub import HfApi, constants  # noqa: E402
-from huggingface_hub.errors import HfHubHTTPError  # noqa: E402
+import uvicorn
+from huggingface_hub import HfApi, constants
+from huggingface_hub.errors import HfHubHTTPError
 
-from paperfeed.store.database import write_transaction  # noqa: E402
-from paperfeed.store.submissions import record_submission  # noqa: E402
-from paperfeed.store.users import update_profile  # noqa: E402
-from paperfeed.store.votes import set_vote  # noqa: E402
-from paperfeed.store.schema import papers  # noqa: E402
+from paperfeed.store.database import write_transaction
+from paperfeed.store.schema import papers
+from paperfeed.store.submissions import record_submission
+from paperfeed.store.users import update_profile
+from paperfeed.store.votes import set_vote
 
-from .api_corpus import *  # noqa: E402
-from .api_corpus import NEWEST_DAY, TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, make_api_user  # noqa: E402
+from .api_corpus import *
+from .api_corpus import NEWEST_DAY, TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, make_api_user
 
 _real_connect = socket.socket.connect
 
@@ -126,7 +126,7 @@ def test_list_daily_papers_every_parameter(server, community):
     assert len(month) == 26
     assert ids(api.list_daily_papers(submitter="ada")) == [TRICKY_ID]
     newest = list(api.list_daily_papers(sort="publishedAt", limit=3))
-    assert [i.submitted_at.date() for i in newest][0] >= NEWEST_DAY
+    assert newest[0].submitted_at.date() >= NEWEST_DAY
     trending = list(api.list_daily_papers(sort="trending", week="2025-W13"))
     assert trending[0].id == TRICKY_ID
     pages = [ids(api.list_daily_papers(month="2025-03", limit=10, p=p)) for p in range(3)]
