@@ -54,7 +54,7 @@ def paper(arxiv_id: str, title: str, abstract: str, cats: list[str], day: dt.dat
 
 def add_corpus(engine: Engine, *, day2: bool = True) -> None:
     """Eight papers on DAY1 (one with <script> in its title), three on DAY2."""
-    batch = [paper(*row, DAY1, ("Grace Hopper",) if row[0] == "2608.00005" else
+    batch = [paper(*row, DAY1, ("Grace Hopper",) if row[0] == "2608.00007" else
                    ("Ada Lovelace", "Alan Turing")) for row in _DAY1]
     if day2:
         batch += [paper(*row, DAY2) for row in _DAY2]

@@ -155,6 +155,8 @@ class DigestBuilder:
                     "abs_url": f"https://arxiv.org/abs/{quote(card.arxiv_id)}",
                     "pdf_url": f"https://arxiv.org/pdf/{quote(card.arxiv_id)}",
                     "code_url": card.code_url,
+                    "category": card.primary_category or "",
+                    "upvotes": card.upvotes,
                 }
 
     def build(self, conn: Connection, subs: Sequence[Subscription], *, render: bool = True) -> list[Digest]:

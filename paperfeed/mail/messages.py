@@ -31,6 +31,14 @@ from .mailer import Mailer, mailer_from_settings
 MESSAGES = ("confirm_subscription", "digest", "password_reset", "verify_email")
 
 
+class _OptionalUndefined(StrictUndefined):
+    """Missing variables fail loudly when printed but count as false in ``{% if %}``, so
+    optional context keys (``username``, ``expires_minutes``) may be left out."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
     """A message ready to compose: one-line subject, plain text and inlined HTML."""
@@ -48,7 +56,7 @@ class MessageRenderer:
         self.env = Environment(
             loader=PackageLoader("paperfeed.mail", "templates"),
             autoescape=lambda name: bool(name and name.endswith(".html")),
-            undefined=StrictUndefined,
+            undefined=_OptionalUndefined,
             trim_blocks=False,
             keep_trailing_newline=True,
         )

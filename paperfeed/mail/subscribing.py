@@ -14,7 +14,9 @@ from paperfeed.store.subscriptions import (
     Preferences,
     Subscription,
     confirm_subscription,
+    find_subscription,
     get_subscription,
+    normalize_email,
     unsubscribe,
     upsert_subscription,
 )
@@ -46,9 +48,16 @@ def subscribe(
 ) -> tuple[Subscription, bool]:
     """Create or update a subscription; queue a confirmation unless ``verified`` (e.g. a
     logged-in user whose address is verified). Returns (subscription, confirmation sent).
+    An unverified request for an address that is already active changes nothing.
 
     Raises InvalidSubscription for a bad address or preference.
     """
+    if not verified:
+        existing = find_subscription(conn, email=normalize_email(email))
+        if existing is not None and existing.status in ("active", "paused"):
+            # Someone who cannot prove they own the address must not change (or learn
+            # about) an active subscription; the caller answers as for a new one.
+            return existing, False
     sub, pending = upsert_subscription(conn, email, prefs, confirmed=verified, user_id=user_id)
     if pending:
         queue_confirmation(conn, settings, sub)

@@ -289,54 +289,76 @@ def _rank_chunk(
     out: list[list[Recommendation]] = []
     for i, profile in enumerate(profiles):
         allowed = _allowed(profile, cands)
-        picks: list[Recommendation] = []
-        taken: set[int] = set()
         n_trending = 0
         if profile.content == "trending":
             n_trending = profile.limit
         elif profile.content == "both":
             n_trending = max(1, round(profile.limit * w.trending_share))
-        if n_trending:
-            rows = trending_order[allowed[trending_order]][:n_trending]
-            for row in rows:
-                picks.append(Recommendation(
-                    int(cands.ids[row]), float(cands.trending[row]),
-                    _trending_reason(cands, int(row)), "trending",
-                ))
-                taken.add(int(row))
-        room = profile.limit - len(picks)
-        if profile.content == "trending" or room <= 0:
-            out.append(picks)
-            continue
-        row_score = score[i].copy()
-        by_author = np.zeros(n, dtype=bool)
-        for name in profile.authors:
-            by_author |= cands.mask("author", name)
-        row_score[by_author] += w.author
-        eligible = allowed & ((best[i] >= w.min_similarity) | by_author)
-        if taken:
-            eligible[list(taken)] = False
-        row_score[~eligible] = -np.inf
-        k = min(room, int(eligible.sum()))
-        if k == 0:
-            out.append(picks)
-            continue
-        top = np.argpartition(-row_score, k - 1)[:k]
-        top = top[np.argsort(-row_score[top], kind="stable")]
-        k_vec = profile.vectors.shape[0]
-        winners = (
-            sims[sim_offsets[i] : sim_offsets[i] + k_vec][:, top].argmax(axis=0)
-            if k_vec else np.zeros(len(top), dtype=int)
+        # Personal picks are chosen first (a trending paper that matches an interest is
+        # shown with that reason); the trending section takes the best of the rest and
+        # any room the personal section left. Shown: trending first, then personal.
+        personal = (
+            _personal_picks(profile, cands, w, i, best, score, sims, sim_offsets,
+                            profile.limit - n_trending, allowed)
+            if profile.content != "trending" else []
         )
-        for row, win in zip(top, winners, strict=True):
-            reason = _author_reason(profile, cands, int(row)) if by_author[row] else None
-            if reason is None:
-                reason = profile.labels[int(win)] if k_vec else "new this period"
-            picks.append(Recommendation(
-                int(cands.ids[row]), float(row_score[row]), reason, "personal"
-            ))
+        taken = np.zeros(n, dtype=bool)
+        for row, _ in personal:
+            taken[row] = True
+        room = profile.limit - len(personal)
+        rows = trending_order[(allowed & ~taken)[trending_order]][:room] if room > 0 and (
+            profile.content != "personal") else []
+        picks = [
+            Recommendation(int(cands.ids[row]), float(cands.trending[row]),
+                           _trending_reason(cands, int(row)), "trending")
+            for row in rows
+        ]
+        picks += [rec for _, rec in personal]
         out.append(picks)
     return out
+
+
+def _personal_picks(
+    profile: Profile,
+    cands: Candidates,
+    w: Weights,
+    i: int,
+    best: np.ndarray,
+    score: np.ndarray,
+    sims: np.ndarray,
+    sim_offsets: list[int],
+    room: int,
+    allowed: np.ndarray,
+) -> list[tuple[int, Recommendation]]:
+    """(row, recommendation) of the best personal matches of profile ``i``, best first."""
+    if room <= 0:
+        return []
+    n = len(cands)
+    row_score = score[i].copy()
+    by_author = np.zeros(n, dtype=bool)
+    for name in profile.authors:
+        by_author |= cands.mask("author", name)
+    row_score[by_author] += w.author
+    eligible = allowed & ((best[i] >= w.min_similarity) | by_author)
+    row_score[~eligible] = -np.inf
+    k = min(room, int(eligible.sum()))
+    if k == 0:
+        return []
+    top = np.argpartition(-row_score, k - 1)[:k]
+    top = top[np.argsort(-row_score[top], kind="stable")]
+    k_vec = profile.vectors.shape[0]
+    winners = (
+        sims[sim_offsets[i] : sim_offsets[i] + k_vec][:, top].argmax(axis=0)
+        if k_vec else np.zeros(len(top), dtype=int)
+    )
+    found = []
+    for row, win in zip(top, winners, strict=True):
+        reason = _author_reason(profile, cands, int(row)) if by_author[row] else None
+        if reason is None:
+            reason = profile.labels[int(win)] if k_vec else "new this period"
+        found.append((int(row), Recommendation(int(cands.ids[row]), float(row_score[row]),
+                                               reason, "personal")))
+    return found
 
 
 def _author_reason(profile: Profile, cands: Candidates, row: int) -> str | None:

@@ -106,7 +106,7 @@ async def subscribe_post(request: Request, settings: SettingsDep, engine: Engine
                           status_code=422)
     _deliver(request, settings)
     return render(request, "mail/subscribe_done.html",
-                  {"state": "check-inbox" if pending else "active", "email": sub.email})
+                  {"state": "active" if verified else "check-inbox", "email": sub.email})
 
 
 @router.get("/subscribe/confirm/{token}", response_class=HTMLResponse)
