@@ -364,5 +364,14 @@ def _register_mail_commands() -> None:
 _register_mail_commands()
 
 
+def _register_papers_commands() -> None:
+    from paperfeed.web.api.commands import register
+
+    register(main)  # papers ls / papers info: the terminal mirror of the JSON API
+
+
+_register_papers_commands()
+
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ Imported by tests/test_api_*.py and tests/test_feeds_*.py (``from .api_corpus im
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, select
 from paperfeed.config import Settings
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.index.vectors import index_missing
-from paperfeed.ingest.bulk import import_file
+from paperfeed.ingest.records import paper_from_json
 from paperfeed.models import Author, Link, Paper, Version
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers
@@ -62,9 +63,9 @@ def tricky_paper() -> Paper:
 def load_corpus(engine: Engine) -> None:
     """Import the 25 real papers and the tricky one, and index them with the hashing
     embedder (the tiny deterministic stand-in the API tests run with)."""
-    import_file(engine, PAPERS_FILE)
+    real = [paper_from_json(json.loads(line)) for line in PAPERS_FILE.read_text().splitlines()]
     with write_transaction(engine) as conn:
-        upsert_papers(conn, [tricky_paper()])
+        upsert_papers(conn, [*real, tricky_paper()])
     index_missing(engine, HashingEmbedder())
 
 

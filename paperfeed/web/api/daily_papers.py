@@ -13,11 +13,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from paperfeed.rank.feeds import InvalidPeriod, Period, list_period, parse_period, today
 
 from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
 from .errors import ERROR_RESPONSES, ApiError
+from .paper_views import PaperViews
 from .schemas import DailyPaper
 
 router = APIRouter(tags=["daily papers"], responses=ERROR_RESPONSES)
@@ -26,6 +28,7 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 10_000
 FIRST_DAY = dt.date(1986, 1, 1)  # before arXiv: the listing without a period starts here
 
+SortName = Literal["publishedAt", "trending", "upvotes"]
 SORTS = {"publishedAt": "published", "trending": "trending", "upvotes": "votes"}
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Papers per page (1-100).")]
@@ -52,7 +55,7 @@ def daily_papers(
         str | None, Query(max_length=40, description="Only papers this username submitted.")
     ] = None,
     sort: Annotated[
-        Literal["publishedAt", "trending", "upvotes"] | None,
+        SortName | None,
         Query(description="publishedAt (newest first), trending, or upvotes."),
     ] = None,
     p: PageNo = 0,
@@ -61,9 +64,32 @@ def daily_papers(
 ) -> Response:
     """Papers of a day / ISO week / month (or all, newest first), one page of them."""
     try:
-        period = parse_period(date=date, week=week, month=month)
+        items, total = list_daily_papers(
+            conn, views, date=date, week=week, month=month, submitter=submitter, sort=sort,
+            p=p, limit=limit, category=category,
+        )
     except InvalidPeriod as exc:
         raise ApiError(400, str(exc)) from exc
+    headers = paging_headers(request, total=total, page=p, limit=limit)
+    return cached_json(request, items, list[DailyPaper], settings, headers=headers)
+
+
+def list_daily_papers(
+    conn: Connection,
+    views: PaperViews,
+    *,
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    submitter: str | None = None,
+    sort: SortName | None = None,
+    p: int = 0,
+    limit: int = 50,
+    category: str | None = None,
+) -> tuple[list[DailyPaper], int]:
+    """(one page of items, how many there are in all) for the daily-papers parameters;
+    shared by the API and ``paperfeed papers ls``. Raises InvalidPeriod for a bad period."""
+    period = parse_period(date=date, week=week, month=month)
     order = SORTS[sort] if sort is not None else ("votes" if period is not None else "published")
     if period is None:
         # Every paper up to "today", so that trending ages are counted from the newest day.
@@ -78,6 +104,4 @@ def daily_papers(
         submitter=submitter or None,
     )
     scores = [c.score for c in feed.items] if order == "trending" else None
-    items = views.daily_items(conn, feed.items, scores=scores)
-    headers = paging_headers(request, total=feed.total, page=p, limit=limit)
-    return cached_json(request, items, list[DailyPaper], settings, headers=headers)
+    return views.daily_items(conn, feed.items, scores=scores), feed.total
