@@ -7,50 +7,54 @@ CORS, the Atom feeds and the local Swagger UI to the app built by ``create_app``
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
-from paperfeed.config import Settings
-from paperfeed.web.feeds import routes as feed_routes
-from paperfeed.web.ratelimit import RateLimiter
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
 
-from . import (
-    collections,
-    daily_papers,
-    me,
-    papers,
-    search,
-    similar,
-    submissions,
-    trending,
-    votes,
-)
-from .cors import ReadOnlyCors
-from .docs_page import install_docs
-from .errors import install_error_handlers
-
-# Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
-ROUTERS = [
-    daily_papers.router,
-    search.router,
-    similar.router,
-    trending.router,
-    votes.router,
-    submissions.router,
-    collections.router,
-    me.router,
-    feed_routes.router,
-    papers.router,
-]
+    from paperfeed.config import Settings
 
 
 def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
     """Register the API on ``app``. Its routes go before any page route that was already
     registered, so that e.g. ``/papers/{id}.md`` wins over a page at ``/papers/{id}``."""
+    # Imported here so that `paperfeed papers ...` does not load the web stack.
+    from paperfeed.web.feeds import routes as feed_routes
+    from paperfeed.web.ratelimit import RateLimiter
+
+    from . import (
+        collections,
+        daily_papers,
+        me,
+        papers,
+        search,
+        similar,
+        submissions,
+        trending,
+        votes,
+    )
+    from .cors import ReadOnlyCors
+    from .docs_page import install_docs
+    from .errors import install_error_handlers
+
+    # Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
+    routers = [
+        daily_papers.router,
+        search.router,
+        similar.router,
+        trending.router,
+        votes.router,
+        submissions.router,
+        collections.router,
+        me.router,
+        feed_routes.router,
+        papers.router,
+    ]
     app.state.api_settings = settings
     app.state.api_engine = engine
     before = list(app.router.routes)
-    for router in ROUTERS:
+    for router in routers:
         app.include_router(router)
     added = [r for r in app.router.routes if r not in before]
     app.router.routes[:] = added + before

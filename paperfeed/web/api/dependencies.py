@@ -78,7 +78,8 @@ def paging_headers(request: Request, *, total: int, page: int, limit: int) -> di
     headers = {"X-Total-Count": str(total)}
     links = []
     params = dict(request.query_params)
-    base = str(request.url.replace(query=""))
+    # The public base URL, not the Host the request came with (proxies rewrite it).
+    base = request.app.state.api_settings.base_url + request.url.path
     if (page + 1) * limit < total:
         links.append(f'<{base}?{urlencode({**params, "p": page + 1})}>; rel="next"')
     if page > 0:
