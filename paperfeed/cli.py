@@ -364,6 +364,15 @@ def _register_mail_commands() -> None:
 _register_mail_commands()
 
 
+def _register_search_commands() -> None:
+    from paperfeed.rank.commands import register
+
+    register(main)  # index, search, similar, eval beir; adds indexing to DEMO_STEPS
+
+
+_register_search_commands()
+
+
 def _register_papers_commands() -> None:
     from paperfeed.web.api.commands import register
 

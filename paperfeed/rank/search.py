@@ -18,12 +18,13 @@ import numpy as np
 from sqlalchemy import Connection, select
 
 from paperfeed.index.embedder import Embedder
+from paperfeed.index.text import keyword_terms
 from paperfeed.index.vectors import backend_for, has_vectors
 from paperfeed.models import Hit
 from paperfeed.rank.filters import SearchFilters, paper_conditions
 from paperfeed.rank.fusion import Fused, FusionParams, fuse
 from paperfeed.rank.query import ParsedQuery, parse_query
-from paperfeed.rank.snippets import highlight_snippet, word_matches
+from paperfeed.rank.snippets import QueryMatcher, highlight_snippet
 from paperfeed.store.schema import papers
 
 Mode = Literal["hybrid", "keyword", "semantic"]
@@ -192,46 +193,38 @@ def _fill(conn: Connection, results: SearchResults, page: list[Fused], parsed: P
                    papers.c.authors_text).where(papers.c.id.in_(ids))
         )
     } if ids else {}
-    words = parsed.highlight_words
+    matcher = QueryMatcher(keyword_terms(parsed.highlight_words))
     for item in page:
         row = rows.get(item.paper_id)
         if row is None:
             continue
-        reasons = list(extra_reasons) + explain(item, parsed, row.title, row.abstract,
+        reasons = list(extra_reasons) + explain(item, matcher, row.title, row.abstract,
                                                  row.authors_text)
         results.hits.append(Hit(
             arxiv_id=row.arxiv_id, title=row.title, score=round(float(item.score), 6),
-            snippet=highlight_snippet(row.abstract or row.title, words),
+            snippet=highlight_snippet(row.abstract or row.title, matcher),
             reasons=tuple(reasons),
         ))
         results.paper_ids.append(item.paper_id)
     results.total = max(results.total, results.offset + len(results.hits))
 
 
-def explain(item: Fused, parsed: ParsedQuery, title: str, abstract: str,
+def explain(item: Fused, matcher: QueryMatcher, title: str, abstract: str,
             authors_text: str) -> list[str]:
-    """Why a paper matched, in words for people: fields the words were found in, and how
-    close in meaning it is."""
+    """Why a paper matched, in words for people: the fields the query words were found
+    in, and how close in meaning it is."""
     reasons: list[str] = []
     if item.keyword_rank is not None:
-        words = set(parsed.highlight_words)
         fields = [name for name, value in (("title", title), ("abstract", abstract),
                                            ("authors", authors_text))
-                  if any(word_matches(w.lower(), words) for w in _split(value))]
-        found = sorted(w for w in words
-                       if any(word_matches(x.lower(), {w}) for x in _split(f"{title} {abstract}")))
+                  if matcher.matches(value)]
+        found = matcher.found_words(f"{title} {abstract} {authors_text}")
         where = " and ".join(fields) if fields else "text"
         reasons.append(f"keywords in {where}: {', '.join(found[:6])}" if found
                        else f"keywords in {where}")
     if item.semantic_rank is not None and item.semantic_score is not None:
         reasons.append(f"similar in meaning (cosine {item.semantic_score:.2f})")
     return reasons
-
-
-def _split(text: str) -> list[str]:
-    from paperfeed.rank.snippets import _TOKEN
-
-    return _TOKEN.findall(text or "")
 
 
 _QUERY_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()

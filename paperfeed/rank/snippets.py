@@ -8,50 +8,85 @@ import re
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def word_matches(word: str, query_words: set[str]) -> bool:
-    """True if ``word`` (lower-case) is a query word or shares its stem (crudely: a long
-    enough common prefix, so "retrieval" marks "retrieve" and "retrieving")."""
-    if word in query_words:
-        return True
-    for q in query_words:
-        stem = max(4, len(q) - 2)
-        if len(q) >= 4 and len(word) >= 4 and word[:stem] == q[:stem]:
-            return True
-    return False
+class QueryMatcher:
+    """Finds a query's words in text, crudely stemmed: a word of 4+ letters also matches
+    words sharing its first len-2 (at least 4) letters, so "retrieval" marks "retrieve"."""
+
+    def __init__(self, words: list[str]) -> None:
+        alternatives = []
+        for word in sorted({w.lower() for w in words if w}, key=len, reverse=True):
+            if len(word) >= 4:
+                alternatives.append(re.escape(word[:max(4, len(word) - 2)]) + r"[^\W_]*")
+            else:
+                alternatives.append(re.escape(word))
+        self.words = sorted({w.lower() for w in words if w})
+        self.pattern = re.compile(
+            r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE
+        ) if alternatives else None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every matching word in ``text``."""
+        if self.pattern is None or not text:
+            return []
+        return [m.span() for m in self.pattern.finditer(text)]
+
+    def matches(self, text: str) -> bool:
+        """True if any query word occurs in ``text``."""
+        return bool(self.pattern and text and self.pattern.search(text))
+
+    def found_words(self, text: str) -> list[str]:
+        """The query words that occur in ``text``."""
+        if self.pattern is None or not text:
+            return []
+        seen = {m.group().lower() for m in self.pattern.finditer(text)}
+        return [w for w in self.words
+                if any(s == w or (len(w) >= 4 and s.startswith(w[:max(4, len(w) - 2)]))
+                       for s in seen)]
 
 
-def highlight_snippet(text: str, query_words: list[str], *, width: int = 40) -> str:
+def highlight_snippet(text: str, matcher: QueryMatcher | list[str], *, width: int = 40) -> str:
     """About ``width`` words of ``text`` around the densest cluster of query words.
 
     Output is HTML: the text is escaped and matching words are wrapped in <mark></mark>;
     "…" marks cut ends. Without matches it is the start of the text.
     """
     text = text or ""
-    words = {w.lower() for w in query_words if w}
-    spans = [(m.start(), m.end(), word_matches(m.group().lower(), words))
-             for m in _TOKEN.finditer(text)]
-    if not spans:
+    if not isinstance(matcher, QueryMatcher):
+        matcher = QueryMatcher(matcher)
+    words = [m.span() for m in _TOKEN.finditer(text)]
+    if not words:
         return html.escape(text[:300])
-    hits = [i for i, (_, _, hit) in enumerate(spans) if hit]
+    hits = matcher.spans(text)
     start = 0
-    if hits and len(spans) > width:
-        best, best_count = 0, -1
-        for i in hits:
-            count = sum(1 for j in hits if i <= j < i + width)
+    if hits and len(words) > width:
+        starts = [s for s, _ in words]
+        hit_words = [_index_at(starts, s) for s, _ in hits]
+        best, best_count, j = hit_words[0], 0, 0
+        for i, first in enumerate(hit_words):
+            while hit_words[j] < first:
+                j += 1
+            count = sum(1 for k in hit_words[i:] if k < first + width)
             if count > best_count:
-                best, best_count = i, count
-        start = max(0, min(best - width // 4, len(spans) - width))
-    end = min(len(spans), start + width)
-    char_start = spans[start][0] if start > 0 else 0
-    char_end = spans[end - 1][1] if end < len(spans) else len(text)
+                best, best_count = first, count
+        start = max(0, min(best - width // 4, len(words) - width))
+    end = min(len(words), start + width)
+    char_start = words[start][0] if start > 0 else 0
+    char_end = words[end - 1][1] if end < len(words) else len(text)
     out: list[str] = ["…"] if start > 0 else []
     cursor = char_start
-    for s, e, hit in spans[start:end]:
-        if hit:
-            out.append(html.escape(text[cursor:s]))
-            out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
-            cursor = e
+    for s, e in hits:
+        if s < char_start or e > char_end:
+            continue
+        out.append(html.escape(text[cursor:s]))
+        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        cursor = e
     out.append(html.escape(text[cursor:char_end]))
-    if end < len(spans):
+    if end < len(words):
         out.append("…")
     return "".join(out).strip()
+
+
+def _index_at(starts: list[int], position: int) -> int:
+    from bisect import bisect_right
+
+    return max(0, bisect_right(starts, position) - 1)
