@@ -76,7 +76,7 @@ class Period:
                 f"({self.start:%b %-d} – {self.end:%b %-d})"
         return self.start.strftime("%B %Y")
 
-    def shifted(self, steps: int) -> "Period":
+    def shifted(self, steps: int) -> Period:
         """The period ``steps`` periods later (negative: earlier), same kind."""
         if self.kind == "day":
             return day_period(self.start + dt.timedelta(days=steps))
@@ -136,7 +136,7 @@ def week_period_of(day: dt.date) -> Period:
 def week_period(key: str) -> Period:
     """'2025-W10' -> Monday..Sunday of that ISO week. Raises InvalidPeriod."""
     m = _WEEK.match(key.strip())
-    if not m:
+    if not m or not 1 <= int(m.group(1)) <= 9998:
         raise InvalidPeriod(f"week must look like 2025-W10, not {key!r}")
     try:
         monday = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
@@ -161,9 +161,12 @@ def parse_day(value: str) -> dt.date:
     if not _DAY.match(value.strip()):
         raise InvalidPeriod(f"date must look like 2025-03-04, not {value!r}")
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise InvalidPeriod(f"no such day: {value!r}") from exc
+    if not 1 <= day.year <= 9998:
+        raise InvalidPeriod(f"no papers in the year {day.year}")
+    return day
 
 
 def parse_period(
@@ -440,11 +443,11 @@ def load_cards_by_arxiv_id(conn: Connection, arxiv_ids: Sequence[str]) -> dict[s
 
 
 __all__ = [
+    "TRENDING_FORMULA",
     "Feed",
     "InvalidPeriod",
     "PaperCard",
     "Period",
-    "TRENDING_FORMULA",
     "adjacent_days",
     "day_period",
     "list_period",

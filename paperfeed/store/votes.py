@@ -32,12 +32,15 @@ def set_vote(conn: Connection, user_id: int, paper_id: int, on: bool) -> VoteRes
         stmt = dialect_module(conn).insert(votes).values(
             user_id=user_id, paper_id=paper_id, created_at=dt.datetime.now(dt.UTC)
         ).on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
-        changed = conn.execute(stmt).rowcount
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+        changed = len(conn.execute(stmt.returning(votes.c.paper_id)).all())
         delta = 1
     else:
-        changed = conn.execute(
-            delete(votes).where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)
-        ).rowcount
+        changed = len(conn.execute(
+            delete(votes)
+            .where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)
+            .returning(votes.c.user_id)
+        ).all())
         delta = -1
     if changed:
         conn.execute(
@@ -52,10 +55,12 @@ def set_vote(conn: Connection, user_id: int, paper_id: int, on: bool) -> VoteRes
 
 def toggle_vote(conn: Connection, user_id: int, paper_id: int) -> VoteResult:
     """Flip the user's vote on the paper: add it when absent, remove it when present."""
-    delete_result = conn.execute(
-        delete(votes).where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)
-    )
-    if delete_result.rowcount:
+    deleted = conn.execute(
+        delete(votes)
+        .where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)
+        .returning(votes.c.user_id)
+    ).all()
+    if deleted:
         conn.execute(
             update(papers).where(papers.c.id == paper_id).values(upvotes=papers.c.upvotes - 1)
         )

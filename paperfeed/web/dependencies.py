@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import Connection, Engine
 
 from paperfeed.config import Settings
@@ -82,6 +82,8 @@ OptionalUser = Annotated[User | None, Depends(load_user)]
 CurrentUser = Annotated[User, Depends(require_user)]
 AdminUser = Annotated[User, Depends(require_admin)]
 CsrfChecked = Depends(verify_csrf)
+# Row ids in paths: positive and within both databases' BIGINT.
+RowId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def client_address(request: Request) -> str:

@@ -29,7 +29,7 @@ from paperfeed.store.users import (
     update_profile,
 )
 
-from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, OptionalUser, client_address
+from ..dependencies import RowId, CsrfChecked, CurrentUser, EngineDep, Limiter, OptionalUser, client_address
 from ..rendering import render
 from ..security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from .forms import safe_next
@@ -264,7 +264,7 @@ def new_token(request: Request, user: CurrentUser, engine: EngineDep,
 
 
 @router.post("/settings/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
-def drop_token(token_id: int, user: CurrentUser, engine: EngineDep) -> Response:
+def drop_token(token_id: RowId, user: CurrentUser, engine: EngineDep) -> Response:
     with write_transaction(engine) as conn:
         revoke_token(conn, user.id, token_id)
     return RedirectResponse("/settings?m=token-revoked#tokens", status_code=303)

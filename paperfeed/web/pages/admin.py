@@ -14,7 +14,7 @@ from paperfeed.store.moderation import hidden_papers, set_paper_hidden
 from paperfeed.store.sessions import end_user_sessions
 from paperfeed.store.users import get_user_by_username, list_users, set_user_disabled
 
-from ..dependencies import AdminUser, CsrfChecked, EngineDep
+from ..dependencies import RowId, AdminUser, CsrfChecked, EngineDep
 from ..rendering import render
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -45,7 +45,7 @@ def hide_paper(admin: AdminUser, engine: EngineDep,
 
 
 @router.post("/comments/{comment_id}", dependencies=[CsrfChecked])
-def hide_comment(comment_id: int, admin: AdminUser, engine: EngineDep,
+def hide_comment(comment_id: RowId, admin: AdminUser, engine: EngineDep,
                  action: Annotated[str, Form()] = "hide",
                  next: Annotated[str | None, Form()] = None) -> Response:
     with write_transaction(engine) as conn:

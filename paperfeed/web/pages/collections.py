@@ -26,7 +26,7 @@ from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
-from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter
+from ..dependencies import RowId, CsrfChecked, CurrentUser, EngineDep, Limiter
 from ..rendering import render
 from .cached import cached_page
 from .forms import back, too_many
@@ -42,7 +42,7 @@ def my_collections(request: Request, user: CurrentUser, engine: EngineDep) -> Re
 
 
 @router.get("/collections/{collection_id}", response_class=HTMLResponse)
-async def collection_page(request: Request, collection_id: int) -> HTMLResponse:
+async def collection_page(request: Request, collection_id: RowId) -> HTMLResponse:
     def build(conn: Any, user: User | None) -> tuple[str, dict[str, Any], int]:
         found = get_collection(conn, collection_id, viewer_id=user.id if user else None)
         if found is None:
@@ -96,7 +96,7 @@ def new_collection(
 
 @router.post("/collections/{collection_id}/papers", dependencies=[CsrfChecked])
 def change_item(
-    request: Request, collection_id: int, user: CurrentUser, engine: EngineDep,
+    request: Request, collection_id: RowId, user: CurrentUser, engine: EngineDep,
     limiter: Limiter,
     arxiv_id: Annotated[str, Form(max_length=64)],
     action: Annotated[str, Form()] = "add",
@@ -123,7 +123,7 @@ def change_item(
 
 @router.post("/collections/{collection_id}/edit", dependencies=[CsrfChecked])
 def edit_collection(
-    collection_id: int, user: CurrentUser, engine: EngineDep,
+    collection_id: RowId, user: CurrentUser, engine: EngineDep,
     name: Annotated[str, Form(max_length=1000)] = "",
     description: Annotated[str, Form(max_length=5000)] = "",
     public: Annotated[str | None, Form()] = None,
@@ -140,7 +140,7 @@ def edit_collection(
 
 
 @router.post("/collections/{collection_id}/delete", dependencies=[CsrfChecked])
-def remove_collection(collection_id: int, user: CurrentUser, engine: EngineDep) -> Response:
+def remove_collection(collection_id: RowId, user: CurrentUser, engine: EngineDep) -> Response:
     with write_transaction(engine) as conn:
         ok = delete_collection(conn, collection_id, user.id)
     if not ok:

@@ -57,6 +57,30 @@ def _period_nav(conn: Connection, period: Period, today: dt.date) -> dict[str, A
     }
 
 
+def _home_page(conn: Connection, user: User | None, date: str | None, week: str | None,
+               month: str | None, page: int) -> tuple[str, dict[str, Any], int]:
+    period = feeds.parse_period(date=date, week=week, month=month)
+    today = feeds.today(conn)
+    if period is None:
+        if today is None:
+            return "home.html", {"empty_site": True, "tab": "day"}, 200
+        period = feeds.day_period(today)
+    today = today or period.end
+    feed = feeds.list_period(conn, period, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    nav = _period_nav(conn, period, today)
+    anchor = period.start if period.kind == "day" else min(period.end, today)
+    context = listing_context(conn, user, feed, page) | nav | {
+        "period": period,
+        "tab": period.kind,
+        "day_url": f"/?date={anchor.isoformat()}",
+        "week_url": f"/?week={feeds.week_period_of(anchor).key}",
+        "month_url": f"/?month={anchor.year}-{anchor.month:02d}",
+        "is_today": period.kind == "day" and period.start == today,
+        "base_query": f"{period.kind if period.kind != 'day' else 'date'}={period.key}",
+    }
+    return "home.html", context, 200
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> HTMLResponse:
     """The newest day's papers by votes; ?date=, ?week=YYYY-Www, ?month=YYYY-MM."""
@@ -65,31 +89,10 @@ async def home(request: Request) -> HTMLResponse:
 
     def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
         try:
-            period = feeds.parse_period(date=q.get("date"), week=q.get("week"),
-                                        month=q.get("month"))
-            today = feeds.today(conn)
-            if period is None:
-                if today is None:
-                    return "home.html", {"empty_site": True, "tab": "day"}, 200
-                period = feeds.day_period(today)
-            today = today or period.end
-            feed = feeds.list_period(conn, period, limit=PAGE_SIZE,
-                                     offset=(page - 1) * PAGE_SIZE)
-            nav = _period_nav(conn, period, today)
+            return _home_page(conn, user, q.get("date"), q.get("week"), q.get("month"), page)
         except (InvalidPeriod, OverflowError, ValueError) as exc:
             return "error.html", {"status": 400, "title": "No such day, week or month",
                                   "detail": str(exc)}, 400
-        anchor = period.start if period.kind == "day" else min(period.end, today)
-        context = listing_context(conn, user, feed, page) | nav | {
-            "period": period,
-            "tab": period.kind,
-            "day_url": f"/?date={anchor.isoformat()}",
-            "week_url": f"/?week={feeds.week_period_of(anchor).key}",
-            "month_url": f"/?month={anchor.year}-{anchor.month:02d}",
-            "is_today": period.kind == "day" and period.start == today,
-            "base_query": f"{period.kind if period.kind != 'day' else 'date'}={period.key}",
-        }
-        return "home.html", context, 200
 
     return await cached_page(request, build)
 

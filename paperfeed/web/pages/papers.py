@@ -27,7 +27,7 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
-from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter
+from ..dependencies import RowId, CsrfChecked, CurrentUser, EngineDep, Limiter
 from .cached import cached_page
 from .forms import json_or_back, too_many
 
@@ -139,7 +139,7 @@ def post_comment(
 
 @router.post("/comments/{comment_id}/edit", dependencies=[CsrfChecked])
 def update_comment(
-    comment_id: int, user: CurrentUser, engine: EngineDep,
+    comment_id: RowId, user: CurrentUser, engine: EngineDep,
     body: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     try:
@@ -156,7 +156,7 @@ def update_comment(
 
 
 @router.post("/comments/{comment_id}/delete", dependencies=[CsrfChecked])
-def remove_comment(comment_id: int, user: CurrentUser, engine: EngineDep) -> Response:
+def remove_comment(comment_id: RowId, user: CurrentUser, engine: EngineDep) -> Response:
     with write_transaction(engine) as conn:
         found = get_comment(conn, comment_id)
         if found is None or not delete_comment(conn, comment_id, user.id):
