@@ -14,18 +14,18 @@ from paperfeed.store.schema import authors, paper_authors
 
 
 def make_paper(arxiv_id: str = "2501.00001", **kw: object) -> Paper:
-    base: dict[str, object] = dict(
-        arxiv_id=arxiv_id,
-        title="Attention Is Not All You Need",
-        abstract="We study $\\alpha$-attention & <b>things</b>.",
-        authors=[Author("Ada Lovelace", "Analytical Engines Ltd"), Author("Alan Turing")],
-        categories=["cs.CL", "cs.AI"],
-        primary_category="cs.CL",
-        announced_on=dt.date(2025, 1, 3),
-        versions=[Version(1, dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC))],
-        links=[Link("https://github.com/x/y", "code")],
-        source="arxiv-api",
-    )
+    base: dict[str, object] = {
+        "arxiv_id": arxiv_id,
+        "title": "Attention Is Not All You Need",
+        "abstract": "We study $\\alpha$-attention & <b>things</b>.",
+        "authors": [Author("Ada Lovelace", "Analytical Engines Ltd"), Author("Alan Turing")],
+        "categories": ["cs.CL", "cs.AI"],
+        "primary_category": "cs.CL",
+        "announced_on": dt.date(2025, 1, 3),
+        "versions": [Version(1, dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC))],
+        "links": [Link("https://github.com/x/y", "code")],
+        "source": "arxiv-api",
+    }
     base.update(kw)
     return Paper(**base)  # type: ignore[arg-type]
 

@@ -48,8 +48,7 @@ def parse_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     if not text or len(text) > 300:
         return None
     text = re.sub(r"[?#].*$", "", text).rstrip("/")
-    if text.endswith(".pdf"):
-        text = text[:-4]
+    text = text.removesuffix(".pdf")
     for pattern in (_NEW_ID, _OLD_ID):
         m = pattern.match(text)
         if m:
@@ -72,7 +71,7 @@ def clean_text(text: str | None) -> str:
     """Collapse hard line wraps and runs of whitespace into single spaces."""
     if not text:
         return ""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def clean_optional(text: str | None) -> str | None:
@@ -112,7 +111,7 @@ def find_links(*texts: str | None) -> list[Link]:
     links: list[Link] = []
     seen: set[str] = set()
     for text in texts:
-        if not text:
+        if not text or "http" not in text:
             continue
         for m in _URL.finditer(text):
             url = m.group(0).rstrip(".,;:!?")
@@ -133,16 +132,18 @@ def classify_link(url: str) -> str:
     host = re.sub(r"^https?://(www\.)?", "", low).split("/", 1)[0]
     if host in _CODE_HOSTS and not low.startswith("https://huggingface.co/papers"):
         return "code"
-    if host.endswith("github.io") or "project" in low or host.endswith(".io"):
+    if host.endswith(("github.io", ".io")) or "project" in low:
         return "project"
     return "other"
 
 
 def author_key(name: str) -> str:
     """Case- and accent-folded name used to find one author across papers."""
+    if name.isascii():
+        return " ".join(name.split()).lower()[:255]
     folded = unicodedata.normalize("NFKD", name)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return _WS.sub(" ", folded).strip().lower()[:255]
+    return " ".join(folded.split()).lower()[:255]
 
 
 _MIN_DATE = dt.date(1986, 1, 1)
@@ -166,7 +167,7 @@ def parse_datetime(value: str | None, what: str = "date") -> dt.datetime | None:
         if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
             parsed = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
         elif re.match(r"^\d{4}-\d{2}-\d{2}[T ]", text):
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = dt.datetime.fromisoformat(text)
         else:
             parsed = email.utils.parsedate_to_datetime(text)
     except (ValueError, TypeError, IndexError) as exc:

@@ -88,7 +88,9 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     for v in new.versions:
         prev = versions.get(v.version)
         versions[v.version] = Version(
-            v.version, v.submitted_at or (prev and prev.submitted_at), v.size or (prev and prev.size)
+            v.version,
+            v.submitted_at or (prev.submitted_at if prev else None),
+            v.size or (prev.size if prev else None),
         )
     links = {link.url: link for link in old.links}
     links.update({link.url: link for link in new.links})
@@ -215,11 +217,7 @@ def upsert_papers(
     ids: dict[str, int] = {}
     if to_insert:
         rows = [_paper_row(p, now) for p in to_insert]
-        result = conn.execute(
-            papers.insert().returning(papers.c.id, papers.c.arxiv_id, sort_by_parameter_order=True),
-            rows,
-        )
-        ids = {row.arxiv_id: row.id for row in result}
+        ids = dialect_module(conn).insert_papers(conn, papers, rows)
         summary.inserted = len(to_insert)
     if to_update:
         update_ids = [pid for pid, _ in to_update]
@@ -227,10 +225,10 @@ def upsert_papers(
             for chunk in _chunks(update_ids, _CHUNK):
                 conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
         for pid, paper in to_update:
-            row = _paper_row(paper, now)
+            values = _paper_row(paper, now)
             for keep in ("arxiv_id", "first_seen_at", "source"):
-                row.pop(keep)
-            conn.execute(update(papers).where(papers.c.id == pid).values(**row))
+                values.pop(keep)
+            conn.execute(update(papers).where(papers.c.id == pid).values(**values))
             ids[paper.arxiv_id] = pid
         summary.updated = len(to_update)
 
@@ -296,6 +294,7 @@ def _insert_children(
                     "observed_on": s.observed_on,
                 }
             )
+    insert_rows = dialect_module(conn).insert_rows
     for table, rows in (
         (paper_authors, author_rows),
         (paper_categories, category_rows),
@@ -303,8 +302,7 @@ def _insert_children(
         (paper_links, link_rows),
         (paper_signals, signal_rows),
     ):
-        if rows:
-            conn.execute(table.insert(), rows)
+        insert_rows(conn, table, rows)
 
 
 def load_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 NAME = "postgresql"
@@ -40,6 +41,23 @@ DROP_KEYWORD_INDEX_DDL = [
     "DROP INDEX IF EXISTS ix_papers_search_tsv",
     "ALTER TABLE papers DROP COLUMN IF EXISTS search_tsv",
 ]
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk INSERT (psycopg 3 pipelines executemany)."""
+    if rows:
+        conn.execute(table.insert(), list(rows))
+
+
+def insert_papers(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert new papers rows and return arxiv_id -> id; the tsvector column indexes them."""
+    if not rows:
+        return {}
+    result = conn.execute(
+        table.insert().returning(table.c.id, table.c.arxiv_id, sort_by_parameter_order=True),
+        list(rows),
+    )
+    return {row.arxiv_id: row.id for row in result}
 
 
 def hold_advisory_lock(conn: Any, key: int) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Date, DateTime, Engine, Table, event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 NAME = "sqlite"
@@ -52,15 +54,13 @@ def load_vector_extension(dbapi_conn: sqlite3.Connection) -> bool:
 
 
 KEYWORD_INDEX_DDL = [
-    # External-content FTS5 over papers: the text lives once, in papers.
+    # External-content FTS5 over papers: the text lives once, in papers. New rows are
+    # indexed by insert_papers() one batch at a time (a per-row AFTER INSERT trigger made
+    # bulk import 2.3x slower); updates and deletes are followed by triggers.
     """CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
         title, abstract, authors,
         content='papers', content_rowid='id',
         tokenize='porter unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER IF NOT EXISTS papers_fts_ai AFTER INSERT ON papers BEGIN
-        INSERT INTO papers_fts(rowid, title, abstract, authors)
-        VALUES (new.id, new.title, new.abstract, new.authors_text);
-    END""",
     """CREATE TRIGGER IF NOT EXISTS papers_fts_ad AFTER DELETE ON papers BEGIN
         INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
         VALUES ('delete', old.id, old.title, old.abstract, old.authors_text);
@@ -77,6 +77,64 @@ KEYWORD_INDEX_DDL = [
 DROP_KEYWORD_INDEX_DDL = [
     "DROP TRIGGER IF EXISTS papers_fts_au",
     "DROP TRIGGER IF EXISTS papers_fts_ad",
-    "DROP TRIGGER IF EXISTS papers_fts_ai",
     "DROP TABLE IF EXISTS papers_fts",
 ]
+
+
+def _sqlite_value(value: Any) -> Any:
+    # The text formats SQLAlchemy's SQLite DATE/DATETIME types store and read back.
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _needs_conversion(column: Any) -> bool:
+    return isinstance(column.type, Date | DateTime)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk INSERT through the driver's executemany, skipping SQLAlchemy's per-row
+    parameter processing (the bulk-import hot path). Rows must share their keys."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    convert = [i for i, c in enumerate(columns) if _needs_conversion(table.c[c])]
+    if not convert:
+        conn.exec_driver_sql(sql, [tuple(r.values()) for r in rows])
+        return
+    params = []
+    for r in rows:
+        values = list(r.values())
+        for i in convert:
+            values[i] = _sqlite_value(values[i])
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
+
+
+def insert_papers(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert new papers rows, index them for keyword search, return arxiv_id -> id.
+
+    Ids are allocated here: the caller holds SQLite's write lock (BEGIN IMMEDIATE), so
+    max(id) cannot move under us. The FTS5 rows are added with one INSERT ... SELECT.
+    """
+    if not rows:
+        return {}
+    start = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM papers").scalar_one() + 1
+    with_ids = [{"id": start + i, **row} for i, row in enumerate(rows)]
+    insert_rows(conn, table, with_ids)
+    conn.exec_driver_sql(
+        "INSERT INTO papers_fts(rowid, title, abstract, authors) "
+        "SELECT id, title, abstract, authors_text FROM papers WHERE id BETWEEN ? AND ?",
+        (start, start + len(rows) - 1),
+    )
+    return {row["arxiv_id"]: row["id"] for row in with_ids}
