@@ -99,3 +99,18 @@ def test_docs_page_is_served_locally(client):
     assert '"/openapi.json"' in init and "validatorUrl: null" in init
     bundle = client.get("/static/swagger-ui/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 500_000
+
+
+def test_an_unexpected_failure_is_a_json_500_without_internals(api_app):
+    from fastapi.testclient import TestClient
+
+    from paperfeed.web.api import dependencies
+
+    def broken() -> None:
+        raise RuntimeError("secret internals")
+
+    api_app.dependency_overrides[dependencies.paper_views] = broken
+    with TestClient(api_app, raise_server_exceptions=False) as client:
+        r = client.get("/api/daily_papers")
+    assert r.status_code == 500
+    assert r.json() == {"error": "internal server error"}

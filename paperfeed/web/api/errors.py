@@ -1,14 +1,16 @@
-"""JSON errors for the API, feeds and markdown routes: ``{"error": "message"}`` with a 4xx.
+"""JSON errors for the API, feeds and markdown routes: ``{"error": "message"}``.
 
 Hugging Face answers API errors as ``{"error": "..."}``; paperfeed does the same for every
 path it serves to programs (``/api/...``, ``/feeds/...``, ``/papers/<id>.md``), including
 unknown paths, wrong methods and malformed parameters (FastAPI's default 422 validation
-shape is replaced by a 400 with one readable message). Pages keep whatever handler the web
+shape is replaced by a 400 with one readable message) and unexpected failures (a 500 that
+says nothing about the internals). Pages keep whatever handler the web
 app installed: these handlers delegate to it for every other path.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 Handler = Callable[[Request, Any], Awaitable[Response] | Response]
 
 PROGRAM_PREFIXES = ("/api/", "/feeds/")
+log = logging.getLogger("paperfeed.api")
 
 
 class ErrorBody(BaseModel):
@@ -67,6 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Answer program paths with JSON errors; delegate pages to the handlers already set."""
     previous_http: Handler | None = app.exception_handlers.get(StarletteHTTPException)
     previous_validation: Handler | None = app.exception_handlers.get(RequestValidationError)
+    previous_error: Handler | None = app.exception_handlers.get(Exception)
 
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if is_program_path(request.url.path) or previous_http is None:
@@ -85,5 +89,13 @@ def install_error_handlers(app: FastAPI) -> None:
         result = previous_validation(request, exc)
         return await result if isinstance(result, Awaitable) else result
 
+    async def on_server_error(request: Request, exc: Exception) -> Response:
+        if is_program_path(request.url.path) or previous_error is None:
+            log.error("unhandled error on %s", request.url.path, exc_info=exc)
+            return error_response(500, "internal server error")
+        result = previous_error(request, exc)
+        return await result if isinstance(result, Awaitable) else result
+
     app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, on_server_error)
