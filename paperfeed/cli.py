@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from paperfeed.config import Settings, describe_settings, load_settings
+from paperfeed.config import Settings, describe_settings, load_settings, settings_markdown
 from paperfeed.models import ImportSummary
 
 err = Console(stderr=True)
@@ -85,11 +85,15 @@ def progress_bar(description: str, *, bytes_: bool = False) -> Iterator[Callable
 
 def print_summary(summary: ImportSummary, *, max_shown: int = 20) -> None:
     for rejected in summary.rejections[:max_shown]:
-        err.print(f"[yellow]rejected[/] {rejected.position}: {rejected.reason}", highlight=False)
+        err.print(
+            f"[yellow]rejected[/] {rejected.position}: {rejected.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(summary.rejections) > max_shown:
         err.print(f"... and {len(summary.rejections) - max_shown} more rejected records")
     for error in summary.errors:
-        err.print(f"[red]error[/] {error}", highlight=False)
+        err.print(f"[red]error[/] {error}", highlight=False, soft_wrap=True)
     counts = summary.as_dict()
     click.echo(
         "summary: "
@@ -219,8 +223,12 @@ DEMO_STEPS: list[Callable[[Settings, Any], None]] = []
 
 
 @main.command("settings")
-def settings_cmd() -> None:
+@click.option("--markdown", is_flag=True, help="Print the table docs/settings.md holds.")
+def settings_cmd(markdown: bool) -> None:
     """Every setting with its environment variable, default and help."""
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
     table = Table(title="settings (defaults < paperfeed.toml < PAPERFEED_* env < flags)")
     for col in ("env var", "type", "default", "help"):
         table.add_column(col)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from platformdirs import user_data_dir
 from pydantic import Field, model_validator
@@ -160,7 +160,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, toml)
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "Settings":
+    def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment == "production":
             if not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError(
@@ -183,6 +183,21 @@ def describe_settings() -> list[tuple[str, str, str, str]]:
     rows = []
     for name, field in Settings.model_fields.items():
         default = "computed" if field.default_factory is not None else repr(field.default)
-        ann = getattr(field.annotation, "__name__", str(field.annotation))
+        if get_origin(field.annotation) is Literal:
+            ann = " \\| ".join(str(a) for a in get_args(field.annotation))
+        else:
+            ann = getattr(field.annotation, "__name__", str(field.annotation))
         rows.append((f"PAPERFEED_{name.upper()}", ann, default, field.description or ""))
     return rows
+
+
+def settings_markdown() -> str:
+    """The settings table of docs/settings.md (a test keeps the two identical)."""
+    lines = [
+        "| environment variable | type | default | what it does |",
+        "|---|---|---|---|",
+    ]
+    for env, ann, default, help_ in describe_settings():
+        cells = [env, ann, default, help_]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
