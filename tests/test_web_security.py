@@ -157,3 +157,19 @@ def test_disabled_users_are_logged_out_and_cannot_log_in(site: Site, client: Tes
     again = victim.post("/login", data={"email": "mallory@example.org", "password": PASSWORD,
                                         "csrf_token": token})
     assert again.status_code == 400
+
+
+def test_every_post_form_carries_a_valid_csrf_token(site: Site, client: TestClient) -> None:
+    make_user(site, "erin", admin=True)
+    log_in(client, "erin@example.org")
+    expected = None
+    for url in ("/", "/papers/2503.11742", "/trending", "/settings", "/collections", "/submit",
+                "/admin", "/categories/cs.CV", "/users/erin", "/search?q=vision"):
+        text = client.get(url).text
+        forms = re.findall(r'<form[^>]*method="post".*?</form>', text, flags=re.S)
+        assert forms, url
+        for form in forms:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert token, (url, form[:200])
+            expected = expected or token.group(1)
+            assert token.group(1) == expected, url
