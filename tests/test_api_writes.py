@@ -158,3 +158,33 @@ def test_votes_are_rate_limited_per_user(client, api_user):
     assert codes == [200, 200, 200, 429, 429]
     r = client.post("/api/papers/2503.11731/vote", headers=api_user.auth)
     assert r.json()["error"] and int(r.headers["retry-after"]) > 0
+
+
+def test_submitting_an_unknown_paper_fetches_it_from_arxiv(settings, corpus, replay):
+    from fastapi.testclient import TestClient
+
+    from paperfeed.app import create_app
+
+    from .api_corpus import PAPERS_FILE
+    from .replay import Reply
+
+    reply = (PAPERS_FILE.parent / "arxiv-api-2503.12345.xml").read_bytes()
+    replay.add("/api/query", Reply(body=reply), query_contains="2503.12345")
+    replay.add("/api/query", Reply(body=b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/'
+                                   b'2005/Atom"><opensearch:totalResults xmlns:opensearch='
+                                   b'"http://a9.com/-/spec/opensearch/1.1/">0</opensearch:'
+                                   b'totalResults></feed>'), query_contains="2503.54321")
+    replay.add("/api/query", Reply(status=503, body=b"down"), query_contains="2503.77777")
+    user = make_api_user(corpus)
+    app = create_app(settings.model_copy(update={
+        "arxiv_api_url": replay.url + "/api/query", "embedding_backend": "hashing"}))
+    with TestClient(app) as client:
+        r = client.post("/api/submissions", json={"id": "2503.12345"}, headers=user.auth)
+        assert r.status_code == 201, r.text
+        assert "id_list=2503.12345" in replay.log[0].query
+        assert r.json()["paper"]["title"] == "Fetched On Demand: A Paper the Site Did Not Know Yet"
+        assert client.get("/api/papers/2503.12345").json()["submittedOnDailyBy"]["user"] == "ada"
+        missing = client.post("/api/submissions", json={"id": "2503.54321"}, headers=user.auth)
+        assert missing.status_code == 404 and "arXiv has no paper" in missing.json()["error"]
+        down = client.post("/api/submissions", json={"id": "2503.77777"}, headers=user.auth)
+        assert down.status_code == 502 and down.json()["error"]
