@@ -1,6 +1,6 @@
 """Export a local sentence-transformers model to ONNX and quantise it to int8, once.
 
-The result is a derived file in ``cache_dir/onnx/<model id>/model-int8.onnx``; it is rebuilt
+The result is a derived file in ``cache_dir/onnx/<model id>/model-int8-pc.onnx``; it is rebuilt
 only when missing (a different model gets a different directory). Building takes the
 transformer from the local model directory only; nothing is downloaded.
 """
@@ -8,8 +8,10 @@ transformer from the local model directory only; nothing is downloaded.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from paperfeed.index.embedder import model_id_for
@@ -62,7 +64,8 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
                               token_type_ids=token_type_ids).last_hidden_state
 
     axes = {0: "batch", 1: "tokens"}
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about shapes we keep dynamic
         tmp_path = Path(tmp) / target.name
         with torch.no_grad():
             torch.onnx.export(
@@ -85,8 +88,12 @@ def _quantize(fp32: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(".tmp.onnx")
-    quantize_dynamic(
-        str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-        op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": 1},
-    )
+    logging.disable(logging.WARNING)  # "consider pre-processing": not needed for MatMul-only
+    try:
+        quantize_dynamic(
+            str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": 1},
+        )
+    finally:
+        logging.disable(logging.NOTSET)
     os.replace(tmp, target)

@@ -22,7 +22,7 @@ from paperfeed.store.schema import papers
 
 NAME = "sqlite"
 # BM25 weights of the FTS5 columns (title, abstract, authors), tuned on SciFact train.
-FTS_WEIGHTS = (2.0, 1.0, 1.0)
+FTS_WEIGHTS = (3.0, 1.0, 1.0)
 _fts = table("papers_fts", column("rowid"))
 
 

@@ -4,7 +4,8 @@ Two methods, chosen and tuned on the SciFact *train* split (see docs/search.md):
 
 - ``"rrf"``: weighted reciprocal rank fusion, sum of w / (k + rank);
 - ``"minmax"``: each list's scores scaled to [0, 1] by its own min and max, then a
-  weighted sum (a paper missing from a list gets 0 from it).
+  weighted sum (a paper missing from a list gets 0 from it);
+- ``"zscore"``: like minmax, but scaled by the list's mean and standard deviation.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ Ranked = list[tuple[int, float]]  # (paper id, score), best first
 class FusionParams:
     """How the two arms combine, and how deep each arm looks."""
 
-    method: str = "minmax"  # "minmax" | "rrf"
+    method: str = "minmax"  # "minmax" | "zscore" | "rrf"
     keyword_weight: float = 0.5
     semantic_weight: float = 0.5
     rrf_k: float = 60.0
@@ -53,12 +54,25 @@ def fuse(keyword: Ranked, semantic: Ranked, params: FusionParams = FusionParams(
             if item.semantic_rank:
                 item.score += params.semantic_weight / (params.rrf_k + item.semantic_rank)
     else:
-        k_norm = _minmax(keyword)
-        s_norm = _minmax(semantic)
+        normalise = _zscore if params.method == "zscore" else _minmax
+        k_norm = normalise(keyword)
+        s_norm = normalise(semantic)
         for item in fused.values():
             item.score = (params.keyword_weight * k_norm.get(item.paper_id, 0.0)
                           + params.semantic_weight * s_norm.get(item.paper_id, 0.0))
     return sorted(fused.values(), key=lambda f: (-f.score, f.paper_id))
+
+
+def _zscore(ranked: Ranked) -> dict[int, float]:
+    """Scores as standard deviations above the list's mean, floored at the list's minimum
+    so that a paper missing from a list is never better off than the list's worst."""
+    if not ranked:
+        return {}
+    scores = [s for _, s in ranked]
+    mean = sum(scores) / len(scores)
+    std = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5 or 1.0
+    low = (min(scores) - mean) / std
+    return {pid: (s - mean) / std - low for pid, s in ranked}
 
 
 def _minmax(ranked: Ranked) -> dict[int, float]:
