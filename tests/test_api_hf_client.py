@@ -13,15 +13,12 @@ import datetime as dt
 import ipaddress
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import uvicorn
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 
@@ -32,7 +29,14 @@ from paperfeed.store.users import update_profile
 from paperfeed.store.votes import set_vote
 
 from .api_corpus import *
-from .api_corpus import NEWEST_DAY, TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, make_api_user
+from .api_corpus import (
+    NEWEST_DAY,
+    TRICKY_ABSTRACT,
+    TRICKY_ID,
+    TRICKY_TITLE,
+    make_api_user,
+    served,
+)
 
 _real_connect = socket.socket.connect
 
@@ -59,22 +63,8 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 @pytest.fixture
 def server(api_app, offline) -> Iterator[str]:
     """The app served by uvicorn on a free 127.0.0.1 port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(api_app, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served(api_app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+API_DESCRIPTION = (
+    "The papers API of huggingface.co (`/api/daily_papers`, `/api/papers/search`, "
+    "`/api/papers/{id}`, `/papers/{id}.md`: `huggingface_hub.HfApi(endpoint=...)` works "
+    "unchanged) plus paperfeed's own endpoints and Atom feeds. Errors are "
+    "`{\"error\": message}` with a 4xx; writes need `Authorization: Bearer pf_...` "
+    "(a personal token from account settings). Paging: `p` and `limit`, with "
+    "`X-Total-Count` and `Link` headers. Reads send ETag / Last-Modified (304 on a match)."
+)
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy import Engine
@@ -51,6 +60,8 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
         feed_routes.router,
         papers.router,
     ]
+    if not app.description:
+        app.description = API_DESCRIPTION
     app.state.api_settings = settings
     app.state.api_engine = engine
     before = list(app.router.routes)
