@@ -99,7 +99,7 @@ class SmtpSink:
     def received(self) -> list[Received]:
         return self.handler.received
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:  # noqa: PYI034
         self.controller.start()
         return self
 

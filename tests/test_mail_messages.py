@@ -12,8 +12,8 @@ import pytest
 
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.mail.digest import DigestBuilder, period_for
-from paperfeed.mail.messages import MESSAGES, compose, render_message, send_message
 from paperfeed.mail.mailer import MemoryMailer
+from paperfeed.mail.messages import MESSAGES, compose, render_message, send_message
 from paperfeed.store.subscriptions import find_subscription
 
 from .mail_corpus import DAY1, SCRIPT_TITLE, add_corpus, add_subscriber, mail_settings, set_upvotes

@@ -267,7 +267,8 @@ def worker(db_url: str | None, config_path: str | None, once: bool, skip_ingest:
     cli = _cli()
     settings = cli.settings_from(db_url, config_path)
     ctx = click.get_current_context()
-    run_worker(settings, cli.engine_for(settings), ctx.find_root().command, once=once,
+    run_worker(settings, cli.engine_for(settings), ctx.find_root().command,  # type: ignore[arg-type]
+               once=once,
                ingest=not skip_ingest, echo=click.echo)
 
 

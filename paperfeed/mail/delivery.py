@@ -38,13 +38,20 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
+from paperfeed.index.embedder import Embedder
 from paperfeed.rank.profiles import embed_missing_interests
-from paperfeed.rank.recommend import EmbedderLike
 from paperfeed.store import digest_ledger as ledger
 from paperfeed.store.database import write_transaction
 from paperfeed.store.subscriptions import get_subscription, record_delivery
 
-from .digest import Digest, DigestBuilder, DigestPeriod, list_unsubscribe_headers, newest_day, period_for
+from .digest import (
+    Digest,
+    DigestBuilder,
+    DigestPeriod,
+    list_unsubscribe_headers,
+    newest_day,
+    period_for,
+)
 from .mailer import Mailer, PermanentMailError, TransientMailError
 from .messages import compose, mail_domain
 
@@ -86,7 +93,7 @@ class DigestSender:
         engine: Engine,
         settings: Settings,
         mailer: Mailer,
-        embedder: EmbedderLike,
+        embedder: Embedder,
         period: DigestPeriod,
         *,
         batch_size: int = 500,
@@ -126,7 +133,8 @@ class DigestSender:
             with write_transaction(self.engine) as conn:
                 ledger.start_run(conn, self.period.key, self.builder.paper_count)
             with ThreadPoolExecutor(max_workers=max(1, self.settings.smtp_concurrency)) as pool:
-                self._send_claims(pool, self._retake_stale())
+                # Batch k+1 is claimed and built while batch k is on the wire.
+                in_flight = self._send_claims(pool, self._retake_stale())
                 after = 0
                 while True:
                     with write_transaction(self.engine) as conn:
@@ -140,7 +148,10 @@ class DigestSender:
                         break
                     after = due[-1][0]
                     self.report.bump("claimed", len(claims))
-                    self._send_claims(pool, claims)
+                    submitted = self._send_claims(pool, claims)
+                    _wait(in_flight)
+                    in_flight = submitted
+                _wait(in_flight)
             self._finish(only_email)
             return self.report
         finally:
@@ -171,9 +182,10 @@ class DigestSender:
                 self.report.finished = True
 
     # -- one batch -----------------------------------------------------------------------
-    def _send_claims(self, pool: ThreadPoolExecutor, claims: list[ledger.Claim]) -> None:
+    def _send_claims(self, pool: ThreadPoolExecutor, claims: list[ledger.Claim]) -> list[Future[None]]:
+        """Build the digests of ``claims`` and hand them to the pool; returns the futures."""
         if not claims:
-            return
+            return []
         assert self.builder is not None
         with self.engine.connect() as conn:
             subs = {c.subscription_id: get_subscription(conn, c.subscription_id) for c in claims}
@@ -185,13 +197,11 @@ class DigestSender:
                 for claim in empty:
                     ledger.mark_outcome(conn, claim.ledger_id, "empty", "no matching papers")
             self.report.bump("empty", len(empty))
-        futures: list[Future[None]] = [
+        return [
             pool.submit(self._send_one, claim, digest)
             for claim, digest in zip(live, digests, strict=True)
             if digest.rendered is not None
         ]
-        for future in futures:
-            future.result()
 
     def _send_one(self, claim: ledger.Claim, digest: Digest) -> None:
         assert digest.rendered is not None
@@ -228,11 +238,16 @@ class DigestSender:
             self.on_sent(claim.subscription_id)
 
 
+def _wait(futures: list[Future[None]]) -> None:
+    for future in futures:
+        future.result()
+
+
 def send_digests(
     engine: Engine,
     settings: Settings,
     mailer: Mailer,
-    embedder: EmbedderLike,
+    embedder: Embedder,
     *,
     frequency: str = "daily",
     day: dt.date | None = None,

@@ -18,10 +18,11 @@ from urllib.parse import quote
 from sqlalchemy import Connection, func, select
 
 from paperfeed.config import Settings
+from paperfeed.index.embedder import Embedder
 from paperfeed.rank.profiles import profiles_for_subscriptions
 from paperfeed.rank.recommend import (
+    DEFAULT_WEIGHTS,
     Candidates,
-    EmbedderLike,
     MatrixSource,
     Recommendation,
     Weights,
@@ -115,10 +116,10 @@ class DigestBuilder:
         self,
         conn: Connection,
         settings: Settings,
-        embedder: EmbedderLike,
+        embedder: Embedder,
         period: DigestPeriod,
         *,
-        weights: Weights = Weights(),
+        weights: Weights = DEFAULT_WEIGHTS,
     ) -> None:
         self.settings = settings
         self.embedder = embedder

@@ -35,7 +35,7 @@ class _OptionalUndefined(StrictUndefined):
     """Missing variables fail loudly when printed but count as false in ``{% if %}``, so
     optional context keys (``username``, ``expires_minutes``) may be left out."""
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> bool:  # type: ignore[override]
         return False
 
 

@@ -27,7 +27,7 @@ ANNOUNCE_TIME = dt.time(20, 0)
 def next_announcement(now: dt.datetime, delay_minutes: int = 0) -> dt.datetime:
     """The first announcement time (+ delay) strictly after ``now`` (aware datetimes)."""
     local = now.astimezone(EASTERN)
-    for offset in range(0, 9):
+    for offset in range(9):
         day = local.date() + dt.timedelta(days=offset)
         if day.weekday() not in ANNOUNCE_WEEKDAYS:
             continue

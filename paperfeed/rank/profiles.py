@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Connection, func, select
 
+from paperfeed.index.embedder import Embedder
 from paperfeed.store.digest_ledger import papers_already_sent
 from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import (
@@ -28,8 +29,8 @@ from paperfeed.store.subscriptions import (
 )
 
 from .recommend import (
+    DEFAULT_WEIGHTS,
     Candidates,
-    EmbedderLike,
     MatrixSource,
     Profile,
     Recommendation,
@@ -51,7 +52,7 @@ class RecommendedPaper:
     section: str
 
 
-def embed_missing_interests(conn: Connection, embedder: EmbedderLike, *, batch: int = 500) -> int:
+def embed_missing_interests(conn: Connection, embedder: Embedder, *, batch: int = 500) -> int:
     """Embed the interest texts of subscriptions that have no vectors from this model yet.
 
     Writes ``interest_vectors`` rows; returns the number of subscriptions embedded.
@@ -111,7 +112,7 @@ def _stack(vectors: Sequence[np.ndarray], dim: int) -> np.ndarray:
 def profiles_for_subscriptions(
     conn: Connection,
     subs: Sequence[Subscription],
-    embedder: EmbedderLike,
+    embedder: Embedder,
     cands: Candidates,
     matrix_for: MatrixSource,
 ) -> list[Profile]:
@@ -194,12 +195,12 @@ def _vectors_of(
 def recommend_for_user(
     conn: Connection,
     user_id: int,
-    embedder: EmbedderLike,
+    embedder: Embedder,
     *,
     limit: int = 30,
     days: int = 7,
     as_of: dt.date | None = None,
-    weights: Weights = Weights(),
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> list[RecommendedPaper]:
     """The "For you" list of a logged-in user: papers of the ``days`` announcement days up to
     ``as_of`` (default: the newest day), ranked against the user's interests, upvotes and

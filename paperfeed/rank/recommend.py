@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import Connection, and_, select
 
+from paperfeed.index.embedder import Embedder
 from paperfeed.store.schema import paper_categories, papers
 
 Section = Literal["trending", "personal"]
@@ -42,6 +43,9 @@ class Weights:
     author: float = 0.25
     min_similarity: float = 0.20
     trending_share: float = 0.34  # share of "both" digests given to the trending section
+
+
+DEFAULT_WEIGHTS = Weights()
 
 
 @dataclass(slots=True)
@@ -160,7 +164,7 @@ def load_candidates(
 class MatrixSource:
     """Vectors of papers: stored ones from the search index, the rest embedded now."""
 
-    def __init__(self, embedder: EmbedderLike) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
 
     def __call__(self, conn: Connection, ids: Sequence[int]) -> np.ndarray:
@@ -183,26 +187,18 @@ class MatrixSource:
         if missing:
             from paperfeed.index.text import embedding_text
 
-            texts = dict(
-                (r.id, embedding_text(r.title, r.abstract))
+            texts = {
+                r.id: embedding_text(r.title, r.abstract)
                 for r in conn.execute(
                     select(papers.c.id, papers.c.title, papers.c.abstract).where(
                         papers.c.id.in_([pid for _, pid in missing])
                     )
                 )
-            )
+            }
             vecs = self.embedder.embed([texts.get(pid, "") for _, pid in missing])
             for (row, _), vec in zip(missing, vecs, strict=True):
                 out[row] = vec
         return out
-
-
-class EmbedderLike:  # the shape of paperfeed.index.embedder.Embedder, for type hints here
-    model_id: str
-    dim: int
-
-    def embed(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - protocol
-        raise NotImplementedError
 
 
 def _allowed(profile: Profile, cands: Candidates) -> np.ndarray:
@@ -234,7 +230,7 @@ def _trending_reason(cands: Candidates, row: int) -> str:
 def rank_profiles(
     profiles: Sequence[Profile],
     cands: Candidates,
-    weights: Weights = Weights(),
+    weights: Weights = DEFAULT_WEIGHTS,
     *,
     chunk: int = 2048,
 ) -> list[list[Recommendation]]:

@@ -8,6 +8,7 @@ Links in emails carry signed tokens (paperfeed.mail.tokens); a GET never changes
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Annotated, Any
 
@@ -39,6 +40,7 @@ from .dependencies import CsrfChecked, CurrentUser, EngineDep, OptionalUser, Set
 from .rendering import render
 
 router = APIRouter(tags=["subscriptions"])
+log = logging.getLogger("paperfeed.web.subscriptions")
 
 
 def _split(value: str, *, commas: bool) -> list[str]:
@@ -66,8 +68,8 @@ def _deliver(request: Request, settings: Settings) -> None:
     """Send what the committed transaction queued (errors stay in the outbox for retry)."""
     try:
         deliver_outbox(request.app.state.engine, settings, default_mailer(settings))
-    except Exception:  # noqa: BLE001 - the worker retries the outbox
-        pass
+    except Exception:
+        log.exception("outbox delivery failed; the worker will retry")
 
 
 def _form_page(request: Request, *, action: str, sub: Subscription | None, email: str = "",
@@ -98,7 +100,7 @@ async def subscribe_post(request: Request, settings: SettingsDep, engine: Engine
     try:
         prefs = _prefs_from_form(form, settings)
         with write_transaction(engine) as conn:
-            sub, pending = subscribe(conn, settings, email, prefs,
+            sub, _ = subscribe(conn, settings, email, prefs,
                                      user_id=user.id if verified and user else None,
                                      verified=verified)
     except InvalidSubscription as exc:
