@@ -1,0 +1,160 @@
+"""Load-test the home page and a paper page with wrk against a real corpus database.
+
+Usage (run it under the team's benchmark lock, with the 57,852-paper corpus imported):
+
+    paperfeed import --db sqlite:////tmp/pf-bench.db ../shared/data/arxiv-cs-2025-2026.jsonl.gz
+    flock /tmp/paperfeed-bench.lock python bench/web_load.py --db sqlite:////tmp/pf-bench.db
+
+It starts `uvicorn paperfeed.app:app_from_environment --factory` on 127.0.0.1 (production
+settings, anonymous visitors), warms the page cache, runs wrk for a bounded time per URL
+and prints a Markdown table with the machine it ran on. It also checks that a vote (a
+direct write that bumps the data version, as the vote route does) changes the cached page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def run_wrk(url: str, *, threads: int, connections: int, seconds: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, flags=re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"),
+            "errors": float(errors.group(1)) if errors else 0.0}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def bump_version(db_url: str, arxiv_id: str) -> None:
+    """What a vote does to the caches: change the paper's count and bump the data version."""
+    from sqlalchemy import update
+
+    from paperfeed.store.data_version import bump_data_version
+    from paperfeed.store.database import open_engine, write_transaction
+    from paperfeed.store.schema import papers
+
+    engine = open_engine(db_url)
+    with write_transaction(engine) as conn:
+        conn.execute(update(papers).where(papers.c.arxiv_id == arxiv_id)
+                     .values(upvotes=papers.c.upvotes + 1000))
+        bump_data_version(conn)
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", required=True, help="database URL with the corpus imported")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--paper", default="", help="arXiv id for the paper page")
+    args = parser.parse_args()
+
+    from paperfeed.rank.feeds import list_period, today, day_period
+    from paperfeed.store.database import open_engine
+    from paperfeed.store.migrate import upgrade_database
+
+    engine = open_engine(args.db)
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        day = today(conn)
+        assert day is not None, "import the corpus first"
+        listing = list_period(conn, day_period(day), limit=50)
+        last_on_page = listing.items[-1].arxiv_id
+        paper = args.paper or listing.items[0].arxiv_id
+    engine.dispose()
+
+    port = free_port()
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": args.db, "PAPERFEED_ENVIRONMENT": "production",
+           "PAPERFEED_SECRET_KEY": "bench-" + "s" * 40, "PAPERFEED_EMBEDDING_BACKEND": "hashing"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "paperfeed.app:app_from_environment", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+         "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        wait_up(base + "/")
+        for name, path in (("home (newest day, 50 cards)", "/"),
+                           ("paper page", f"/papers/{paper}")):
+            for _ in range(20):  # warm every worker's cache
+                urllib.request.urlopen(base + path, timeout=10).read()
+            result = run_wrk(base + path, threads=args.threads, connections=args.connections,
+                             seconds=args.seconds)
+            rows.append((name, path, result))
+        # A vote must invalidate the cached home page.
+        before = urllib.request.urlopen(base + "/", timeout=10).read().decode()
+        bump_version(args.db, last_on_page)
+        after = urllib.request.urlopen(base + "/", timeout=10).read().decode()
+        first_after = re.search(r'<li class="card" id="paper-([^"]+)"', after)
+        invalidated = before != after and first_after is not None \
+            and first_after.group(1) == last_on_page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"\nMachine: {machine()}; uvicorn --workers {args.workers}; wrk -t{args.threads} "
+          f"-c{args.connections} -d{args.seconds}s on 127.0.0.1; database {args.db.split(':')[0]}\n")
+    print("| page | path | requests/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, path, r in rows:
+        print(f"| {name} | `{path}` | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+              f"{r['errors']:.0f} |")
+    print(f"\nA vote invalidates the cached home page: {'yes' if invalidated else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
