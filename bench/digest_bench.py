@@ -183,6 +183,7 @@ class H:
                 break
         log.write(f"{envelope.rcpt_tos[0]}\t{mid}\n")
         return "250 OK"
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 c = Controller(H(), hostname="127.0.0.1", port=int(sys.argv[1]))
 c.start()
 print("ready", flush=True)

@@ -128,3 +128,23 @@ def test_digest_screenshot_in_chromium(width):
         browser.close()
     assert not [u for u in requests if not u.startswith(("about:", "data:"))]  # nothing loaded
     assert not overflow
+
+
+def test_raw_mime_round_trips_non_ascii_and_long_lines(settings):
+    from paperfeed.mail.messages import RenderedMessage
+    from paperfeed.mail.mime import compose_raw
+
+    cfg = mail_settings(settings, mail_from="Pâperfeed Digest <digest@paperfeed.test>")
+    text = "Zoë’s paper\n" + "long line " * 30 + "\n.starts with a dot\n"
+    html = "<p>Zoë &amp; <b>" + "x" * 300 + "</b></p>"
+    rendered = RenderedMessage(subject="Über 3 papers: Zoë’s “attention”", text=text, html=html)
+    raw = compose_raw(cfg, "ada@example.org", rendered, message_id="<m1@paperfeed.test>",
+                      headers={"List-Unsubscribe": "<https://x/u/t>", "X-Evil": "a\r\nBcc: v@x"})
+    assert raw.data.isascii() and all(len(line) <= 998 for line in raw.data.split(b"\r\n"))
+    assert b"\n" not in raw.data.replace(b"\r\n", b"")
+    msg = raw.parsed()
+    assert msg["Subject"] == rendered.subject and msg["Message-ID"] == "<m1@paperfeed.test>"
+    assert msg["From"].addresses[0].display_name == "Pâperfeed Digest" and msg["Bcc"] is None
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
+    assert msg.get_body(("html",)).get_content().rstrip("\r\n") == html
+    assert (raw.sender, raw.recipient) == ("digest@paperfeed.test", "ada@example.org")

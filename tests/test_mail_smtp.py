@@ -142,3 +142,80 @@ def test_mailer_from_settings(settings):
     assert isinstance(mailer_from_settings(mail_settings(settings, "")), ConsoleMailer)
     assert isinstance(mailer_from_settings(mail_settings(settings, "memory://")), MemoryMailer)
     assert isinstance(mailer_from_settings(mail_settings(settings, "smtp://127.0.0.1:2525")), SmtpMailer)
+
+
+def _self_signed(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def _authenticator(seen):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"mailer", b"s3cret p@ss")
+        seen.append((mechanism, ok, session.ssl is not None))
+        return AuthResult(success=ok)
+
+    return check
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_tls_and_auth(settings, tmp_path, mode):
+    from aiosmtpd.controller import Controller
+
+    from .smtp_sink import free_port
+
+    context = _self_signed(tmp_path)
+    handler, seen, port = SinkHandler(), [], free_port()
+    common = {"authenticator": _authenticator(seen), "auth_require_tls": mode == "starttls"}
+    if mode == "starttls":
+        controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context,
+                                require_starttls=True, **common)
+        url = f"smtp://mailer:s3cret%20p%40ss@127.0.0.1:{port}?verify=0&starttls=require"
+    else:
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context,
+                                **common)
+        url = f"smtps://mailer:s3cret%20p%40ss@127.0.0.1:{port}?verify=0"
+    controller.start()
+    try:
+        mailer = SmtpMailer(url, retries=0)
+        mailer.send(message(settings))
+        mailer.send(message(settings))
+        mailer.close()
+    finally:
+        controller.stop()
+    assert len(handler.received) == 2 and mailer.connections_opened == 1
+    assert seen and all(ok for _, ok, _ in seen)
+    if mode == "starttls":
+        assert all(encrypted for _, _, encrypted in seen)  # AUTH only after STARTTLS
+
+
+def test_bad_credentials_defer_instead_of_bouncing(settings, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    from .smtp_sink import free_port
+
+    context = _self_signed(tmp_path)
+    seen, port = [], free_port()
+    controller = Controller(SinkHandler(), hostname="127.0.0.1", port=port, tls_context=context,
+                            authenticator=_authenticator(seen), auth_require_tls=True)
+    controller.start()
+    try:
+        mailer = SmtpMailer(f"smtp://mailer:wrong@127.0.0.1:{port}?verify=0", retries=0, timeout=2)
+        with pytest.raises(TransientMailError, match="login"):
+            mailer.send(message(settings))
+    finally:
+        controller.stop()

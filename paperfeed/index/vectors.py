@@ -129,16 +129,21 @@ def store_vectors(conn: Connection, keys: list[tuple[int, str]], vectors: np.nda
     conn.execute(stmt, rows)
 
 
-def get_vectors(conn: Connection, paper_ids: list[int]) -> dict[int, np.ndarray]:
-    """Stored vectors (float32, unit length) by paper id; papers without one are absent."""
+def get_vectors(
+    conn: Connection, paper_ids: list[int], *, model_id: str | None = None
+) -> dict[int, np.ndarray]:
+    """Stored vectors (float32, unit length) by paper id; papers without one are absent.
+    With ``model_id``, only vectors made by that model (others count as absent)."""
     out: dict[int, np.ndarray] = {}
     ids = list(dict.fromkeys(int(i) for i in paper_ids))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        for pid, value in conn.execute(
-            select(paper_vectors.c.paper_id, paper_vectors.c.embedding)
-            .where(paper_vectors.c.paper_id.in_(chunk))
-        ):
+        query = select(paper_vectors.c.paper_id, paper_vectors.c.embedding).where(
+            paper_vectors.c.paper_id.in_(chunk)
+        )
+        if model_id is not None:
+            query = query.where(paper_vectors.c.model_id == model_id)
+        for pid, value in conn.execute(query):
             out[int(pid)] = decode_embedding(value)
     return out
 

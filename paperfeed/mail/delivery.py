@@ -53,7 +53,8 @@ from .digest import (
     period_for,
 )
 from .mailer import Mailer, PermanentMailError, TransientMailError
-from .messages import compose, mail_domain
+from .messages import mail_domain
+from .mime import compose_raw
 
 
 @dataclass(slots=True)
@@ -206,7 +207,7 @@ class DigestSender:
     def _send_one(self, claim: ledger.Claim, digest: Digest) -> None:
         assert digest.rendered is not None
         paper_ids = digest.paper_ids
-        message = compose(
+        message = compose_raw(
             self.settings, claim.email, digest.rendered, message_id=claim.message_id,
             headers=list_unsubscribe_headers(self.settings, claim.subscription_id),
         )

@@ -19,10 +19,13 @@ import sys
 import threading
 import time
 from email.message import EmailMessage
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from paperfeed.config import Settings
+
+if TYPE_CHECKING:
+    from .mime import OutgoingMail
 
 
 class MailError(Exception):
@@ -45,11 +48,20 @@ class InsecureSmtpError(ValueError):
     """Credentials would travel in clear text to a remote host."""
 
 
+Message = Union[EmailMessage, "OutgoingMail"]
+
+
+def as_email(message: Message) -> EmailMessage:
+    """An EmailMessage view of either kind of message."""
+    return message if isinstance(message, EmailMessage) else message.parsed()
+
+
 class Mailer(Protocol):
-    """Something that delivers composed messages. ``send`` is thread-safe and raises
+    """Something that delivers composed messages (an EmailMessage, or the ready bytes of
+    :class:`paperfeed.mail.mime.OutgoingMail`). ``send`` is thread-safe and raises
     TransientMailError / PermanentMailError when delivery fails."""
 
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -61,9 +73,10 @@ class MemoryMailer:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
+        parsed = as_email(message)
         with self._lock:
-            self.messages.append(message)
+            self.messages.append(parsed)
 
     def close(self) -> None:
         pass
@@ -76,7 +89,8 @@ class ConsoleMailer:
         self.stream = stream or sys.stdout
         self._lock = threading.Lock()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
+        message = as_email(message)
         body = message.get_body(("plain",))
         text = body.get_content() if body is not None else ""
         with self._lock:
@@ -175,7 +189,12 @@ class SmtpMailer:
             except InsecureSmtpError:
                 client.close()
                 raise
-            client.login(self.username, self.password or "")
+            try:
+                client.login(self.username, self.password or "")
+            except smtplib.SMTPException as exc:
+                client.close()
+                # A configuration problem, not the recipient's: defer, never record a bounce.
+                raise TransientMailError(f"SMTP login to {self.host} failed: {exc}") from exc
         self.connections_opened += 1
         return client
 
@@ -185,7 +204,7 @@ class SmtpMailer:
         except queue.Empty:
             return self._connect()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Deliver ``message``; retries transient failures, raises MailError subclasses."""
         with self._slots:
             last: MailError | None = None
@@ -196,7 +215,10 @@ class SmtpMailer:
                 client: smtplib.SMTP | None = None
                 try:
                     client = self._checkout()
-                    client.send_message(message)
+                    if isinstance(message, EmailMessage):
+                        client.send_message(message)
+                    else:
+                        client.sendmail(message.sender, [message.recipient], message.data)
                 except InsecureSmtpError:
                     raise
                 except smtplib.SMTPServerDisconnected as exc:
@@ -228,6 +250,9 @@ class SmtpMailer:
     @staticmethod
     def _classify(exc: Exception) -> MailError:
         code: int | None = None
+        if isinstance(exc, smtplib.SMTPSenderRefused):
+            # Our From: address was refused: a configuration problem, not the recipient's.
+            return TransientMailError(f"sender refused: {str(exc)[:280]}", exc.smtp_code)
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [c for c, _ in exc.recipients.values()]
             code = max(codes) if codes else None

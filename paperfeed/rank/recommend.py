@@ -172,7 +172,7 @@ class MatrixSource:
         try:
             from paperfeed.index.vectors import get_vectors
 
-            stored = get_vectors(conn, list(ids))
+            stored = get_vectors(conn, list(ids), model_id=self.embedder.model_id)
         except ImportError:
             pass
         dim = int(self.embedder.dim)
