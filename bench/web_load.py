@@ -51,7 +51,7 @@ def run_wrk(url: str, *, threads: int, connections: int, seconds: int) -> dict[s
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def ms(label: str) -> float:
-        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, flags=re.M)
+        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, flags=re.MULTILINE)
         if not m:
             return float("nan")
         value, unit = float(m.group(1)), m.group(2)
@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--paper", default="", help="arXiv id for the paper page")
     args = parser.parse_args()
 
-    from paperfeed.rank.feeds import list_period, today, day_period
+    from paperfeed.rank.feeds import day_period, list_period, today
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import upgrade_database
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from paperfeed.config import Settings
 
-from .replay import Reply, ReplayServer
+from .replay import ReplayServer, Reply
 from .web_site import PASSWORD, Site, build_site, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -90,7 +90,7 @@ def new_page(browser: Any, base: str, *, width: int = 1280, height: int = 900,
 
     def guard(route: Any) -> None:
         url = route.request.url
-        if url.startswith(base) or url.startswith("data:"):
+        if url.startswith((base, "data:")):
             route.continue_()
         else:
             outside.append(url)

@@ -1,4 +1,6 @@
 """Votes, comments, collections, submissions and moderation, through the pages and the store."""
+# ruff: noqa: F811
+# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from paperfeed.store.schema import papers
 from paperfeed.store.users import create_user
 from paperfeed.store.votes import toggle_vote
 
-from .replay import Reply, ReplayServer
+from .replay import ReplayServer, Reply
 from .web_site import Site, build_site, client, csrf_of, log_in, make_user, post, site  # noqa: F401
 
 API_REPLY = Path(__file__).parent / "data" / "web" / "arxiv-api-2503.12345.xml"

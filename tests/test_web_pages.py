@@ -1,4 +1,6 @@
 """The reading pages: home (day / week / month), trending, paper, category, author, about."""
+# ruff: noqa: F811
+# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 

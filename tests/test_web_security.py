@@ -1,4 +1,6 @@
 """One test per security promise: each fails if the protection is removed."""
+# ruff: noqa: F811
+# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -166,7 +168,7 @@ def test_every_post_form_carries_a_valid_csrf_token(site: Site, client: TestClie
     for url in ("/", "/papers/2503.11742", "/trending", "/settings", "/collections", "/submit",
                 "/admin", "/categories/cs.CV", "/users/erin", "/search?q=vision"):
         text = client.get(url).text
-        forms = re.findall(r'<form[^>]*method="post".*?</form>', text, flags=re.S)
+        forms = re.findall(r'<form[^>]*method="post".*?</form>', text, flags=re.DOTALL)
         assert forms, url
         for form in forms:
             token = re.search(r'name="csrf_token" value="([^"]+)"', form)

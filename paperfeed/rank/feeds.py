@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.schema import paper_categories, paper_links, paper_signals, papers
@@ -312,7 +312,7 @@ def list_recent(
     from paperfeed.store.schema import authors, paper_authors
 
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    cond = papers.c.hidden.is_(False)
+    cond: ColumnElement[bool] = papers.c.hidden.is_(False)
     if category:
         cond = and_(cond, papers.c.id.in_(
             select(paper_categories.c.paper_id).where(paper_categories.c.category == category)

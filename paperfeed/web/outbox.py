@@ -34,7 +34,7 @@ def default_send_mail(settings: Settings) -> SendMail:
             try:
                 sender(settings, name, to, context)
                 return
-            except Exception:  # noqa: BLE001 - a mail outage must not break sign-up
+            except Exception:
                 log.exception("could not send %s to %s", name, to)
                 return
         log.warning("email %s to %s: %s", name, to, context.get("url", ""))

@@ -29,7 +29,15 @@ from paperfeed.store.users import (
     update_profile,
 )
 
-from ..dependencies import RowId, CsrfChecked, CurrentUser, EngineDep, Limiter, OptionalUser, client_address
+from ..dependencies import (
+    CsrfChecked,
+    CurrentUser,
+    EngineDep,
+    Limiter,
+    OptionalUser,
+    RowId,
+    client_address,
+)
 from ..rendering import render
 from ..security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from .forms import safe_next

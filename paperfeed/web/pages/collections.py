@@ -26,7 +26,7 @@ from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
-from ..dependencies import RowId, CsrfChecked, CurrentUser, EngineDep, Limiter
+from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..rendering import render
 from .cached import cached_page
 from .forms import back, too_many

@@ -27,7 +27,7 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
-from ..dependencies import RowId, CsrfChecked, CurrentUser, EngineDep, Limiter
+from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from .cached import cached_page
 from .forms import json_or_back, too_many
 
@@ -53,7 +53,7 @@ def similar_cards(conn: Connection, arxiv_id: str) -> tuple[list[Any], bool]:
         return [], False
     try:
         hits = similar_papers(conn, arxiv_id, limit=10)
-    except Exception:  # noqa: BLE001 - a missing index must not take the paper page down
+    except Exception:
         log.exception("similar papers failed for %s", arxiv_id)
         return [], False
     cards = load_cards_by_arxiv_id(conn, [h.arxiv_id for h in hits])

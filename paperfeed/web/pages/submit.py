@@ -29,7 +29,6 @@ from paperfeed.store.submissions import (
 
 from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, SettingsDep
 from ..rendering import render
-from .forms import too_many
 
 router = APIRouter(tags=["pages"])
 log = logging.getLogger("paperfeed.web")
@@ -57,7 +56,7 @@ def fetch_from_arxiv(settings: Settings, arxiv_id: str) -> Paper | None:
                 for item in page.items:
                     if isinstance(item, Paper) and item.arxiv_id == arxiv_id:
                         return item
-    except Exception as exc:  # noqa: BLE001 - UpstreamError, timeouts, bad XML
+    except Exception as exc:
         log.warning("arXiv fetch of %s failed: %s", arxiv_id, exc)
         raise FetchFailed("arXiv did not answer; try again in a few minutes") from exc
     return None
