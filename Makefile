@@ -12,9 +12,12 @@ run: install
 	$(BIN)/paperfeed demo --host $(HOST) --port $(PORT)
 
 ## make test: install everything the suite needs, run it on SQLite and on PostgreSQL.
+# Both databases always run; the target fails if either run failed.
 test: install-test browser
-	$(BIN)/python -m pytest -n 2 --db=sqlite
-	$(BIN)/python -m pytest -n 2 --db=postgres
+	@status=0; \
+	$(BIN)/python -m pytest -n 2 --db=sqlite || status=1; \
+	$(BIN)/python -m pytest -n 2 --db=postgres || status=1; \
+	exit $$status
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
