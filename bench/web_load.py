@@ -138,6 +138,7 @@ def main() -> None:
         # A vote must invalidate the cached home page.
         before = urllib.request.urlopen(base + "/", timeout=10).read().decode()
         bump_version(args.db, last_on_page)
+        time.sleep(0.6)  # other processes' writes are seen within DataVersionClock's 0.5 s
         after = urllib.request.urlopen(base + "/", timeout=10).read().decode()
         first_after = re.search(r'<li class="card" id="paper-([^"]+)"', after)
         invalidated = before != after and first_after is not None \

@@ -16,7 +16,7 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
 from paperfeed.web.errors import install_page_error_handlers
 from paperfeed.web.outbox import SendMail, default_send_mail
-from paperfeed.web.pagecache import PageCache
+from paperfeed.web.pagecache import DataVersionClock, ExpireVersionOnWrite, PageCache
 from paperfeed.web.pages import page_routers
 from paperfeed.web.ratelimit import RateLimiter
 from paperfeed.web.rendering import build_environment
@@ -37,6 +37,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     app.state.engine = engine
     app.state.templates = build_environment()
     app.state.cache = PageCache(ttl=settings.cache_seconds)
+    app.state.data_version = DataVersionClock(engine)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits)
     app.state.links = SignedLinks(settings.secret_key)
     app.state.send_mail = send_mail or default_send_mail(settings)
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     from paperfeed.web.api import install_api
 
     install_api(app, settings, engine)  # JSON API, Atom feeds, /docs (issue 5)
+    app.add_middleware(ExpireVersionOnWrite, clock=app.state.data_version)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -212,3 +212,20 @@ def test_a_vote_invalidates_the_cached_home_page(site: Site) -> None:
     assert post(voter, f"/papers/{last}/vote", page="/").status_code == 303
     after = anonymous.get("/").text
     assert after.split('class="card" id="paper-')[1].split('"')[0] == last
+
+
+def test_a_vote_in_one_worker_reaches_the_cache_of_another(site: Site) -> None:
+    import time
+
+    from paperfeed.app import create_app
+
+    other_worker = TestClient(create_app(site.app.state.settings))
+    before = other_worker.get("/").text
+    make_user(site, "alice")
+    voter = TestClient(site.app)
+    log_in(voter, "alice@example.org")
+    last = before.split('class="card" id="paper-')[-1].split('"')[0]
+    assert post(voter, f"/papers/{last}/vote", page="/").status_code == 303
+    time.sleep(site.app.state.data_version.poll_seconds + 0.1)
+    after = other_worker.get("/").text
+    assert after.split('class="card" id="paper-')[1].split('"')[0] == last

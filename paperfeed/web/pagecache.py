@@ -45,3 +45,48 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class DataVersionClock:
+    """The site data version as this process last read it, re-read at most every
+    ``poll_seconds`` — and on the next request after any write handled by this process.
+
+    So a vote invalidates cached pages at once in the worker that took it and within
+    ``poll_seconds`` in every other worker, without a database round trip per page view.
+    """
+
+    def __init__(self, engine: Any, poll_seconds: float = 0.5) -> None:
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self._value = 0
+        self._read_at = float("-inf")
+
+    def current(self) -> int:
+        now = time.monotonic()
+        if now - self._read_at >= self.poll_seconds:
+            from paperfeed.store.data_version import read_data_version
+
+            with self.engine.connect() as conn:
+                self._value = read_data_version(conn)
+            self._read_at = now
+        return self._value
+
+    def expire(self) -> None:
+        self._read_at = float("-inf")
+
+
+class ExpireVersionOnWrite:
+    """Pure-ASGI middleware: after any non-GET/HEAD request, re-read the data version."""
+
+    def __init__(self, app: Any, clock: DataVersionClock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.clock.expire()

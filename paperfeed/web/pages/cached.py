@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from paperfeed.store.data_version import read_data_version
 from paperfeed.store.users import User
 
 from ..dependencies import load_user
@@ -29,8 +28,7 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
     """The page ``build`` describes, from the cache when the visitor is anonymous."""
     app = request.app
     if SESSION_COOKIE not in request.cookies:
-        with app.state.engine.connect() as conn:
-            version = read_data_version(conn)
+        version = app.state.data_version.current()
         key = f"page:{request.url.path}?{request.url.query}"
         hit = app.state.cache.get(key, version)
         if hit is not None:
