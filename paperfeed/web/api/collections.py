@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from paperfeed.rank.feeds import load_cards
 from paperfeed.store import collections as store
 from paperfeed.store.database import write_transaction
-from paperfeed.store.users import get_user_by_username
+from paperfeed.store.users import User, get_user_by_username
 
 from .auth import CurrentUser, OptionalUser, check_rate
 from .dependencies import AppSettings, DbConn, DbEngine, Views, cached_json
@@ -31,6 +31,7 @@ CollectionId = Annotated[int, Path(ge=1, le=2**62, description="Collection id.")
 
 
 def summary_of(views: PaperViews, found: store.Collection, display_name: str) -> CollectionSummary:
+    """The API object of a collection without its papers."""
     return CollectionSummary(
         id=found.id, name=found.name, description=found.description, public=found.is_public,
         owner=hf_user(found.owner, display_name), numPapers=found.size,
@@ -39,6 +40,7 @@ def summary_of(views: PaperViews, found: store.Collection, display_name: str) ->
 
 
 def collection_object(conn: Connection, views: PaperViews, found: store.Collection) -> Collection:
+    """The API object of a collection with its visible papers in order."""
     owner = get_user_by_username(conn, found.owner)
     ids = store.collection_paper_ids(conn, found.id)
     cards = load_cards(conn, ids)
@@ -50,7 +52,8 @@ def collection_object(conn: Connection, views: PaperViews, found: store.Collecti
     )
 
 
-def readable(conn: Connection, collection_id: int, viewer: OptionalUser) -> store.Collection:
+def readable(conn: Connection, collection_id: int, viewer: User | None) -> store.Collection:
+    """The collection if ``viewer`` may read it, else a 404 (private ones do not show)."""
     found = store.get_collection(conn, collection_id, viewer_id=viewer.id if viewer else None)
     if found is None:
         raise ApiError(404, f"no collection {collection_id}")

@@ -19,10 +19,12 @@ from .paper_views import PaperViews
 
 
 def api_engine(request: Request) -> Engine:
+    """The app's engine (set by install_api)."""
     return request.app.state.api_engine  # type: ignore[no-any-return]
 
 
 def api_settings(request: Request) -> Settings:
+    """The app's settings (set by install_api)."""
     return request.app.state.api_settings  # type: ignore[no-any-return]
 
 
@@ -33,6 +35,7 @@ def read_connection(engine: Annotated[Engine, Depends(api_engine)]) -> Iterator[
 
 
 def paper_views(settings: Annotated[Settings, Depends(api_settings)]) -> PaperViews:
+    """API object builders for this site."""
     return PaperViews(settings.base_url)
 
 

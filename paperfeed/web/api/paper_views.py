@@ -37,10 +37,12 @@ def hf_user(username: str, display_name: str = "") -> HfUser:
 
 
 def midnight(day: dt.date | None) -> dt.datetime | None:
+    """The start of ``day`` in UTC (how a listing day becomes a time)."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) if day else None
 
 
 def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` with UTC attached when the database returned it naive (SQLite)."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value
@@ -74,6 +76,7 @@ class PaperViews:
         self.base_url = base_url.rstrip("/")
 
     def paper_url(self, arxiv_id: str) -> str:
+        """The paper's page on this site."""
         return f"{self.base_url}/papers/{arxiv_id}"
 
     def from_card(self, card: PaperCard, submission: SubmissionFact | None) -> HfPaper:

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select
 
+from paperfeed.config import Settings
 from paperfeed.rank.feeds import load_cards, today
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.database import write_transaction
@@ -55,7 +56,7 @@ def submission_objects(conn: Connection, views: PaperViews, paper_ids: list[int]
     return out
 
 
-def submit_paper(engine: Engine, settings: AppSettings, user: User, arxiv_id: str) -> int:
+def submit_paper(engine: Engine, settings: Settings, user: User, arxiv_id: str) -> int:
     """Record the user's submission of ``arxiv_id`` (fetching it from arXiv if unknown);
     returns the paper id. Raises ApiError 404 / 409 / 502."""
     from paperfeed.web.pages.submit import FetchFailed, fetch_from_arxiv

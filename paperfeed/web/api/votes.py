@@ -26,7 +26,8 @@ router = APIRouter(tags=["votes"], responses=ERROR_RESPONSES)
 VotePath = Annotated[str, Path(max_length=300, description="arXiv id of the paper.")]
 
 
-def vote(request: Request, engine: Engine, user_id: int, raw_id: str, on: bool) -> VoteState:
+def vote(engine: Engine, user_id: int, raw_id: str, on: bool) -> VoteState:
+    """Set the user's vote on a visible paper; 400 / 404 for a bad or unknown id."""
     arxiv_id = arxiv_id_or_400(raw_id)
     with write_transaction(engine) as conn:
         paper_id = visible_paper_id(conn, arxiv_id)
@@ -40,11 +41,11 @@ def vote(request: Request, engine: Engine, user_id: int, raw_id: str, on: bool) 
              summary="Upvote a paper (idempotent)")
 def upvote(request: Request, arxiv_id: VotePath, user: CurrentUser, engine: DbEngine) -> VoteState:
     check_rate(request, "vote", user)
-    return vote(request, engine, user.id, arxiv_id, True)
+    return vote(engine, user.id, arxiv_id, True)
 
 
 @router.delete("/api/papers/{arxiv_id:path}/vote", response_model=VoteState,
                summary="Take back an upvote (idempotent)")
 def unvote(request: Request, arxiv_id: VotePath, user: CurrentUser, engine: DbEngine) -> VoteState:
     check_rate(request, "vote", user)
-    return vote(request, engine, user.id, arxiv_id, False)
+    return vote(engine, user.id, arxiv_id, False)

@@ -90,6 +90,7 @@ def paper_entries(
 def atom_response(
     request: Request, settings: AppSettings, feed: AtomFeed, *, private: bool = False
 ) -> Response:
+    """The rendered feed with ETag / Last-Modified (304 when the reader has it)."""
     return conditional_response(
         request, render_atom(feed), media_type=MEDIA_TYPE, max_age=settings.cache_seconds,
         private=private,
@@ -99,6 +100,7 @@ def atom_response(
 def make_feed(
     request: Request, settings: AppSettings, title: str, site_path: str, subtitle: str = ""
 ) -> AtomFeed:
+    """An empty feed titled for this site, its id and self link the requested URL."""
     self_url = settings.base_url + quote(request.url.path, safe="/:@!$'()*+,;=")
     if request.url.query:
         self_url += "?" + request.url.query
