@@ -25,10 +25,11 @@ _tsv: ColumnElement[Any] = literal_column("papers.search_tsv")
 
 
 def tsquery_expression(terms: list[str], phrases: list[list[str]],
-                       excluded: list[list[str]]) -> str | None:
+                       excluded: list[list[str]], *, all_words: bool = False) -> str | None:
     """A to_tsquery expression of quoted words only, or None if nothing to match.
 
-    Same shape as the FTS5 one: phrases required, words optional, exclusions negated.
+    Same shape as the FTS5 one: phrases required, words optional (or all required with
+    ``all_words``), exclusions negated.
     """
     def quoted(words: list[str]) -> str:
         inner = " <-> ".join("'" + w.replace("'", "").replace("\\", "") + "'" for w in words)
@@ -38,8 +39,8 @@ def tsquery_expression(terms: list[str], phrases: list[list[str]],
     optional = [quoted([t]) for t in keyword_terms(terms)] + required
     if not optional:
         return None
-    expr = "(" + " | ".join(optional) + ")"
-    if required:
+    expr = "(" + (" & " if all_words else " | ").join(optional) + ")"
+    if required and not all_words:
         expr = " & ".join(required) + " & " + expr
     if excluded:
         expr += " & !(" + " | ".join(quoted(e) for e in excluded if e) + ")"
@@ -50,9 +51,22 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        excluded: list[list[str]], conditions: list[ColumnElement[bool]],
                        limit: int, weights: tuple[float, ...] = RANK_WEIGHTS,
                        ) -> list[tuple[int, float]]:
-    """(paper id, ts_rank score, higher is better) of the best keyword matches."""
-    expr = tsquery_expression(terms, phrases, excluded)
-    if expr is None or limit <= 0:
+    """(paper id, ts_rank score, higher is better) of the best keyword matches; papers
+    with every word first, as on SQLite (the any-word query ranks every match: slow)."""
+    if limit <= 0:
+        return []
+    if len(keyword_terms(terms)) > 1:
+        strict = _rank_query(conn, tsquery_expression(terms, phrases, excluded, all_words=True),
+                             conditions, limit, weights)
+        if len(strict) >= limit:
+            return strict
+    return _rank_query(conn, tsquery_expression(terms, phrases, excluded), conditions, limit,
+                       weights)
+
+
+def _rank_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],
+                limit: int, weights: tuple[float, ...]) -> list[tuple[int, float]]:
+    if expr is None:
         return []
     tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("tsq_expr", expr))
     array = "ARRAY[" + ",".join(f"{w:.4f}" for w in weights) + "]::real[]"

@@ -47,11 +47,12 @@ DROP_VECTOR_INDEX_DDL = [
 
 
 def fts5_expression(terms: list[str], phrases: list[list[str]],
-                    excluded: list[list[str]]) -> str | None:
+                    excluded: list[list[str]], *, all_words: bool = False) -> str | None:
     """An FTS5 MATCH expression built only from quoted words, or None if nothing to match.
 
-    Phrases are required; words are optional (any one matches, BM25 ranks by all); the
-    phrases join the optional group too so that a phrase-only match still qualifies.
+    Phrases are required; words are optional (any one matches, BM25 ranks by all) unless
+    ``all_words``; the phrases join the optional group too so that a phrase-only match
+    still qualifies.
     """
     def quoted(words: list[str]) -> str:
         return '"' + " ".join(w.replace('"', "") for w in words) + '"'
@@ -60,8 +61,8 @@ def fts5_expression(terms: list[str], phrases: list[list[str]],
     optional = [quoted([t]) for t in keyword_terms(terms)] + required
     if not optional:
         return None
-    expr = "(" + " OR ".join(optional) + ")"
-    if required:
+    expr = "(" + (" AND " if all_words else " OR ").join(optional) + ")"
+    if required and not all_words:
         expr = " AND ".join(required) + " AND " + expr
     if excluded:
         expr += " NOT (" + " OR ".join(quoted(e) for e in excluded if e) + ")"
@@ -72,11 +73,29 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        excluded: list[list[str]], conditions: list[ColumnElement[bool]],
                        limit: int, weights: tuple[float, float, float] = FTS_WEIGHTS,
                        ) -> list[tuple[int, float]]:
-    """(paper id, BM25 score, higher is better) of the best keyword matches."""
-    expr = fts5_expression(terms, phrases, excluded)
-    if expr is None or limit <= 0:
+    """(paper id, BM25 score, higher is better) of the best keyword matches.
+
+    Papers containing every word are tried first: when there are ``limit`` of them the
+    any-word query (which must score every paper containing any word: slow on a large
+    corpus for common words) is skipped.
+    """
+    if limit <= 0:
         return []
-    rank: ColumnElement[float] = literal_column("bm25(papers_fts, {:.4f}, {:.4f}, {:.4f})".format(*weights))
+    if len(keyword_terms(terms)) > 1:
+        strict = _bm25_query(conn, fts5_expression(terms, phrases, excluded, all_words=True),
+                             conditions, limit, weights)
+        if len(strict) >= limit:
+            return strict
+    return _bm25_query(conn, fts5_expression(terms, phrases, excluded), conditions, limit,
+                       weights)
+
+
+def _bm25_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],
+                limit: int, weights: tuple[float, float, float]) -> list[tuple[int, float]]:
+    if expr is None:
+        return []
+    rank: ColumnElement[float] = literal_column(
+        "bm25(papers_fts, {:.4f}, {:.4f}, {:.4f})".format(*weights))
     stmt = (
         select(_fts.c.rowid, rank)
         .select_from(_fts.join(papers, papers.c.id == _fts.c.rowid))
