@@ -114,3 +114,16 @@ def test_an_unexpected_failure_is_a_json_500_without_internals(api_app):
         r = client.get("/api/daily_papers")
     assert r.status_code == 500
     assert r.json() == {"error": "internal server error"}
+
+
+def test_docs_api_md_documents_every_endpoint(client):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    spec = client.get("/openapi.json").json()
+    for path in spec["paths"]:
+        if not re.match(r"^/(api|feeds)/|.*\.md$", path):
+            continue
+        # docs/api.md names path parameters more briefly ({id}, {cid}) than the schema
+        pattern = re.sub(r"\\\{[a-z_]+\\\}", r"\\{[a-z_]+\\}", re.escape(path))
+        assert re.search(pattern, doc), f"docs/api.md does not mention {path}"
