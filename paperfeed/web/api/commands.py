@@ -91,14 +91,21 @@ def register(main: click.Group) -> None:
 
 
 def print_listing(items: list[DailyPaper], total: int, page: int, limit: int) -> None:
-    """A table: rank, id, upvotes, comments, day, title."""
+    """A table: rank, id, upvotes, comments, day, title (and the score when trending)."""
+    scored = any(item.score is not None for item in items)
     table = Table(title=f"{total:,} papers, page {page} ({len(items)} shown)")
-    for name, justify in (("#", "right"), ("id", "left"), ("▲", "right"), ("💬", "right"),
-                          ("day", "left"), ("title", "left")):
+    columns = [("#", "right"), ("id", "left"), ("▲", "right"), ("💬", "right"),
+               ("day", "left"), ("title", "left")]
+    if scored:
+        columns.insert(2, ("score", "right"))
+    for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for i, item in enumerate(items, start=page * limit + 1):
-        table.add_row(str(i), item.paper.id, str(item.paper.upvotes), str(item.numComments),
-                      item.publishedAt.date().isoformat(), item.title)
+        cells = [str(i), item.paper.id, str(item.paper.upvotes), str(item.numComments),
+                 item.publishedAt.date().isoformat(), escape(item.title)]
+        if scored:
+            cells.insert(2, f"{item.score or 0:.3f}")
+        table.add_row(*cells)
     out.print(table)
 
 
