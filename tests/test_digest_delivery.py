@@ -245,3 +245,28 @@ def test_two_concurrent_senders_never_double_send(engine, settings, workers):
     assert sorted(got) == emails and all(len(ids) == 1 for ids in got.values())
     assert sum(r.sent for r in reports) == 60
     assert all(r.sent > 0 for r in reports), [r.sent for r in reports]
+
+
+def test_rows_of_a_dead_worker_are_retaken_and_unsubscribed_ones_skipped(engine, settings):
+    import socket
+
+    from sqlalchemy import update
+
+    from paperfeed.store import digest_ledger
+    from paperfeed.store.database import write_transaction
+
+    add_corpus(engine, day2=False)
+    keep = add_subscriber(engine, "keep@example.org", "protein structure")
+    left = add_subscriber(engine, "left@example.org", "protein structure")
+    dead = f"{socket.gethostname()[:60]}:999999999:deadrun"
+    period = period_for("daily", DAY1)
+    with write_transaction(engine) as conn:
+        digest_ledger.claim_digests(conn, period.key, [(keep, "keep@example.org"),
+                                                       (left, "left@example.org")], dead, "x.test")
+        conn.execute(update(subscriptions).where(subscriptions.c.id == left).values(status="unsubscribed"))
+        assert not digest_ledger.owner_is_alive(conn, dead)
+    mailer = MemoryMailer()
+    report = send_digests(engine, mail_settings(settings), mailer, EMBEDDER, day=DAY1)
+    assert [m["To"] for m in mailer.messages] == ["keep@example.org"]
+    assert report.sent == 1 and report.empty == 1 and report.resent == 0 and report.finished
+    assert ledger(engine) == {"keep@example.org": "sent", "left@example.org": "empty"}

@@ -81,7 +81,7 @@ def test_digest_escapes_titles_and_explains_each_paper(engine, settings):
     _, digest = build_digest(engine, settings)
     html, text = digest.rendered.html, digest.rendered.text
     assert "<script" not in html.lower()
-    assert "Attention &lt;script&gt;alert('x')&lt;/script&gt; &amp; long context" in html
+    assert "Attention &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; long context" in html
     assert SCRIPT_TITLE in text
     assert "matches your interest ‘long context attention’" in html
     assert "by Grace Hopper, whom you follow" in html

@@ -42,7 +42,7 @@ from paperfeed.index.embedder import Embedder
 from paperfeed.rank.profiles import embed_missing_interests
 from paperfeed.store import digest_ledger as ledger
 from paperfeed.store.database import write_transaction
-from paperfeed.store.subscriptions import get_subscription, record_delivery
+from paperfeed.store.subscriptions import get_subscriptions, record_delivery
 
 from .digest import (
     Digest,
@@ -156,7 +156,10 @@ class DigestSender:
             self._finish(only_email)
             return self.report
         finally:
-            lock_conn.close()
+            try:
+                ledger.release_owner_lock(lock_conn, self.owner)
+            finally:
+                lock_conn.close()
 
     def _retake_stale(self) -> list[ledger.Claim]:
         timeout = dt.timedelta(minutes=self.settings.digest_claim_timeout_minutes)
@@ -189,15 +192,19 @@ class DigestSender:
             return []
         assert self.builder is not None
         with self.engine.connect() as conn:
-            subs = {c.subscription_id: get_subscription(conn, c.subscription_id) for c in claims}
-            live = [c for c in claims if subs[c.subscription_id] is not None]
+            subs = get_subscriptions(conn, [c.subscription_id for c in claims])
+            live = [c for c in claims
+                    if (s := subs.get(c.subscription_id)) is not None and s.status == "active"]
+            gone = [c for c in claims if c not in live]
             digests = self.builder.build(conn, [subs[c.subscription_id] for c in live])  # type: ignore[misc]
         empty = [c for c, d in zip(live, digests, strict=True) if d.rendered is None]
-        if empty:
+        if empty or gone:
             with write_transaction(self.engine) as conn:
                 for claim in empty:
                     ledger.mark_outcome(conn, claim.ledger_id, "empty", "no matching papers")
-            self.report.bump("empty", len(empty))
+                for claim in gone:  # unsubscribed or paused since the claim
+                    ledger.mark_outcome(conn, claim.ledger_id, "empty", "no longer active")
+            self.report.bump("empty", len(empty) + len(gone))
         return [
             pool.submit(self._send_one, claim, digest)
             for claim, digest in zip(live, digests, strict=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,10 +23,11 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import css_inline
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FunctionLoader, PackageLoader, StrictUndefined
 
 from paperfeed.config import Settings
 
+from .inlining import flatten_template, inline_template_source
 from .mailer import Mailer, mailer_from_settings
 
 MESSAGES = ("confirm_subscription", "digest", "password_reset", "verify_email")
@@ -60,10 +62,22 @@ class MessageRenderer:
             trim_blocks=False,
             keep_trailing_newline=True,
         )
-        self.env.filters["absolute"] = self.absolute
-        self.env.globals.update(site_name=settings.site_name, base_url=settings.base_url,
-                                preheader="")
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        # HTML bodies: CSS inlined into the template source once (paperfeed.mail.inlining).
+        self.html_env = Environment(
+            loader=FunctionLoader(self._inlined_source),
+            autoescape=True,
+            undefined=_OptionalUndefined,
+            keep_trailing_newline=True,
+        )
+        for env in (self.env, self.html_env):
+            env.filters["absolute"] = self.absolute
+            env.globals.update(site_name=settings.site_name, base_url=settings.base_url,
+                               preheader="")
+
+    def _inlined_source(self, name: str) -> tuple[str, None, Callable[[], bool]]:
+        source = inline_template_source(flatten_template(self.env, name), self.inliner)
+        return source, None, lambda: True
 
     def absolute(self, url: str) -> str:
         """``/path`` -> ``https://site/path``; absolute URLs unchanged."""
@@ -76,12 +90,9 @@ class MessageRenderer:
         or missing variables."""
         subject = self.env.get_template(f"{name}/subject.txt").render(context)
         text = self.env.get_template(f"{name}/body.txt").render(context)
-        html = self.env.get_template(f"{name}/body.html").render(context)
-        return RenderedMessage(
-            subject=" ".join(subject.split()),
-            text=text.strip() + "\n",
-            html=self.inliner.inline(html),
-        )
+        html = self.html_env.get_template(f"{name}/body.html").render(context)
+        return RenderedMessage(subject=" ".join(subject.split()), text=text.strip() + "\n",
+                               html=html)
 
 
 _RENDERERS: dict[tuple[str, str, str], MessageRenderer] = {}

@@ -21,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, select, update
 
-from .mail_schema import digest_runs, digest_sends, sent_papers, subscriptions
 from . import postgres
+from .mail_schema import digest_runs, digest_sends, sent_papers, subscriptions
 from .papers import dialect_module
 
 IN_FLIGHT = ("claimed", "sending")
+_LIVE_OWNERS: set[str] = set()  # runs of this process that have not ended
 RETRYABLE = ("claimed", "sending", "deferred")
 
 
@@ -55,8 +56,16 @@ def hold_owner_lock(conn: Connection, owner: str) -> None:
 
     On SQLite nothing is needed: liveness is the owner's process id on this host.
     """
+    _LIVE_OWNERS.add(owner)
     if conn.dialect.name == "postgresql":
         postgres.hold_advisory_lock(conn, owner_lock_key(owner))
+
+
+def release_owner_lock(conn: Connection, owner: str) -> None:
+    """End ``owner``'s life: rows it left unfinished become retakeable at once."""
+    _LIVE_OWNERS.discard(owner)
+    if conn.dialect.name == "postgresql":
+        postgres.release_advisory_lock(conn, owner_lock_key(owner))
 
 
 def owner_is_alive(conn: Connection, owner: str) -> bool:
@@ -69,6 +78,8 @@ def owner_is_alive(conn: Connection, owner: str) -> bool:
         return not postgres.advisory_lock_is_free(conn, owner_lock_key(owner))
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
+    if host == socket.gethostname()[:60] and pid == str(os.getpid()):
+        return owner in _LIVE_OWNERS  # an earlier run of this very process
     if host != socket.gethostname()[:60] or not pid.isdigit():
         return True  # cannot tell: the claim timeout decides
     try:

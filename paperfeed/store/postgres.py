@@ -76,3 +76,11 @@ def advisory_lock_is_free(conn: Any, key: int) -> bool:
     if got:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     return got
+
+
+def release_advisory_lock(conn: Any, key: int) -> None:
+    """Release a session-level advisory lock taken by :func:`hold_advisory_lock`."""
+    from sqlalchemy import text
+
+    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    conn.commit()

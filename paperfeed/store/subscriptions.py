@@ -190,6 +190,16 @@ def get_subscription(conn: Connection, sub_id: int) -> Subscription | None:
     return _row_to_subscription(row) if row else None
 
 
+def get_subscriptions(conn: Connection, sub_ids: Sequence[int]) -> dict[int, Subscription]:
+    """Subscriptions by id (missing ids are absent), in one query per 900 ids."""
+    found: dict[int, Subscription] = {}
+    for start in range(0, len(sub_ids), 900):
+        chunk = list(sub_ids[start : start + 900])
+        for row in conn.execute(select(subscriptions).where(subscriptions.c.id.in_(chunk))):
+            found[row.id] = _row_to_subscription(row)
+    return found
+
+
 def find_subscription(
     conn: Connection, *, email: str | None = None, user_id: int | None = None
 ) -> Subscription | None:
