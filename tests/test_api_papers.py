@@ -107,3 +107,23 @@ def test_similar_papers(client):
     assert items[0]["reasons"] and isinstance(items[0]["score"], float)
     assert client.get("/api/papers/2501.00000/similar").status_code == 404
     assert client.get("/api/papers/2503.11979/similar", params={"limit": 0}).status_code == 400
+
+
+def test_nul_characters_and_calendar_edges_are_400_not_500(client, api_user):
+    for url, params in [
+        ("/api/daily_papers", {"category": "\x00"}),
+        ("/api/papers/search", {"q": "a\x00b"}),
+        ("/api/papers/search", {"q": "x", "date_to": "9999-12-31"}),
+        ("/api/papers/search", {"q": "after:9999-12-31 x"}),
+        ("/api/papers/search", {"q": "year:9999 x"}),
+        ("/feeds/search.atom", {"q": "after:9999-12-31"}),
+        ("/api/papers/2503.11731%00", {}),
+    ]:
+        r = client.get(url, params=params)
+        assert r.status_code == 400, (url, params, r.text)
+        assert r.json()["error"]
+    for body in ({"name": "a\x00b"}, {"name": "ok", "description": "\x00"}):
+        r = client.post("/api/collections", json=body, headers=api_user.auth)
+        assert r.status_code == 400, body
+    r = client.post("/api/submissions", json={"id": "2503.11731\x00"}, headers=api_user.auth)
+    assert r.status_code == 400

@@ -29,6 +29,8 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
     """Register the API on ``app``. Its routes go before any page route that was already
     registered, so that e.g. ``/papers/{id}.md`` wins over a page at ``/papers/{id}``."""
     # Imported here so that `paperfeed papers ...` does not load the web stack.
+    from fastapi import Depends
+
     from paperfeed.web.feeds import routes as feed_routes
     from paperfeed.web.ratelimit import RateLimiter
 
@@ -45,7 +47,7 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
     )
     from .cors import ReadOnlyCors
     from .docs_page import install_docs
-    from .errors import install_error_handlers
+    from .errors import install_error_handlers, refuse_nul_bytes
 
     # Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
     routers = [
@@ -66,7 +68,7 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
     app.state.api_engine = engine
     before = list(app.router.routes)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(refuse_nul_bytes)])
     added = [r for r in app.router.routes if r not in before]
     app.router.routes[:] = added + before
     if not hasattr(app.state, "limiter"):

@@ -45,6 +45,15 @@ class ApiError(StarletteHTTPException):
         super().__init__(status_code=status_code, detail=message, headers=headers)
 
 
+def refuse_nul_bytes(request: Request) -> None:
+    """Router dependency: a 400 for NUL characters in query or path parameters, which
+    PostgreSQL text cannot hold (it would fail the query) and no real value contains."""
+    values = [v for _, v in request.query_params.multi_items()]
+    values += [str(v) for v in request.path_params.values()]
+    if any("\x00" in value for value in values):
+        raise ApiError(400, "parameters must not contain NUL characters")
+
+
 def is_program_path(path: str) -> bool:
     """True for paths answered to programs (JSON errors) rather than to people (pages)."""
     return path.startswith(PROGRAM_PREFIXES) or path in ("/api", "/feeds") or (

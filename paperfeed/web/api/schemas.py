@@ -22,6 +22,16 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; no real name or id contains one.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+InText = Annotated[str, AfterValidator(_no_nul)]
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -128,7 +138,7 @@ class VoteState(ApiModel):
 class SubmissionIn(ApiModel):
     """Submit a paper to today's feed by arXiv id or arXiv / Hugging Face URL."""
 
-    id: str = Field(min_length=1, max_length=300, examples=["2503.11731"])
+    id: InText = Field(min_length=1, max_length=300, examples=["2503.11731"])
 
 
 class Submission(ApiModel):
@@ -140,13 +150,13 @@ class Submission(ApiModel):
 
 
 class CollectionIn(ApiModel):
-    name: str = Field(min_length=1, max_length=120)
-    description: str = Field("", max_length=5000)
+    name: InText = Field(min_length=1, max_length=120)
+    description: InText = Field("", max_length=5000)
     public: bool = False
 
 
 class CollectionItemIn(ApiModel):
-    id: str = Field(min_length=1, max_length=300, description="arXiv id or URL.")
+    id: InText = Field(min_length=1, max_length=300, description="arXiv id or URL.")
 
 
 class CollectionSummary(ApiModel):

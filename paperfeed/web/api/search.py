@@ -56,12 +56,17 @@ def run_search(
     date_to: dt.date | None = None,
     author: str | None = None,
 ) -> SearchResults:
-    """search_papers with the app's embedder (None = keyword search only)."""
+    """search_papers with the app's embedder (None = keyword search only); a 400 for
+    dates at the ends of the calendar."""
     embedder = app_embedder(request) if mode != "keyword" else None
-    return search_papers(
-        conn, query, embedder=embedder, limit=limit, offset=offset, mode=mode,
-        category=category or None, date_from=date_from, date_to=date_to, author=author or None,
-    )
+    try:
+        return search_papers(
+            conn, query, embedder=embedder, limit=limit, offset=offset, mode=mode,
+            category=category or None, date_from=date_from, date_to=date_to,
+            author=author or None,
+        )
+    except OverflowError as exc:  # e.g. after:9999-12-31: a day past the calendar's end
+        raise ApiError(400, "a date in the search is out of range") from exc
 
 
 def search_items(conn: Connection, views: PaperViews, results: SearchResults) -> list[DailyPaper]:
