@@ -93,7 +93,9 @@ def test_pages_never_fail_on_odd_input(client: TestClient) -> None:
            "/categories/" + "a" * 300, "/search?q=%00", "/search?q=" + "long+" * 400,
            "/search?from=2025-99-99", "/search?mode=magic&q=x", "/users/%3Cscript%3E",
            "/collections/99999999999999999999", "/collections/abc", "/trending?p=99999",
-           "/?p=9999", "/reset/garbage", "/verify/garbage"]
+           "/?p=9999", "/reset/garbage", "/verify/garbage", "/search?q=vision&p=9999",
+           "/search?q=%22unclosed", "/search?q=a&from=2026-01-01&to=2025-01-01",
+           "/search?q=author:%22x&category=cs.CV"]
     for url in odd:
         response = client.get(url)
         assert response.status_code < 500, (url, response.status_code)
