@@ -90,9 +90,10 @@ def signup(
                       {"username": user.username, "url": url})
             else:
                 hash_password(password)  # same work as a real sign-up
-                _mail(request, tasks, "account_exists", existing.email,
-                      {"username": existing.username, "url": f"{base}/login",
-                       "reset_url": f"{base}/reset"})
+                # The owner gets a reset link instead: the page says nothing either way.
+                token = links.reset_token(existing.id, password_fingerprint(conn, existing.id))
+                _mail(request, tasks, "password_reset", existing.email,
+                      {"username": existing.username, "url": f"{base}/reset/{token}"})
     except AccountError as exc:
         return render(request, "signup.html", {"values": values, "error": str(exc)},
                       status_code=400)
