@@ -175,3 +175,17 @@ def test_every_post_form_carries_a_valid_csrf_token(site: Site, client: TestClie
             assert token, (url, form[:200])
             expected = expected or token.group(1)
             assert token.group(1) == expected, url
+
+
+def test_a_csrf_token_from_before_log_in_is_void_after_it(site: Site, client: TestClient) -> None:
+    make_user(site, "fred")
+    before = csrf_of(client, "/login")
+    response = client.post("/login", data={"email": "fred@example.org", "password": PASSWORD,
+                                           "csrf_token": before}, follow_redirects=False)
+    assert response.status_code == 303
+    stale = client.post("/papers/2503.11742/vote", data={"csrf_token": before},
+                        follow_redirects=False)
+    assert stale.status_code == 403
+    fresh = client.post("/papers/2503.11742/vote", data={"csrf_token": csrf_of(client, "/")},
+                        follow_redirects=False)
+    assert fresh.status_code == 303

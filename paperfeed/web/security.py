@@ -1,7 +1,7 @@
 """Web security pieces: CSRF tokens, cookies, security headers, signed email links.
 
 CSRF: every visitor gets a random ``pf_csrf`` cookie (HttpOnly, SameSite=Lax); forms carry
-HMAC(secret, cookie) in a hidden ``csrf_token`` field (or the ``X-CSRF-Token`` header for
+HMAC(secret, cookie | session cookie) in a hidden ``csrf_token`` field (or the ``X-CSRF-Token`` header for
 progressive JS). A cross-site page can neither read the cookie nor compute the HMAC.
 Cached anonymous pages hold :data:`CSRF_PLACEHOLDER`, swapped for the visitor's token
 when served.
@@ -45,9 +45,12 @@ def csrf_secret(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The token forms must send back for this visitor."""
+    """The token forms must send back for this visitor: bound to the CSRF cookie and to
+    the session, so a token learnt before logging in (or planted with a tossed cookie)
+    is worthless after it."""
     key = request.app.state.settings.secret_key.encode()
-    return hmac.new(key, csrf_secret(request).encode(), hashlib.sha256).hexdigest()[:40]
+    message = f"{csrf_secret(request)}|{request.cookies.get(SESSION_COOKIE, '')}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:
