@@ -135,3 +135,18 @@ def test_recommend_for_user_without_signals_falls_back_to_trending(engine):
     with engine.connect() as conn:
         items = recommend_for_user(conn, user.id, E, as_of=DAY1, days=1, limit=3)
     assert len(items) == 3 and {i.section for i in items} == {"trending"}
+
+
+def test_candidates_count_hugging_face_upvotes_in_trending(engine):
+    from paperfeed.rank.recommend import MatrixSource, load_candidates
+    from paperfeed.store.schema import paper_signals
+
+    add_corpus(engine, day2=False)
+    pid = _paper_id(engine, "2608.00003")
+    with write_transaction(engine) as conn:
+        conn.execute(paper_signals.insert().values(paper_id=pid, source="hf", kind="upvotes",
+                                                   value="40", observed_on=DAY1))
+    with engine.connect() as conn:
+        cands = load_candidates(conn, DAY1, DAY1, MatrixSource(E))
+    (recs,) = rank_profiles([profile(content="trending", limit=1)], cands)
+    assert recs[0].paper_id == pid and recs[0].reason == "trending: 40 upvotes"

@@ -177,7 +177,9 @@ class DigestBuilder:
         base = self.settings.base_url
         token = unsubscribe_token(self.settings, sub.id)
         sections: list[dict[str, Any]] = []
-        titles = {"trending": "Trending", "personal": "Picked for you"}
+        voted = any(r.section == "trending" and r.reason.startswith("trending") for r in picks)
+        fresh = "New this week" if self.period.frequency == "weekly" else "New today"
+        titles = {"trending": "Trending" if voted else fresh, "personal": "Picked for you"}
         for kind in ("trending", "personal"):
             items = []
             for rec in picks:

@@ -6,7 +6,7 @@ both "protein structure" and "speech recognition" gets the best of each. A paper
 
     best cosine over the interest vectors
     - 0.5 x max(0, best cosine over "not interested" papers)
-    + 0.10 x trending (the period's trending score scaled to 0..1)
+    + 0.10 x trending (the period's trending score, community + Hugging Face upvotes, 0..1)
     + 0.25 if a followed author wrote it
 
 Papers the person was already sent, muted keywords and excluded categories are removed;
@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, select
 
 from paperfeed.index.embedder import Embedder
-from paperfeed.store.schema import paper_categories, papers
+from paperfeed.store.schema import paper_categories, paper_signals, papers
 
 Section = Literal["trending", "personal"]
 
@@ -143,8 +143,19 @@ def load_candidates(
             select(paper_categories).where(paper_categories.c.paper_id.in_(ids[start_at:start_at + 900]))
         ):
             cats.setdefault(r.paper_id, []).append((not r.is_primary, r.category))
+    # Community upvotes plus Hugging Face upvotes where ingested (paper_signals "hf"), so a
+    # fresh site without votes still has a meaningful trending section.
+    votes = {r.id: r.upvotes for r in rows}
+    for start_at in range(0, len(ids), 900):
+        for pid, value in conn.execute(
+            select(paper_signals.c.paper_id, paper_signals.c.value).where(
+                paper_signals.c.paper_id.in_(ids[start_at:start_at + 900]),
+                paper_signals.c.source == "hf", paper_signals.c.kind == "upvotes",
+            )
+        ):
+            votes[pid] += int(value) if str(value).isdigit() else 0
     scores = np.array(
-        [trending_score(r.upvotes, r.num_comments, (end - (r.announced_on or end)).days)
+        [trending_score(votes[r.id], r.num_comments, (end - (r.announced_on or end)).days)
          for r in rows],
         dtype=np.float32,
     )
@@ -153,7 +164,7 @@ def load_candidates(
         ids=np.array(ids, dtype=np.int64),
         matrix=matrix_for(conn, ids) if ids else np.zeros((0, 1), dtype=np.float32),
         trending=scores / top if top > 0 else scores,
-        upvotes=np.array([r.upvotes for r in rows], dtype=np.int64),
+        upvotes=np.array([votes[r.id] for r in rows], dtype=np.int64),
         categories=[tuple(c for _, c in sorted(cats.get(r.id, []))) for r in rows],
         authors=[tuple(a.strip().lower() for a in r.authors_text.split(",") if a.strip())
                  for r in rows],
