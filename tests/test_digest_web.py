@@ -167,3 +167,12 @@ def test_logged_in_settings_preview_and_for_you(web, engine):
     first = re.search(r'name="paper" value="([^"]+)"', page.text).group(1)
     client.post("/for-you/not-interested", data={"csrf_token": token, "paper": first})
     assert f'value="{first}"' not in client.get("/for-you").text
+
+
+def test_subscribe_is_rate_limited_per_address(web):
+    client, _, mailer = web
+    token = csrf(client, "/subscribe")
+    codes = [client.post("/subscribe", data={"csrf_token": token, "email": "victim@example.org"}).status_code
+             for _ in range(7)]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+    assert len(mailer.messages) == 5

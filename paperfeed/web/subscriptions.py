@@ -36,7 +36,16 @@ from paperfeed.store.subscriptions import (
     update_preferences,
 )
 
-from .dependencies import CsrfChecked, CurrentUser, EngineDep, OptionalUser, SettingsDep
+from .dependencies import (
+    CsrfChecked,
+    CurrentUser,
+    EngineDep,
+    Limiter,
+    OptionalUser,
+    SettingsDep,
+    client_address,
+)
+from .pages.forms import too_many
 from .rendering import render
 
 router = APIRouter(tags=["subscriptions"])
@@ -91,11 +100,15 @@ def subscribe_page(request: Request, user: OptionalUser) -> Response:
 
 @router.post("/subscribe", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def subscribe_post(request: Request, settings: SettingsDep, engine: EngineDep,
-                         user: OptionalUser) -> Response:
+                         user: OptionalUser, limiter: Limiter) -> Response:
     """Record a pending subscription and send the confirmation email. The answer is the
-    same whether or not the address was subscribed already."""
+    same whether or not the address was subscribed already. Rate limited per client and
+    per address (the sign-up limits), so nobody can flood a mailbox with confirmations."""
     form = await request.form()
     email = str(form.get("email") or "")
+    if not (limiter.allow("signup", "subscribe:" + client_address(request))
+            and limiter.allow("signup", "subscribe-email:" + email.strip().lower())):
+        raise too_many("subscription requests")
     verified = bool(user and user.email_verified and user.email.lower() == email.strip().lower())
     try:
         prefs = _prefs_from_form(form, settings)
