@@ -142,6 +142,7 @@ def test_reading_journey(browser: Any, live: tuple[str, Site], artifacts: Path) 
         overflow = phone.evaluate("document.documentElement.scrollWidth")
         assert overflow <= 375, (path, overflow)
         phone.screenshot(path=str(artifacts / name), full_page=True)
+        phone.screenshot(path=str(artifacts / name.replace(".png", "-top.png")))
     assert phone.outside_requests == []
 
 
