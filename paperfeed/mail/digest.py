@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import Markup, escape
 from sqlalchemy import Connection, func, select
 
 from paperfeed.config import Settings
@@ -35,6 +36,8 @@ from paperfeed.store.subscriptions import Subscription
 from .messages import MessageRenderer, RenderedMessage, mail_domain, renderer_for
 from .tokens import unsubscribe_token
 
+_REASON = "\ue010"  # placeholders in cached paper cards (private-use characters:
+_TOKEN = "\ue011"  # autoescaping leaves them alone, and no paper text contains them)
 ABSTRACT_CHARS = 300
 MAX_AUTHORS = 6
 
@@ -129,6 +132,7 @@ class DigestBuilder:
         self.candidates: Candidates = load_candidates(conn, period.start, period.end, self.matrix_for)
         self.renderer: MessageRenderer = renderer_for(settings)
         self._papers: dict[int, dict[str, Any]] = {}
+        self._cards: dict[tuple[int, str, bool], str] = {}
         self._load_paper_views(conn)
 
     @property
@@ -187,9 +191,10 @@ class DigestBuilder:
                     continue
                 view = dict(self._papers[rec.paper_id])
                 view["reason"] = rec.reason
-                view["not_interested_url"] = (
-                    f"{base}/not-interested/{token}?paper={quote(view['arxiv_id'])}"
-                    if kind == "personal" else None
+                view["card"] = Markup(
+                    self._card(rec.paper_id, kind, first=not items)
+                    .replace(_REASON, str(escape(rec.reason)))
+                    .replace(_TOKEN, token)
                 )
                 items.append(view)
             if items:
@@ -209,6 +214,25 @@ class DigestBuilder:
             "unsubscribe_url": f"{base}/unsubscribe/{token}",
             "preheader": "; ".join(self._papers[r.paper_id]["title"] for r in picks[:3])[:150],
         }
+
+    def _card(self, paper_id: int, kind: str, *, first: bool) -> str:
+        """The HTML of one paper in a section, rendered once per period with placeholders
+        for the per-subscriber reason and "not interested" token (rendering every card of
+        100,000 digests through Jinja2 would cost more than everything else together)."""
+        key = (paper_id, kind, first)
+        html = self._cards.get(key)
+        if html is None:
+            view = dict(self._papers[paper_id])
+            view["reason"] = _REASON
+            view["not_interested_url"] = (
+                f"{self.settings.base_url}/not-interested/{_TOKEN}?paper={quote(view['arxiv_id'])}"
+                if kind == "personal" else None
+            )
+            html = self.renderer.render_fragment(
+                "digest/_paper.html", {"p": view, "kind": kind, "first": first}
+            )
+            self._cards[key] = html
+        return html
 
     def render(self, sub: Subscription, picks: Sequence[Recommendation]) -> RenderedMessage:
         """The rendered digest message of ``sub``."""

@@ -37,15 +37,30 @@ def flatten_template(env: Environment, name: str) -> str:
     return _BLOCK.sub(lambda m: blocks.get(m.group(1), m.group(2)), layout)
 
 
-def inline_template_source(source: str, inliner: css_inline.CSSInliner) -> str:
-    """``source`` with its CSS inlined and its Jinja tags untouched."""
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
+
+
+def stylesheet_of(env: Environment, name: str) -> str:
+    """The CSS in the ``<style>`` elements of template ``name`` (for fragments)."""
+    return "\n".join(_STYLE.findall(flatten_template(env, name)))
+
+
+def inline_template_source(
+    source: str, inliner: css_inline.CSSInliner, *, fragment_css: str | None = None
+) -> str:
+    """``source`` with its CSS inlined and its Jinja tags untouched. A fragment (no
+    ``<html>``; e.g. one paper of a digest) takes its CSS from ``fragment_css``."""
     tags: list[str] = []
 
     def protect(match: re.Match[str]) -> str:
         tags.append(match.group(0))
         return f"\ue000{len(tags) - 1}\ue001"
 
-    inlined = inliner.inline(_JINJA.sub(protect, source))
+    protected = _JINJA.sub(protect, source)
+    if fragment_css is None:
+        inlined = inliner.inline(protected)
+    else:
+        inlined = inliner.inline_fragment(protected, fragment_css)
     restored = _TOKEN.sub(lambda m: tags[int(m.group(1))], inlined)
     if len(_JINJA.findall(restored)) != len(tags):  # pragma: no cover - template bug guard
         raise ValueError("a Jinja tag was lost while inlining CSS; see paperfeed.mail.inlining")

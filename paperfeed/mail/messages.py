@@ -27,7 +27,7 @@ from jinja2 import Environment, FunctionLoader, PackageLoader, StrictUndefined
 
 from paperfeed.config import Settings
 
-from .inlining import flatten_template, inline_template_source
+from .inlining import flatten_template, inline_template_source, stylesheet_of
 from .mailer import Mailer, mailer_from_settings
 
 MESSAGES = ("confirm_subscription", "digest", "password_reset", "verify_email")
@@ -76,8 +76,15 @@ class MessageRenderer:
                                preheader="")
 
     def _inlined_source(self, name: str) -> tuple[str, None, Callable[[], bool]]:
-        source = inline_template_source(flatten_template(self.env, name), self.inliner)
+        # Fragments ("digest/_paper.html") take the CSS of the layout.
+        css = stylesheet_of(self.env, "_layout.html") if "/_" in name else None
+        source = inline_template_source(flatten_template(self.env, name), self.inliner,
+                                        fragment_css=css)
         return source, None, lambda: True
+
+    def render_fragment(self, name: str, context: dict[str, Any]) -> str:
+        """An HTML fragment template (CSS inlined) rendered with ``context``."""
+        return self.html_env.get_template(name).render(context)
 
     def absolute(self, url: str) -> str:
         """``/path`` -> ``https://site/path``; absolute URLs unchanged."""
