@@ -57,20 +57,46 @@ def postgres_server(db_kind: str) -> Iterator[str | None]:
     yield server.get_uri()
 
 
-def _fresh_postgres_database(admin_uri: str) -> str:
-    import psycopg
+_TEMPLATES: dict[str, str] = {}
 
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    # postgresql://postgres:@/postgres?host=/socket/dir -> same server, new database
+
+def _database_uri(admin_uri: str, name: str) -> str:
+    # postgresql://postgres:@/postgres?host=/socket/dir -> same server, other database
     base, _, query = admin_uri.partition("?")
     return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
 
 
+def _migrated_template(admin_uri: str) -> str:
+    """A database migrated once per server, copied for each test (CREATE ... TEMPLATE is
+    much faster than running every migration again)."""
+    if admin_uri not in _TEMPLATES:
+        import psycopg
+
+        name = f"tmpl_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        engine = open_engine(_database_uri(admin_uri, name))
+        upgrade_database(engine)
+        engine.dispose()
+        _TEMPLATES[admin_uri] = name
+    return _TEMPLATES[admin_uri]
+
+
+def _fresh_postgres_database(admin_uri: str) -> str:
+    """A new, migrated database on the test server; returns its URL."""
+    import psycopg
+
+    template = _migrated_template(admin_uri)
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return _database_uri(admin_uri, name)
+
+
 @pytest.fixture
 def db_url(db_kind: str, postgres_server: str | None, tmp_path: Path) -> str:
-    """A URL to a brand-new, empty database for this test."""
+    """A URL to a brand-new database for this test: an empty SQLite file, or on PostgreSQL
+    a copy of a once-migrated template database."""
     if db_kind == "postgres":
         assert postgres_server
         return _fresh_postgres_database(postgres_server)
