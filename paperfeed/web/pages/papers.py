@@ -45,19 +45,26 @@ def paper_row(conn: Connection, arxiv_id: str, *, include_hidden: bool = False) 
     return row
 
 
-def similar_cards(conn: Connection, arxiv_id: str) -> tuple[list[Any], bool]:
-    """Cards of similar papers, and whether similarity is available at all."""
-    try:
-        from paperfeed.rank.similar import similar_papers
-    except ImportError:
-        return [], False
-    try:
-        hits = similar_papers(conn, arxiv_id, limit=10)
-    except Exception:
-        log.exception("similar papers failed for %s", arxiv_id)
-        return [], False
-    cards = load_cards_by_arxiv_id(conn, [h.arxiv_id for h in hits])
-    return [cards[h.arxiv_id] for h in hits if h.arxiv_id in cards and h.arxiv_id != arxiv_id], True
+def similar_cards(conn: Connection, arxiv_id: str, cache: Any = None) -> tuple[list[Any], bool]:
+    """Cards of similar papers, and whether similarity is available at all.
+
+    The neighbour ids are cached per paper (they do not change with votes or comments, and
+    a keyword fallback can take 100+ ms); the cards are loaded fresh."""
+    ids = cache.get(arxiv_id, 0) if cache is not None else None
+    if ids is None:
+        try:
+            from paperfeed.rank.similar import similar_papers
+        except ImportError:
+            return [], False
+        try:
+            ids = [h.arxiv_id for h in similar_papers(conn, arxiv_id, limit=10)]
+        except Exception:  # a missing index must not take the paper page down
+            log.exception("similar papers failed for %s", arxiv_id)
+            return [], False
+        if cache is not None:
+            cache.put(arxiv_id, 0, ids)
+    cards = load_cards_by_arxiv_id(conn, ids)
+    return [cards[i] for i in ids if i in cards and i != arxiv_id], True
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
@@ -78,7 +85,8 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
                 "detail": f"paperfeed has no paper {arxiv_id}. You can submit it.",
                 "submit_id": arxiv_id,
             }, 404
-        similar, similar_available = similar_cards(conn, arxiv_id)
+        similar, similar_available = similar_cards(conn, arxiv_id,
+                                                   request.app.state.similar_cache)
         context: dict[str, Any] = {
             "paper": paper,
             "row": row,
