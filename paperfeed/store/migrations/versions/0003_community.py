@@ -4,9 +4,8 @@ Revision ID: 0003_community
 Revises: 0001_core
 Create Date: 2026-11-28 04:51:26.592772
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_community'
 down_revision = '0001_core'
