@@ -4,9 +4,8 @@ Revision ID: 0004_mail
 Revises: 0001_core
 Create Date: 2026-11-28 05:05:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_mail'
 down_revision = '0001_core'
