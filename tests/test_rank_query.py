@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from paperfeed.index.postgres_backend import tsquery_expression
 from paperfeed.index.sqlite_backend import fts5_expression
+from paperfeed.index.text import match_stages
 from paperfeed.rank.query import MAX_QUERY_CHARS, MAX_TERMS, parse_query
 
 
@@ -69,6 +70,12 @@ def test_expressions_quote_every_word():
     assert tsquery_expression(["cat"], [["x", "y"]], [["z"]]) == \
         "('x' <-> 'y') & (('cat') | ('x' <-> 'y')) & !(('z'))"
     assert fts5_expression([], [], [["z"]]) is None
+    assert fts5_expression(["cat", "dog", "eel"], [], [], at_least=2) == \
+        '(("cat" AND "dog") OR ("cat" AND "eel") OR ("dog" AND "eel"))'
+    assert fts5_expression(["cat", "dog"], [], [], at_least=2) == '(("cat" AND "dog"))'
+    assert match_stages(["cat", "dog", "eel"]) == [3, 2, 1]
+    assert match_stages(["the", "cat"]) == [1]
+    assert match_stages([f"w{i}" for i in range(12)]) == [12, 1]
     assert fts5_expression(["the", "of"], [], []) == '("the" OR "of")'  # all stopwords: kept
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_colum
 
 from paperfeed.index.postgres_vector import Vector
 from paperfeed.index.schema import DIM, paper_vectors
-from paperfeed.index.text import keyword_terms
+from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.store.schema import papers
 
 NAME = "postgresql"
@@ -25,11 +25,11 @@ _tsv: ColumnElement[Any] = literal_column("papers.search_tsv")
 
 
 def tsquery_expression(terms: list[str], phrases: list[list[str]],
-                       excluded: list[list[str]], *, all_words: bool = False) -> str | None:
+                       excluded: list[list[str]], *, at_least: int = 1) -> str | None:
     """A to_tsquery expression of quoted words only, or None if nothing to match.
 
-    Same shape as the FTS5 one: phrases required, words optional (or all required with
-    ``all_words``), exclusions negated.
+    Same shape as the FTS5 one: phrases required, ``at_least`` of the words (1, 2 or
+    all), exclusions negated.
     """
     def quoted(words: list[str]) -> str:
         inner = " <-> ".join("'" + w.replace("'", "").replace("\\", "") + "'" for w in words)
@@ -39,8 +39,8 @@ def tsquery_expression(terms: list[str], phrases: list[list[str]],
     optional = [quoted([t]) for t in keyword_terms(terms)] + required
     if not optional:
         return None
-    expr = "(" + (" & " if all_words else " | ").join(optional) + ")"
-    if required and not all_words:
+    expr = "(" + " | ".join(match_groups(optional, at_least, " & ")) + ")"
+    if required:
         expr = " & ".join(required) + " & " + expr
     if excluded:
         expr += " & !(" + " | ".join(quoted(e) for e in excluded if e) + ")"
@@ -49,19 +49,19 @@ def tsquery_expression(terms: list[str], phrases: list[list[str]],
 
 def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[str]],
                        excluded: list[list[str]], conditions: list[ColumnElement[bool]],
-                       limit: int, weights: tuple[float, ...] = RANK_WEIGHTS,
-                       ) -> list[tuple[int, float]]:
-    """(paper id, ts_rank score, higher is better) of the best keyword matches; papers
-    with every word first, as on SQLite (the any-word query ranks every match: slow)."""
+                       limit: int, weights: tuple[float, ...] = RANK_WEIGHTS, *,
+                       narrowing: bool = True) -> list[tuple[int, float]]:
+    """(paper id, ts_rank score, higher is better) of the best keyword matches, with the
+    same strict-to-loose stages as on SQLite (``match_stages``)."""
     if limit <= 0:
         return []
-    if len(keyword_terms(terms)) > 1:
-        strict = _rank_query(conn, tsquery_expression(terms, phrases, excluded, all_words=True),
-                             conditions, limit, weights)
-        if len(strict) >= limit:
-            return strict
-    return _rank_query(conn, tsquery_expression(terms, phrases, excluded), conditions, limit,
-                       weights)
+    found: list[tuple[int, float]] = []
+    for at_least in match_stages(terms):
+        expr = tsquery_expression(terms, phrases, excluded, at_least=at_least)
+        found = _rank_query(conn, expr, conditions, limit, weights)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _rank_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, column, literal_column, select
 
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
 from paperfeed.index.schema import index_state, paper_vectors
-from paperfeed.index.text import keyword_terms
+from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.store.schema import papers
 
 NAME = "sqlite"
@@ -47,12 +47,12 @@ DROP_VECTOR_INDEX_DDL = [
 
 
 def fts5_expression(terms: list[str], phrases: list[list[str]],
-                    excluded: list[list[str]], *, all_words: bool = False) -> str | None:
+                    excluded: list[list[str]], *, at_least: int = 1) -> str | None:
     """An FTS5 MATCH expression built only from quoted words, or None if nothing to match.
 
-    Phrases are required; words are optional (any one matches, BM25 ranks by all) unless
-    ``all_words``; the phrases join the optional group too so that a phrase-only match
-    still qualifies.
+    Phrases are required; of the words, ``at_least`` must occur (1: any, 2: some pair,
+    or all of them when ``at_least`` >= their number); BM25 ranks by all. The phrases join
+    the word group too, so that a phrase-only match still qualifies.
     """
     def quoted(words: list[str]) -> str:
         return '"' + " ".join(w.replace('"', "") for w in words) + '"'
@@ -61,8 +61,8 @@ def fts5_expression(terms: list[str], phrases: list[list[str]],
     optional = [quoted([t]) for t in keyword_terms(terms)] + required
     if not optional:
         return None
-    expr = "(" + (" AND " if all_words else " OR ").join(optional) + ")"
-    if required and not all_words:
+    expr = "(" + " OR ".join(match_groups(optional, at_least, " AND ")) + ")"
+    if required:
         expr = " AND ".join(required) + " AND " + expr
     if excluded:
         expr += " NOT (" + " OR ".join(quoted(e) for e in excluded if e) + ")"
@@ -71,39 +71,44 @@ def fts5_expression(terms: list[str], phrases: list[list[str]],
 
 def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[str]],
                        excluded: list[list[str]], conditions: list[ColumnElement[bool]],
-                       limit: int, weights: tuple[float, float, float] = FTS_WEIGHTS,
-                       ) -> list[tuple[int, float]]:
+                       limit: int, weights: tuple[float, float, float] = FTS_WEIGHTS, *,
+                       narrowing: bool = True) -> list[tuple[int, float]]:
     """(paper id, BM25 score, higher is better) of the best keyword matches.
 
-    Papers containing every word are tried first: when there are ``limit`` of them the
-    any-word query (which must score every paper containing any word: slow on a large
-    corpus for common words) is skipped.
+    Without ``narrowing`` filters the FTS5 query runs alone and the top hits are checked
+    against ``conditions`` afterwards (joining papers for every match doubles the cost).
     """
     if limit <= 0:
         return []
-    if len(keyword_terms(terms)) > 1:
-        strict = _bm25_query(conn, fts5_expression(terms, phrases, excluded, all_words=True),
-                             conditions, limit, weights)
-        if len(strict) >= limit:
-            return strict
-    return _bm25_query(conn, fts5_expression(terms, phrases, excluded), conditions, limit,
-                       weights)
+    found: list[tuple[int, float]] = []
+    for at_least in match_stages(terms):
+        expr = fts5_expression(terms, phrases, excluded, at_least=at_least)
+        found = _bm25_query(conn, expr, conditions, limit, weights, narrowing)
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _bm25_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],
-                limit: int, weights: tuple[float, float, float]) -> list[tuple[int, float]]:
+                limit: int, weights: tuple[float, float, float],
+                narrowing: bool) -> list[tuple[int, float]]:
     if expr is None:
         return []
     rank: ColumnElement[float] = literal_column(
         "bm25(papers_fts, {:.4f}, {:.4f}, {:.4f})".format(*weights))
-    stmt = (
-        select(_fts.c.rowid, rank)
-        .select_from(_fts.join(papers, papers.c.id == _fts.c.rowid))
-        .where(text("papers_fts MATCH :fts_expr").bindparams(fts_expr=expr), *conditions)
-        .order_by(rank)
-        .limit(limit)
-    )
-    return [(int(pid), -float(score)) for pid, score in conn.execute(stmt)]
+    match = text("papers_fts MATCH :fts_expr").bindparams(fts_expr=expr)
+    if narrowing:
+        stmt = (select(_fts.c.rowid, rank)
+                .select_from(_fts.join(papers, papers.c.id == _fts.c.rowid))
+                .where(match, *conditions).order_by(rank).limit(limit))
+        return [(int(pid), -float(score)) for pid, score in conn.execute(stmt)]
+    rows = conn.execute(select(_fts.c.rowid, rank).where(match).order_by(rank)
+                        .limit(limit + 16)).all()
+    if not rows:
+        return []
+    visible = set(conn.execute(select(papers.c.id).where(
+        papers.c.id.in_([r[0] for r in rows]), *conditions)).scalars())
+    return [(int(pid), -float(score)) for pid, score in rows if pid in visible][:limit]
 
 
 def matching_ids(conn: Connection, any_of: list[list[str]], paper_ids: list[int]) -> set[int]:

@@ -34,3 +34,23 @@ def keyword_terms(terms: list[str]) -> list[str]:
     """The optional query words worth matching: stopwords dropped unless nothing is left."""
     kept = [t for t in terms if t not in STOPWORDS]
     return kept or list(terms)
+
+
+def match_groups(words: list[str], at_least: int, joiner: str) -> list[str]:
+    """Alternatives meaning "at least ``at_least`` of ``words``" (1, 2, or all)."""
+    if at_least <= 1 or len(words) < 2:
+        return words
+    if at_least >= len(words):
+        return ["(" + joiner.join(words) + ")"]
+    return ["(" + a + joiner + b + ")" for i, a in enumerate(words) for b in words[i + 1:]]
+
+
+def match_stages(terms: list[str]) -> list[int]:
+    """How many words must match, strictest first: all words, then any two (for 3 to 8
+    words), then any one. Each stage is used when it yields enough papers: scoring every
+    paper that contains some common word is what makes keyword search slow at scale."""
+    n = len(keyword_terms(terms))
+    stages = [n] if n > 1 else []
+    if 3 <= n <= 8:
+        stages.append(2)
+    return [*stages, 1]

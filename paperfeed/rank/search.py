@@ -107,7 +107,8 @@ def search_papers(
     semantic: list[tuple[int, float]] = []
     if mode in ("keyword", "hybrid"):
         keyword = backend.keyword_candidates(conn, parsed.terms, parsed.phrases,
-                                             parsed.excluded, conditions, depth)
+                                             parsed.excluded, conditions, depth,
+                                             narrowing=filters.narrowing)
     if mode in ("semantic", "hybrid"):
         if embedder is None or not has_vectors(conn, embedder.model_id):
             notes.append("meaning-based search is not available yet (papers not indexed); "
@@ -115,7 +116,8 @@ def search_papers(
             results.mode = "keyword"
             if mode == "semantic":
                 keyword = backend.keyword_candidates(conn, parsed.terms, parsed.phrases,
-                                                     parsed.excluded, conditions, depth)
+                                                     parsed.excluded, conditions, depth,
+                                                     narrowing=filters.narrowing)
         else:
             vector = embed_query(embedder, parsed.text)
             semantic = backend.vector_candidates(conn, vector, embedder.model_id, conditions,
