@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
+def pickles_by_constructor(cls: type[T]) -> type[T]:
+    """Pickle a slots dataclass as (cls, field values) instead of through dataclasses'
+    generic __setstate__, which calls fields() per object: unpickling a batch of papers
+    sent from the bulk importer's parser process was 4x slower that way."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+    def __reduce__(self: Any) -> tuple[type[T], tuple[Any, ...]]:  # noqa: N807
+        return cls, tuple(getattr(self, n) for n in names)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return cls
+
+
+@pickles_by_constructor
 @dataclass(frozen=True, slots=True)
 class Author:
     name: str
     affiliation: str | None = None
 
 
+@pickles_by_constructor
 @dataclass(frozen=True, slots=True)
 class Version:
     version: int
@@ -19,12 +37,14 @@ class Version:
     size: str | None = None
 
 
+@pickles_by_constructor
 @dataclass(frozen=True, slots=True)
 class Link:
     url: str
     kind: str  # "code" | "project" | "data" | "other"
 
 
+@pickles_by_constructor
 @dataclass(frozen=True, slots=True)
 class Signal:
     """An outside judgement of a paper, tagged with where it came from (e.g. HF upvotes)."""
@@ -35,6 +55,7 @@ class Signal:
     observed_on: dt.date | None = None
 
 
+@pickles_by_constructor
 @dataclass(slots=True)
 class Paper:
     """A normalised paper record as produced by every ingest source.
@@ -67,6 +88,7 @@ class Paper:
         return max((v.version for v in self.versions), default=1)
 
 
+@pickles_by_constructor
 @dataclass(slots=True)
 class Rejected:
     """A record a source could not turn into a Paper: where it was and why."""
@@ -88,7 +110,7 @@ class ImportSummary:
     def read(self) -> int:
         return self.inserted + self.updated + self.unchanged
 
-    def add(self, other: "ImportSummary") -> None:
+    def add(self, other: ImportSummary) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged

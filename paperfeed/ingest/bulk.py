@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from paperfeed.models import ImportSummary, Paper, Rejected
 from paperfeed.store.checkpoints import clear_checkpoint, get_checkpoint, set_checkpoint
 from paperfeed.store.database import write_transaction
-from paperfeed.store.papers import AuthorIds, upsert_papers
+from paperfeed.store.papers import AuthorIds, content_hash, upsert_papers
 
 from .normalize import InvalidRecord
 from .records import paper_from_json
@@ -45,6 +45,7 @@ class Batch:
     last_line: int
     position: int  # bytes of the file read so far, for progress
     papers: list[Paper] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)  # arxiv_id -> content_hash
     rejections: list[Rejected] = field(default_factory=list)
     error: str | None = None  # the file broke off here (e.g. a truncated .gz)
 
@@ -83,6 +84,7 @@ def read_batches(path: Path, *, skip: int = 0, batch_size: int = BATCH) -> Itera
                     batch.rejections.append(item)
                 else:
                     batch.papers.append(item)
+                    batch.hashes[item.arxiv_id] = content_hash(item)
                 batch.last_line = number
                 if len(batch.papers) >= batch_size:
                     batch.position = raw.tell()
@@ -170,7 +172,9 @@ def import_file(
         summary.rejections.extend(batch.rejections[: max(room, 0)])
         with write_transaction(engine) as conn:
             if batch.papers:
-                summary.add(upsert_papers(conn, batch.papers, author_ids=author_ids))
+                summary.add(
+                    upsert_papers(conn, batch.papers, author_ids=author_ids, hashes=batch.hashes)
+                )
             set_checkpoint(conn, SOURCE, key, str(batch.last_line))
         if progress:
             progress(batch.position, stat.st_size)

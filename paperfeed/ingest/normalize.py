@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import re
 import unicodedata
 
@@ -137,6 +138,7 @@ def classify_link(url: str) -> str:
     return "other"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def author_key(name: str) -> str:
     """Case- and accent-folded name used to find one author across papers."""
     if name.isascii():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -139,17 +139,9 @@ class AuthorIds:
                 select(authors.c.id, authors.c.name_key).where(authors.c.name_key.in_(chunk))
             ):
                 self.ids[row.name_key] = row.id
-        new = [k for k in missing if k not in self.ids]
+        new = {k: names[k] for k in missing if k not in self.ids}
         if new:
-            stmt = dialect_module(conn).insert(authors).on_conflict_do_nothing(
-                index_elements=["name_key"]
-            )
-            conn.execute(stmt, [{"name": names[k], "name_key": k} for k in new])
-            for chunk in _chunks(new, _CHUNK):
-                for row in conn.execute(
-                    select(authors.c.id, authors.c.name_key).where(authors.c.name_key.in_(chunk))
-                ):
-                    self.ids[row.name_key] = row.id
+            self.ids.update(dialect_module(conn).insert_authors(conn, authors, new))
 
 
 def upsert_papers(
@@ -158,11 +150,14 @@ def upsert_papers(
     *,
     now: dt.datetime | None = None,
     author_ids: AuthorIds | None = None,
+    hashes: Mapping[str, str] | None = None,
 ) -> ImportSummary:
     """Insert new papers, merge changed ones, leave identical ones alone.
 
     Input: normalised Paper records (one per arXiv id; later duplicates in the batch merge
-    into earlier ones). Output: counts of inserted / updated / unchanged. Side effects:
+    into earlier ones), and optionally ``hashes``: arxiv_id -> content_hash(paper) already
+    computed by the caller (the bulk importer does it in its parser process). Output:
+    counts of inserted / updated / unchanged. Side effects:
     rows in papers and its child tables; the keyword index follows by trigger (SQLite) or
     generated column (PostgreSQL). Running it twice with the same input changes nothing.
     """
@@ -171,10 +166,16 @@ def upsert_papers(
     now = now or dt.datetime.now(dt.UTC)
     author_ids = author_ids or AuthorIds()
     summary = ImportSummary()
+    known = dict(hashes or {})
     by_id: dict[str, Paper] = {}
     for paper in batch:
         prev = by_id.get(paper.arxiv_id)
+        if prev:
+            known.pop(paper.arxiv_id, None)
         by_id[paper.arxiv_id] = merge_papers(prev, paper) if prev else paper
+
+    def hash_of(paper: Paper) -> str:
+        return known.get(paper.arxiv_id) or content_hash(paper)
     if not by_id:
         return summary
 
@@ -192,7 +193,7 @@ def upsert_papers(
     for arxiv_id, paper in by_id.items():
         if arxiv_id not in existing:
             to_insert.append(paper)
-        elif content_hash(paper) == existing[arxiv_id][1]:
+        elif hash_of(paper) == existing[arxiv_id][1]:
             summary.unchanged += 1
         else:
             maybe_changed.append(paper)
@@ -216,7 +217,7 @@ def upsert_papers(
 
     ids: dict[str, int] = {}
     if to_insert:
-        rows = [_paper_row(p, now) for p in to_insert]
+        rows = [_paper_row(p, now, hash_of(p)) for p in to_insert]
         ids = dialect_module(conn).insert_papers(conn, papers, rows)
         summary.inserted = len(to_insert)
     if to_update:
@@ -225,7 +226,7 @@ def upsert_papers(
             for chunk in _chunks(update_ids, _CHUNK):
                 conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
         for pid, paper in to_update:
-            values = _paper_row(paper, now)
+            values = _paper_row(paper, now, content_hash(paper))
             for keep in ("arxiv_id", "first_seen_at", "source"):
                 values.pop(keep)
             conn.execute(update(papers).where(papers.c.id == pid).values(**values))
@@ -236,7 +237,7 @@ def upsert_papers(
     return summary
 
 
-def _paper_row(paper: Paper, now: dt.datetime) -> dict[str, Any]:
+def _paper_row(paper: Paper, now: dt.datetime, digest: str) -> dict[str, Any]:
     return {
         "arxiv_id": paper.arxiv_id,
         "title": paper.title,
@@ -254,7 +255,7 @@ def _paper_row(paper: Paper, now: dt.datetime) -> dict[str, Any]:
         "latest_version": paper.latest_version,
         "source": paper.source,
         "first_seen_at": now,
-        "content_hash": content_hash(paper),
+        "content_hash": digest,
     }
 
 

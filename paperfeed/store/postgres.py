@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy import Connection, Engine, Table, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 NAME = "postgresql"
@@ -84,3 +84,19 @@ def release_advisory_lock(conn: Any, key: int) -> None:
 
     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     conn.commit()
+
+
+def insert_authors(conn: Connection, table: Table, names: dict[str, str]) -> dict[str, int]:
+    """Insert authors (name_key -> display name) and return the ids of all of them; a
+    concurrent importer may have added some meanwhile, so conflicts are read back."""
+    keys = list(names)
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["name_key"])
+    conn.execute(stmt, [{"name": names[k], "name_key": k} for k in keys])
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        rows = conn.execute(
+            select(table.c.id, table.c.name_key).where(table.c.name_key.in_(chunk))
+        )
+        ids.update({row.name_key: row.id for row in rows})
+    return ids

@@ -138,3 +138,17 @@ def insert_papers(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         (start, start + len(rows) - 1),
     )
     return {row["arxiv_id"]: row["id"] for row in with_ids}
+
+
+def insert_authors(conn: Connection, table: Table, names: dict[str, str]) -> dict[str, int]:
+    """Insert authors (name_key -> display name) known to be missing; return their ids.
+
+    As for papers, ids are allocated under the write lock, so no read-back is needed.
+    """
+    start = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM authors").scalar_one() + 1
+    ids = {key: start + i for i, key in enumerate(names)}
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} (id, name, name_key) VALUES (?, ?, ?)",
+        [(ids[key], name, key) for key, name in names.items()],
+    )
+    return ids
