@@ -15,7 +15,7 @@ def pickles_by_constructor(cls: type[T]) -> type[T]:
     sent from the bulk importer's parser process was 4x slower that way."""
     names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
 
-    def __reduce__(self: Any) -> tuple[type[T], tuple[Any, ...]]:  # noqa: N807
+    def __reduce__(self: Any) -> tuple[type[T], tuple[Any, ...]]:
         return cls, tuple(getattr(self, n) for n in names)
 
     cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event, select
+from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 NAME = "postgresql"
@@ -13,17 +13,8 @@ insert = pg_insert
 
 
 def configure_engine(engine: Engine) -> None:
-    """Nothing to set per connection beyond psycopg's defaults; kept for symmetry."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Register pgvector's type adapters when the package and extension are present.
-        try:
-            from pgvector.psycopg import register_vector  # type: ignore[import-not-found]
-
-            register_vector(dbapi_conn)
-        except Exception:  # noqa: BLE001 - optional adapter; queries fall back to text casts
-            pass
+    """Nothing to set per connection beyond psycopg's defaults; kept for symmetry with
+    sqlite.configure_engine (vectors are bound as text by index/postgres_vector.py)."""
 
 
 KEYWORD_INDEX_DDL = [
