@@ -2,6 +2,11 @@
 
 from alembic import context
 
+# Every area's tables live on one MetaData; import them all so that autogenerate compares
+# the whole schema (and does not propose dropping the tables of areas it did not see).
+import paperfeed.index.schema
+import paperfeed.store.community_schema
+import paperfeed.store.mail_schema  # noqa: F401
 from paperfeed.store.schema import metadata
 
 connection = context.config.attributes["connection"]
