@@ -14,17 +14,17 @@ import argparse
 import time
 
 import numpy as np
+from search_latency import sample_queries  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from paperfeed.config import load_settings
+from paperfeed.index import sqlite_backend
 from paperfeed.index.embedder import load_embedder
 from paperfeed.index.schema import paper_vectors
 from paperfeed.index.vectors import backend_for, decode_embedding
 from paperfeed.rank.filters import SearchFilters, paper_conditions
 from paperfeed.store.database import open_engine
 from paperfeed.store.schema import papers
-
-from search_latency import sample_queries  # type: ignore[import-not-found]
 
 
 def main() -> None:
@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--cache-dir", default="/tmp/pf-cache")
     parser.add_argument("--label", default="")
+    parser.add_argument("--nprobe", type=int, nargs="*", default=[],
+                        help="IVF clusters probed (SQLite >= 200k vectors); several = sweep")
     args = parser.parse_args()
     embedder = load_embedder(load_settings(embedding_backend="onnx-int8",
                                            cache_dir=args.cache_dir))
@@ -54,23 +56,33 @@ def main() -> None:
         conditions = paper_conditions(SearchFilters())
         backend.vector_candidates(conn, vectors[0], embedder.model_id, conditions, 10,
                                   narrowing=False)  # warm (loads / builds the index)
-        recalls, ann_times, exact_times = [], [], []
+        exact_lists, exact_times = [], []
         for q in vectors:
             start = time.perf_counter()
             scores = matrix @ q
             top = np.argpartition(-scores, 40)[:40]
-            exact = [int(ids[i]) for i in top[np.argsort(-scores[top])] if ids[i] not in hidden]
+            exact_lists.append([int(ids[i]) for i in top[np.argsort(-scores[top])]
+                                if ids[i] not in hidden][:10])
             exact_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            approx = backend.vector_candidates(conn, q, embedder.model_id, conditions, 10,
-                                               narrowing=False)
-            ann_times.append(time.perf_counter() - start)
-            recalls.append(len(set(exact[:10]) & {pid for pid, _ in approx}) / 10)
-    a, e = np.array(ann_times) * 1000, np.array(exact_times) * 1000
-    print("| index | vectors | queries | recall@10 | ANN p50 / p95 ms | exact scan p50 / p95 ms |")
-    print(f"| {args.label or engine.dialect.name} | {count:,} | {len(recalls)} | "
-          f"{np.mean(recalls):.3f} | {np.percentile(a, 50):.1f} / {np.percentile(a, 95):.1f} | "
-          f"{np.percentile(e, 50):.1f} / {np.percentile(e, 95):.1f} |")
+        e = np.array(exact_times) * 1000
+        print("| index | vectors | queries | recall@10 | ANN p50 / p95 ms | "
+              "exact scan p50 / p95 ms |")
+        for nprobe in args.nprobe or [sqlite_backend.IVF_NPROBE]:
+            sqlite_backend.IVF_NPROBE = nprobe
+            recalls, ann_times = [], []
+            for q, exact in zip(vectors, exact_lists, strict=True):
+                start = time.perf_counter()
+                approx = backend.vector_candidates(conn, q, embedder.model_id, conditions, 10,
+                                                   narrowing=False)
+                ann_times.append(time.perf_counter() - start)
+                recalls.append(len(set(exact) & {pid for pid, _ in approx}) / 10)
+            a = np.array(ann_times) * 1000
+            label = args.label or engine.dialect.name
+            if engine.dialect.name == "sqlite" and count >= sqlite_backend.IVF_MIN_ROWS:
+                label += f" (nprobe {nprobe})"
+            print(f"| {label} | {count:,} | {len(recalls)} | {np.mean(recalls):.3f} | "
+                  f"{np.percentile(a, 50):.1f} / {np.percentile(a, 95):.1f} | "
+                  f"{np.percentile(e, 50):.1f} / {np.percentile(e, 95):.1f} |")
 
 
 if __name__ == "__main__":

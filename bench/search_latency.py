@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from paperfeed.config import load_settings
+from paperfeed.index import sqlite_backend
 from paperfeed.index.embedder import load_embedder
 from paperfeed.rank.search import _QUERY_CACHE, search_papers
 from paperfeed.rank.similar import similar_papers
@@ -67,8 +68,12 @@ def main() -> None:
     parser.add_argument("--cache-dir", default="/tmp/pf-cache")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--label", default="")
+    parser.add_argument("--nprobe", type=int, nargs="*", default=[],
+                        help="IVF clusters probed (SQLite >= 200k vectors); several = sweep")
     parser.add_argument("--modes", default="hybrid,keyword,semantic")
     args = parser.parse_args()
+    if args.nprobe:
+        sqlite_backend.IVF_NPROBE = args.nprobe[0]
     settings = load_settings(embedding_backend=args.backend, cache_dir=args.cache_dir)
     embedder = load_embedder(settings)
     engine = open_engine(args.db)
