@@ -4,11 +4,10 @@ Revision ID: 0001_core
 Revises: 
 Create Date: 2026-11-28 04:44:52.587017
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from paperfeed.store import postgres, sqlite
-
 
 revision = '0001_core'
 down_revision = None
