@@ -25,9 +25,17 @@ class VoteResult:
     upvotes: int  # the paper's count after the change
 
 
+def _lock_paper(conn: Connection, paper_id: int) -> None:
+    # Serialise the votes on one paper (PostgreSQL row lock; SQLite writers are serialised
+    # by BEGIN IMMEDIATE already). Without it, two concurrent toggles by the same person
+    # both see "no vote yet": the second insert then hits ON CONFLICT and its toggle is lost.
+    conn.execute(select(papers.c.id).where(papers.c.id == paper_id).with_for_update())
+
+
 def set_vote(conn: Connection, user_id: int, paper_id: int, on: bool) -> VoteResult:
     """Make the user's vote on the paper be ``on`` (idempotent). Side effects: a votes row
     inserted or deleted, papers.upvotes moved by exactly that, the data version bumped."""
+    _lock_paper(conn, paper_id)
     if on:
         stmt = dialect_module(conn).insert(votes).values(
             user_id=user_id, paper_id=paper_id, created_at=dt.datetime.now(dt.UTC)
@@ -55,6 +63,7 @@ def set_vote(conn: Connection, user_id: int, paper_id: int, on: bool) -> VoteRes
 
 def toggle_vote(conn: Connection, user_id: int, paper_id: int) -> VoteResult:
     """Flip the user's vote on the paper: add it when absent, remove it when present."""
+    _lock_paper(conn, paper_id)
     deleted = conn.execute(
         delete(votes)
         .where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)
