@@ -46,11 +46,12 @@ def match_groups(words: list[str], at_least: int, joiner: str) -> list[str]:
 
 
 def match_stages(terms: list[str]) -> list[int]:
-    """How many words must match, strictest first: all words, then any two (for 3 to 8
-    words), then any one. Each stage is used when it yields enough papers: scoring every
-    paper that contains some common word is what makes keyword search slow at scale."""
+    """How many words must match, strictest first: all of them (when there are several),
+    then any one. The all-words stage is used when it yields enough papers."""
     n = len(keyword_terms(terms))
-    stages = [n] if n > 1 else []
-    if 3 <= n <= 8:
-        stages.append(2)
-    return [*stages, 1]
+    return [n, 1] if n > 1 else [1]
+
+
+# A word in more than this share of papers adds little to BM25 but makes the any-word
+# query score most of the corpus: such words do not select candidates (see backends).
+COMMON_SHARE = 0.1
