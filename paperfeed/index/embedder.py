@@ -175,6 +175,11 @@ class OnnxEmbedder:
         self.session = ort.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
+        # A lone batch (a search query) is latency-bound: give it every core.
+        options.intra_op_num_threads = self.workers
+        self.single_session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1] or 384)
         self.batch_size = batch_size
@@ -186,7 +191,8 @@ class OnnxEmbedder:
         batches = [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
         if len(batches) <= 1 or self.workers == 1:
             for rows in batches:
-                out[rows] = self._embed_batch([texts[i] or "" for i in rows])
+                out[rows] = self._embed_batch([texts[i] or "" for i in rows],
+                                              self.single_session)
             return normalize_rows(out)
         with ThreadPoolExecutor(self.workers) as pool:  # ORT releases the GIL while running
             for rows, vectors in pool.map(
@@ -195,7 +201,7 @@ class OnnxEmbedder:
                 out[rows] = vectors
         return normalize_rows(out)
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+    def _embed_batch(self, texts: list[str], session: Any = None) -> np.ndarray:
         with self._lock:
             encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -203,7 +209,7 @@ class OnnxEmbedder:
         feed: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feed)[0]
+        hidden = (session or self.session).run(None, feed)[0]
         weights = mask[:, :, None].astype(np.float32)
         summed = (hidden * weights).sum(axis=1)
         return summed / np.clip(weights.sum(axis=1), 1e-9, None)

@@ -84,9 +84,10 @@ def _share(conn: Connection, word: str) -> float:
     if key not in _SHARES:
         expr = tsquery_expression([word], [], [])
         tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("w", expr))
-        hits = conn.execute(select(func.count()).select_from(papers)
-                            .where(_tsv.op("@@")(tsq))).scalar_one()
         total = conn.execute(select(func.max(papers.c.id))).scalar() or 1
+        cap = int(total * COMMON_SHARE) + 1  # stop counting once the word is common
+        hits = conn.execute(select(func.count()).select_from(
+            select(papers.c.id).where(_tsv.op("@@")(tsq)).limit(cap).subquery())).scalar_one()
         if len(_SHARES) > 100_000:
             _SHARES.clear()
         _SHARES[key] = hits / total

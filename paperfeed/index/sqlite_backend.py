@@ -117,8 +117,10 @@ def _share(conn: Connection, word: str) -> float:
     key = (conn.engine.url.render_as_string(hide_password=False), word)
     if key not in _SHARES:
         match = text("papers_fts MATCH :fts_expr").bindparams(fts_expr=f'"{word}"')
-        hits = conn.execute(select(func.count()).select_from(_fts).where(match)).scalar_one()
         total = conn.execute(select(func.max(papers.c.id))).scalar() or 1
+        cap = int(total * COMMON_SHARE) + 1  # stop counting once the word is common
+        hits = conn.execute(select(func.count()).select_from(
+            select(_fts.c.rowid).where(match).limit(cap).subquery())).scalar_one()
         if len(_SHARES) > 100_000:
             _SHARES.clear()
         _SHARES[key] = hits / total
