@@ -197,19 +197,3 @@ def test_search_never_raises_on_any_text(indexed, query):
     assert len(results.hits) <= 20
     assert HIDDEN not in ids(results)
     assert all(h.snippet.count("<mark>") == h.snippet.count("</mark>") for h in results.hits)
-
-
-def test_common_words_do_not_select_but_still_score(indexed):
-    """The uncommon-words stage finds the same best papers as the any-word query."""
-    from paperfeed.index.vectors import backend_for
-    from paperfeed.rank.filters import SearchFilters, paper_conditions
-
-    engine, _ = indexed
-    conditions = paper_conditions(SearchFilters())
-    with engine.connect() as conn:
-        backend = backend_for(conn)
-        staged = backend.keyword_candidates(conn, ["images", "hubness", "matching"], [], [],
-                                            conditions, 1, narrowing=False)
-        full = backend.keyword_candidates(conn, ["images", "hubness", "matching"], [], [],
-                                          conditions, 50)
-    assert staged and staged[0][0] == full[0][0]

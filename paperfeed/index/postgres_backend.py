@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_colum
 
 from paperfeed.index.postgres_vector import Vector
 from paperfeed.index.schema import DIM, paper_vectors
-from paperfeed.index.text import COMMON_SHARE, keyword_terms, match_groups, match_stages
+from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.store.schema import papers
 
 NAME = "postgresql"
@@ -51,47 +51,17 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        excluded: list[list[str]], conditions: list[ColumnElement[bool]],
                        limit: int, weights: tuple[float, ...] = RANK_WEIGHTS, *,
                        narrowing: bool = True) -> list[tuple[int, float]]:
-    """(paper id, ts_rank score, higher is better) of the best keyword matches, with the
-    same stages as on SQLite: all words; candidates from uncommon words re-ranked with
-    every word; any word."""
+    """(paper id, ts_rank score, higher is better) of the best keyword matches: papers
+    with all the words first, any word only when too few have all (as on SQLite)."""
     if limit <= 0:
         return []
     found: list[tuple[int, float]] = []
-    words = keyword_terms(terms)
     for at_least in match_stages(terms):
-        if at_least == 1 and len(words) > 1:
-            rare = [w for w in words if _share(conn, w) <= COMMON_SHARE]
-            if rare and len(rare) < len(words):
-                pool = _rank_query(conn, tsquery_expression(rare, phrases, excluded),
-                                   conditions, 2 * limit, weights)
-                if len(pool) >= limit:
-                    ids = [pid for pid, _ in pool]
-                    return _rank_query(conn, tsquery_expression(terms, phrases, excluded),
-                                       [papers.c.id.in_(ids)], limit, weights)
         expr = tsquery_expression(terms, phrases, excluded, at_least=at_least)
         found = _rank_query(conn, expr, conditions, limit, weights)
         if len(found) >= limit:
             break
     return found
-
-
-_SHARES: dict[tuple[str, str], float] = {}
-
-
-def _share(conn: Connection, word: str) -> float:
-    """Share of papers containing ``word`` (cached per process: it changes slowly)."""
-    key = (conn.engine.url.render_as_string(hide_password=False), word)
-    if key not in _SHARES:
-        expr = tsquery_expression([word], [], [])
-        tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("w", expr))
-        total = conn.execute(select(func.max(papers.c.id))).scalar() or 1
-        cap = int(total * COMMON_SHARE) + 1  # stop counting once the word is common
-        hits = conn.execute(select(func.count()).select_from(
-            select(papers.c.id).where(_tsv.op("@@")(tsq)).limit(cap).subquery())).scalar_one()
-        if len(_SHARES) > 100_000:
-            _SHARES.clear()
-        _SHARES[key] = hits / total
-    return _SHARES[key]
 
 
 def _rank_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],

@@ -19,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     column,
-    func,
     literal_column,
     select,
     table,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
 from paperfeed.index.schema import index_state, paper_vectors
-from paperfeed.index.text import COMMON_SHARE, keyword_terms, match_groups, match_stages
+from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.store.schema import papers
 
 NAME = "sqlite"
@@ -84,60 +83,20 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        narrowing: bool = True) -> list[tuple[int, float]]:
     """(paper id, BM25 score, higher is better) of the best keyword matches.
 
-    Stages, cheapest first: papers with all the words; else candidates found by the
-    uncommon words only (COMMON_SHARE), re-scored with every word; else any word. Without
+    Papers containing all the words are tried first; only when fewer than ``limit`` do,
+    the any-word query (which scores every paper containing any word) runs. Without
     ``narrowing`` filters the FTS5 query runs alone and the top hits are checked against
-    ``conditions`` afterwards (joining papers for every match doubles the cost).
+    ``conditions`` afterwards (joining papers for every match doubled the cost).
     """
     if limit <= 0:
         return []
     found: list[tuple[int, float]] = []
-    words = keyword_terms(terms)
     for at_least in match_stages(terms):
-        if at_least == 1 and len(words) > 1:
-            rare = [w for w in words if _share(conn, w) <= COMMON_SHARE]
-            if rare and len(rare) < len(words):
-                pool = _bm25_query(conn, fts5_expression(rare, phrases, excluded), conditions,
-                                   2 * limit, weights, narrowing)
-                if len(pool) >= limit:
-                    return _rescore(conn, fts5_expression(terms, phrases, excluded),
-                                    [pid for pid, _ in pool], weights)[:limit]
         expr = fts5_expression(terms, phrases, excluded, at_least=at_least)
         found = _bm25_query(conn, expr, conditions, limit, weights, narrowing)
         if len(found) >= limit:
             break
     return found
-
-
-_SHARES: dict[tuple[str, str], float] = {}
-
-
-def _share(conn: Connection, word: str) -> float:
-    """Share of papers containing ``word`` (cached per process: it changes slowly)."""
-    key = (conn.engine.url.render_as_string(hide_password=False), word)
-    if key not in _SHARES:
-        match = text("papers_fts MATCH :fts_expr").bindparams(fts_expr=f'"{word}"')
-        total = conn.execute(select(func.max(papers.c.id))).scalar() or 1
-        cap = int(total * COMMON_SHARE) + 1  # stop counting once the word is common
-        hits = conn.execute(select(func.count()).select_from(
-            select(_fts.c.rowid).where(match).limit(cap).subquery())).scalar_one()
-        if len(_SHARES) > 100_000:
-            _SHARES.clear()
-        _SHARES[key] = hits / total
-    return _SHARES[key]
-
-
-def _rescore(conn: Connection, expr: str | None, paper_ids: list[int],
-             weights: tuple[float, float, float]) -> list[tuple[int, float]]:
-    """BM25 with the full expression for the given papers only, best first."""
-    if expr is None or not paper_ids:
-        return []
-    rank: ColumnElement[float] = literal_column(
-        "bm25(papers_fts, {:.4f}, {:.4f}, {:.4f})".format(*weights))
-    match = text("papers_fts MATCH :fts_expr").bindparams(fts_expr=expr)
-    rows = conn.execute(select(_fts.c.rowid, rank).where(match, _fts.c.rowid.in_(paper_ids))
-                        .order_by(rank)).all()
-    return [(int(pid), -float(score)) for pid, score in rows]
 
 
 def _bm25_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],

@@ -50,8 +50,3 @@ def match_stages(terms: list[str]) -> list[int]:
     then any one. The all-words stage is used when it yields enough papers."""
     n = len(keyword_terms(terms))
     return [n, 1] if n > 1 else [1]
-
-
-# A word in more than this share of papers adds little to BM25 but makes the any-word
-# query score most of the corpus: such words do not select candidates (see backends).
-COMMON_SHARE = 0.1
