@@ -98,3 +98,9 @@ def test_parser_never_fails_and_output_is_clean(text):
                                  "2503.11731", "\\"]), max_size=20).map("".join))
 def test_parser_never_fails_on_operator_soup(text):
     parse_query(text)
+
+
+def test_dates_at_the_ends_of_the_calendar_do_not_overflow() -> None:
+    assert parse_query("after:9999-12-31 x").date_from == dt.date.max
+    assert parse_query("before:0001-01-01 y").date_to == dt.date.min
+    assert parse_query("year:9999").date_to == dt.date(9999, 12, 31)

@@ -158,6 +158,7 @@ HOSTILE = [
     "日本語", "😀😀", "検索 😀 images", "\x00", "\\", "%", "_", "a" * 10_000,
     ("hubness " * 2000), "author:\"unterminated", '"unterminated phrase', "cat:cs.CV cat:'",
     "{a} [b] <c>", "a\tb\nc", "ￜ", "\u200b", "-\"a b\" -c", "e\u0301t\u00e9",
+    "after:9999-12-31 x", "before:0001-01-01 y", "year:9999 images", "year:0001",
 ]
 
 

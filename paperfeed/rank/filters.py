@@ -71,7 +71,8 @@ def _date_condition(date_from: dt.date | None, date_to: dt.date | None) -> Colum
         submitted.append(papers.c.submitted_at >= _midnight(date_from))
     if date_to:
         announced.append(papers.c.announced_on <= date_to)
-        submitted.append(papers.c.submitted_at < _midnight(date_to + dt.timedelta(days=1)))
+        if date_to < dt.date.max:
+            submitted.append(papers.c.submitted_at < _midnight(date_to + dt.timedelta(days=1)))
     return or_(and_(*announced), and_(*submitted))
 
 

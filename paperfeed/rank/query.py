@@ -137,9 +137,12 @@ def _apply_field(query: ParsedQuery, name: str, value: str) -> None:
             query.date_from = _later(query.date_from, span[0])
             query.date_to = _earlier(query.date_to, span[1])
         elif name == "before":
-            query.date_to = _earlier(query.date_to, span[0] - dt.timedelta(days=1))
+            # before:0001-01-01 / after:9999-12-31 match nothing; clamp instead of overflowing.
+            day_before = span[0] - dt.timedelta(days=1) if span[0] > dt.date.min else dt.date.min
+            query.date_to = _earlier(query.date_to, day_before)
         else:  # after
-            query.date_from = _later(query.date_from, span[1] + dt.timedelta(days=1))
+            day_after = span[1] + dt.timedelta(days=1) if span[1] < dt.date.max else dt.date.max
+            query.date_from = _later(query.date_from, day_after)
 
 
 def _date_span(value: str) -> tuple[dt.date, dt.date] | None:
