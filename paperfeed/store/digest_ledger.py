@@ -204,10 +204,7 @@ def stale_rows(conn: Connection, period: str, *, me: str, timeout: dt.timedelta)
             continue
         if row.owner not in alive:
             alive[row.owner] = owner_is_alive(conn, row.owner)
-        claimed_at = row.claimed_at
-        if claimed_at.tzinfo is None:
-            claimed_at = claimed_at.replace(tzinfo=dt.UTC)
-        if not alive[row.owner] or claimed_at < cutoff:
+        if not alive[row.owner] or row.claimed_at < cutoff:
             stale.append(row)
     return stale
 

@@ -322,8 +322,8 @@ def load_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
                 journal_ref=r.journal_ref,
                 doi=r.doi,
                 license=r.license,
-                submitted_at=_aware(r.submitted_at),
-                updated_at=_aware(r.updated_at),
+                submitted_at=r.submitted_at,
+                updated_at=r.updated_at,
                 announced_on=r.announced_on,
                 source=r.source,
             )
@@ -350,7 +350,7 @@ def load_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
             .order_by(paper_versions.c.paper_id, paper_versions.c.version)
         ):
             out[pid_to_arxiv[r.paper_id]].versions.append(
-                Version(r.version, _aware(r.submitted_at), r.size)
+                Version(r.version, r.submitted_at, r.size)
             )
         for r in conn.execute(select(paper_links).where(paper_links.c.paper_id.in_(chunk))):
             out[pid_to_arxiv[r.paper_id]].links.append(Link(r.url, r.kind))
@@ -385,12 +385,6 @@ def count_papers(conn: Connection) -> int:
 def newest_announced_on(conn: Connection) -> dt.date | None:
     """The newest announcement day in the database: what the site calls "today"."""
     return conn.execute(select(func.max(papers.c.announced_on))).scalar_one()
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

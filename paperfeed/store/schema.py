@@ -6,6 +6,9 @@ modules against the same ``metadata``; every table is created by an Alembic migr
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
 
 NAMING = {
@@ -32,7 +36,31 @@ metadata = MetaData(naming_convention=NAMING)
 
 # BIGINT on PostgreSQL, but INTEGER on SQLite so that the column is the rowid alias.
 Id = BigInteger().with_variant(Integer(), "sqlite")
-TZ = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always an aware UTC datetime in Python, on both databases.
+
+    PostgreSQL stores timestamptz; SQLite stores text and would hand back naive values,
+    which every reader would otherwise have to patch. Aware values are converted to UTC on
+    the way in; naive ones are taken to be UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+TZ = UtcDateTime()
 
 papers = Table(
     "papers",

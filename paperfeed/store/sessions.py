@@ -45,8 +45,7 @@ def session_user(conn: Connection, token: str | None) -> User | None:
     ).first()
     if row is None or row.disabled:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    if expires < dt.datetime.now(dt.UTC):
+    if row.expires_at < dt.datetime.now(dt.UTC):
         return None
     return get_user(conn, row.user_id)
 
