@@ -61,5 +61,10 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
 
 
 def app_from_environment() -> FastAPI:
-    """Factory for `uvicorn --factory` and `paperfeed serve`: settings from env/TOML."""
-    return create_app(load_settings())
+    """Factory for `uvicorn --factory` and `paperfeed serve`: settings from env/TOML.
+    Each server process also starts building its in-memory search copies at once."""
+    from paperfeed.rank.search import warm_up
+
+    app = create_app(load_settings())
+    warm_up(app.state.engine, app.state.settings)
+    return app

@@ -1,7 +1,8 @@
 """PostgreSQL side of the search index: full-text search and pgvector HNSW queries.
 
-Keyword search ranks ``papers.search_tsv`` (title weight A, authors B, abstract C) with
-``ts_rank``; vector search orders ``paper_vectors.embedding`` by inner product through the
+Keyword search is BM25 from the in-memory postings (index/terms.py), with
+``papers.search_tsv`` (title weight A, authors B, abstract C) matching phrases and
+exclusions; vector search orders ``paper_vectors.embedding`` by inner product through the
 HNSW index, with iterative index scans so that filters do not starve the result.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_column, select, text
 
+from paperfeed.index import terms as postings
 from paperfeed.index.postgres_vector import Vector
 from paperfeed.index.schema import DIM, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
@@ -51,10 +53,20 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        excluded: list[list[str]], conditions: list[ColumnElement[bool]],
                        limit: int, weights: tuple[float, ...] = RANK_WEIGHTS, *,
                        narrowing: bool = True) -> list[tuple[int, float]]:
-    """(paper id, ts_rank score, higher is better) of the best keyword matches: papers
-    with all the words first, any word only when too few have all (as on SQLite)."""
+    """(paper id, BM25 score, higher is better) of the best keyword matches.
+
+    As on SQLite: BM25 from the in-memory postings (index/terms.py; ``ts_rank`` is not
+    BM25 and costs a detoasted tsvector per match), "phrases" and -excluded words matched
+    by ``search_tsv``; a query of stopwords only is ranked by ``ts_rank`` (all the words
+    first, any word only when too few papers have all).
+    """
     if limit <= 0:
         return []
+    if weights == RANK_WEIGHTS:
+        found = postings.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
+                                            narrowing=narrowing, fulltext_ids=fulltext_ids)
+        if found is not None:
+            return found
     found: list[tuple[int, float]] = []
     for at_least in match_stages(terms):
         expr = tsquery_expression(terms, phrases, excluded, at_least=at_least)
@@ -62,6 +74,17 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
         if len(found) >= limit:
             break
     return found
+
+
+def fulltext_ids(conn: Connection, phrases: list[list[str]], *, every: bool) -> np.ndarray:
+    """Ids of the papers whose ``search_tsv`` has every (or any) of ``phrases``."""
+    parts = [tsquery_expression([], [p], []) for p in phrases if p]
+    expr = (" & " if every else " | ").join(f"({p})" for p in parts if p)
+    if not expr:
+        return np.zeros(0, dtype=np.int64)
+    tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("tsq_expr", expr))
+    stmt = select(papers.c.id).where(_tsv.op("@@")(tsq))
+    return np.fromiter(conn.execute(stmt).scalars(), dtype=np.int64)
 
 
 def _rank_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],

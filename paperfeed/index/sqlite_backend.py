@@ -1,7 +1,8 @@
 """SQLite side of the search index: FTS5 keyword queries and the in-memory vector matrix.
 
-Keyword search is BM25 over the ``papers_fts`` FTS5 table (title, abstract, authors) with
-per-column weights. Vectors are float32 blobs in ``paper_vectors``; each process keeps one
+Keyword search is BM25 over title, abstract and authors with per-column weights: the
+``papers_fts`` FTS5 table is the index kept in the database (phrases, exclusions), the
+scores come from its in-memory twin (index/terms.py). Vectors are float32 blobs in ``paper_vectors``; each process keeps one
 matrix per (database, model) in memory and searches it exactly with a matrix-vector
 product (57k papers: ~3 ms); from IVF_MIN_ROWS vectors on, unfiltered queries go
 through an IVF index (index/ivf.py) built when the matrix loads. ``index_state.generation``, moved by triggers on every vector
@@ -25,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 
+from paperfeed.index import terms as postings
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
 from paperfeed.index.schema import index_state, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
@@ -83,13 +85,19 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        narrowing: bool = True) -> list[tuple[int, float]]:
     """(paper id, BM25 score, higher is better) of the best keyword matches.
 
-    Papers containing all the words are tried first; only when fewer than ``limit`` do,
-    the any-word query (which scores every paper containing any word) runs. Without
-    ``narrowing`` filters the FTS5 query runs alone and the top hits are checked against
-    ``conditions`` afterwards (joining papers for every match doubled the cost).
+    BM25 of every paper containing any of the words comes from the in-memory postings
+    (index/terms.py: the same scores as FTS5's ``bm25()``, computed over the matches only);
+    FTS5 answers which papers contain the "phrases" (required) and -excluded words.
+    A query of stopwords only (which the postings leave out) is answered by FTS5 alone:
+    papers with all the words first, any word only when fewer than ``limit`` have all.
     """
     if limit <= 0:
         return []
+    if weights == FTS_WEIGHTS:
+        found = postings.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
+                                            narrowing=narrowing, fulltext_ids=fulltext_ids)
+        if found is not None:
+            return found
     found: list[tuple[int, float]] = []
     for at_least in match_stages(terms):
         expr = fts5_expression(terms, phrases, excluded, at_least=at_least)
@@ -97,6 +105,16 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
         if len(found) >= limit:
             break
     return found
+
+
+def fulltext_ids(conn: Connection, phrases: list[list[str]], *, every: bool) -> np.ndarray:
+    """Ids of the papers containing every (or any) of ``phrases`` (lists of words)."""
+    parts = ['"' + " ".join(w.replace('"', "") for w in p) + '"' for p in phrases if p]
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    expr = (" AND " if every else " OR ").join(parts)
+    stmt = select(_fts.c.rowid).where(text("papers_fts MATCH :fts_expr").bindparams(fts_expr=expr))
+    return np.fromiter(conn.execute(stmt).scalars(), dtype=np.int64)
 
 
 def _bm25_query(conn: Connection, expr: str | None, conditions: list[ColumnElement[bool]],
