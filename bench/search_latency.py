@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from paperfeed.config import load_settings
-from paperfeed.index import sqlite_backend
+from paperfeed.index import sqlite_backend, terms
 from paperfeed.index.embedder import load_embedder
 from paperfeed.rank.search import _QUERY_CACHE, search_papers
 from paperfeed.rank.similar import similar_papers
@@ -82,8 +82,11 @@ def main() -> None:
         count = conn.execute(select(func.count()).select_from(papers)).scalar_one()
         queries = sample_queries(conn, args.queries + 20, seed=7)
         warm, measured = queries[:20], queries[20:]
+        start = time.perf_counter()
         for q in warm:
             search_papers(conn, q, embedder=embedder)
+        print(f"warm-up ({len(warm)} queries, building the in-memory copies): "
+              f"{time.perf_counter() - start:.1f} s; BM25 postings: {terms.describe()}")
         print("| what | database | papers | queries | p50 ms | p95 ms | mean ms |")
         for mode in args.modes.split(","):
             times = []
