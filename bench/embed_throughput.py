@@ -1,11 +1,16 @@
 """Embedding throughput on real arXiv abstracts: torch fp32 vs ONNX Runtime int8.
 
-    flock /tmp/paperfeed-bench.lock python bench/embed_throughput.py \
-        ../shared/data/arxiv-cs-2025-2026.jsonl.gz --n 512
+    flock /tmp/paperfeed-bench.lock python bench/embed_throughput.py \\
+        ../shared/data/arxiv-cs-2025-2026.jsonl.gz --n 384 \\
+        --previous /tmp/pf-cache/onnx/<model id>/model-int8-pc.onnx
 
-Prints abstracts per second for each backend (after a warm-up batch) and the cosine of
-each int8 vector to its fp32 twin (min and mean). The ONNX model is exported into
---cache-dir on first use.
+Prints abstracts per second for each variant and the cosine of each vector to its torch fp32
+twin (min and mean). Variants run interleaved, ``--rounds`` times each (after a warm-up
+batch), and the median is printed with every run, so that a load spike from another job
+hits all variants alike. The ONNX model is exported into --cache-dir on first use.
+``--previous`` adds an older int8 ONNX file (e.g. the MatMul-only ``model-int8-pc.onnx``
+of earlier versions) run as those versions ran it: batches of 16, ONNX Runtime's
+SkipLayerNormalization fusion on.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +42,7 @@ def read_texts(path: Path, n: int) -> list[str]:
     return texts
 
 
-def rate(embed, texts: list[str]) -> tuple[float, np.ndarray]:
+def rate(embed: Callable[[list[str]], np.ndarray], texts: list[str]) -> tuple[float, np.ndarray]:
     embed(texts[:32])
     start = time.perf_counter()
     vectors = embed(texts)
@@ -42,28 +50,56 @@ def rate(embed, texts: list[str]) -> tuple[float, np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--n", type=int, default=512)
+    parser.add_argument("--n", type=int, default=384)
     parser.add_argument("--cache-dir", default="/tmp/pf-cache")
-    parser.add_argument("--max-tokens", type=int, nargs="*", default=[256, 192, 128])
+    parser.add_argument("--max-tokens", type=int, nargs="*", default=[256])
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[1],
+                        help="batch sizes of the current onnx-int8 model (default: 1)")
+    parser.add_argument("--previous", type=Path, help="an older int8 ONNX file to compare")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     texts = read_texts(args.corpus, args.n)
     model_dir = bundled_model_dir()
     onnx_path = quantized_model_path(model_dir, args.cache_dir)
-    reference = None
+
+    variants: list[tuple[str, int, int, Callable[[list[str]], np.ndarray]]] = []
     if not args.no_torch:
-        torch_rate, reference = rate(TorchEmbedder(model_dir).embed, texts)
-        print(f"| torch fp32 (sentence-transformers) | 256 | {torch_rate:.1f} | 1.000 | 1.000 |")
+        variants.append(("torch fp32 (sentence-transformers)", 256, 32,
+                         TorchEmbedder(model_dir).embed))
+    if args.previous:
+        old = OnnxEmbedder(model_dir, args.previous, batch_size=16, disabled_optimizers=())
+        variants.append((f"onnx-int8 previous ({args.previous.name})", 256, 16, old.embed))
     for tokens in args.max_tokens:
-        onnx = OnnxEmbedder(model_dir, onnx_path, max_tokens=tokens)
-        onnx_rate, vectors = rate(onnx.embed, texts)
+        for batch in args.batch_sizes:
+            new = OnnxEmbedder(model_dir, onnx_path, max_tokens=tokens, batch_size=batch)
+            variants.append((f"onnx-int8 ({onnx_path.name})", tokens, batch, new.embed))
+
+    rates: list[list[float]] = [[] for _ in variants]
+    vectors: list[np.ndarray] = [np.zeros(0)] * len(variants)
+    for _ in range(args.rounds):
+        for i, (_, _, _, embed) in enumerate(variants):
+            value, vectors[i] = rate(embed, texts)
+            rates[i].append(value)
+
+    reference = vectors[0] if not args.no_torch else None
+    print(f"{len(texts)} abstracts, {args.rounds} interleaved rounds, {os.cpu_count()} cores, "
+          f"load average before/after: {load_before} / {os.getloadavg()}")
+    print("| engine | max tokens | batch | abstracts/s (median) | runs | cosine min | cosine mean |")
+    print("|---|---:|---:|---:|---|---:|---:|")
+    for (name, tokens, batch, _), runs, vecs in zip(variants, rates, vectors):
+        runs_text = ", ".join(f"{r:.1f}" for r in runs)
         if reference is not None:
-            cos = (vectors * reference).sum(axis=1)
-            print(f"| onnx-int8 | {tokens} | {onnx_rate:.1f} | {cos.min():.3f} | {cos.mean():.3f} |")
+            cos = (vecs * reference).sum(axis=1)
+            quality = f"{cos.min():.4f} | {cos.mean():.4f}"
         else:
-            print(f"| onnx-int8 | {tokens} | {onnx_rate:.1f} | - | - |")
+            quality = "- | -"
+        print(f"| {name} | {tokens} | {batch} | {statistics.median(runs):.1f} | {runs_text} "
+              f"| {quality} |")
 
 
 if __name__ == "__main__":

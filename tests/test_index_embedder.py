@@ -54,3 +54,28 @@ def test_onnx_int8_matches_torch_fp32(tmp_path):
     assert cosines[3:].min() > 0.95, cosines  # CJK and empty text: still the same vector
     assert (tmp_path / "onnx").exists()  # the derived model is cached, not rebuilt
     assert len(list((tmp_path / "onnx").rglob("*.onnx"))) >= 1
+
+
+@pytest.mark.slow
+def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
+    """Batches of texts of different lengths (right-padded) still give the reference vectors;
+    the cached model is the fused recipe (Attention fused and quantised)."""
+    import onnx
+
+    from paperfeed.index.embedder import OnnxEmbedder, bundled_model_dir
+    from paperfeed.index.onnx_export import QUANTIZED_NAME, quantized_model_path
+
+    model_dir = bundled_model_dir()
+    path = quantized_model_path(model_dir, tmp_path)
+    assert path.name == QUANTIZED_NAME
+    assert quantized_model_path(model_dir, tmp_path) == path  # cached
+    ops = {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
+    assert "QAttention" in ops and "SkipLayerNormalization" not in ops, ops
+    reference = load_embedder(load_settings(embedding_backend="torch")).embed(TEXTS)
+    for batch_size in (1, 4):
+        vectors = OnnxEmbedder(model_dir, path, batch_size=batch_size, workers=2).embed(TEXTS)
+        assert vectors.shape == (len(TEXTS), 384)
+        # Not identical across batch sizes: dynamic quantisation scales activations per batch.
+        cosines = (vectors * reference).sum(axis=1)
+        assert cosines[:3].min() > 0.99 and cosines[3:].min() > 0.95, (batch_size, cosines)
+    assert OnnxEmbedder(model_dir, path).embed([]).shape == (0, 384)
