@@ -31,7 +31,10 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     ``send_mail`` receives account emails (verification, password reset); by default they
     go to paperfeed.mail or, without it, to the log.
     """
+    from paperfeed.index.terms import use_cache_dir
+
     engine = open_engine(settings.database_url)
+    use_cache_dir(settings.cache_dir)  # search starts from saved BM25 postings
     app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine

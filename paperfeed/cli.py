@@ -62,9 +62,12 @@ def engine_for(settings: Settings, *, migrate: bool = True) -> Any:
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import pending_revisions, upgrade_database
 
+    from paperfeed.index.terms import use_cache_dir
+
     engine = open_engine(settings.database_url)
     if migrate and pending_revisions(engine):
         upgrade_database(engine)
+    use_cache_dir(settings.cache_dir)  # search starts from saved BM25 postings
     return engine
 
 

@@ -155,3 +155,38 @@ def test_ties_break_by_paper_id_on_both_databases(engine):
         got = keyword_ids(conn, "identical twins")
         ids = dict(conn.execute(select(papers.c.arxiv_id, papers.c.id)).all())
     assert got == sorted(got, key=ids.__getitem__) and len(got) == 5
+
+
+def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, monkeypatch):
+    """A full build is saved; a new process (simulated by forget()) loads it instead of
+    tokenising, and a saved copy older than the database is brought up to date."""
+    monkeypatch.setattr(terms, "REBUILD_FRACTION", 10.0)
+    terms.use_cache_dir(tmp_path)
+    try:
+        load_search_corpus(engine, embed=False)
+        with engine.connect() as conn:
+            built = term_index(conn)
+            before = keyword_ids(conn, "hubness captions")
+        saved = list((tmp_path / "terms").glob("*.npz"))
+        assert len(saved) == 1
+        terms.forget()
+        calls = []
+        monkeypatch.setattr(terms, "build_segment",
+                            lambda *a: calls.append(a) or build_segment(*a))
+        with engine.connect() as conn:
+            loaded = term_index(conn)
+            assert calls == [] and loaded is not built
+            assert keyword_ids(conn, "hubness captions") == before
+        with write_transaction(engine) as conn:  # the saved copy is now one paper behind
+            upsert_papers(conn, [paper("2502.00001", "Hubness of captions", "Captions.")])
+        terms.forget()
+        with engine.connect() as conn:
+            assert keyword_ids(conn, "hubness captions")[0] == "2502.00001"
+        assert len(calls) == 1 and len(calls[0][0]) == 1  # only the new paper tokenised
+        # a damaged file is ignored (and rebuilt), never trusted
+        saved[0].write_bytes(b"not a zip file")
+        terms.forget()
+        with engine.connect() as conn:
+            assert keyword_ids(conn, "hubness captions")[0] == "2502.00001"
+    finally:
+        terms.use_cache_dir(None)

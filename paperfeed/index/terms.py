@@ -17,18 +17,28 @@ inserts; on SQLite new papers always get a larger id, so ``max(id)`` shows inser
 When the stamp moves, the ids and content hashes are compared with the copy: new and
 changed papers go into a new segment, replaced and deleted ones are masked; when the
 changes grow past a fifth of the corpus the copy is rebuilt. Built in segments of at
-most ``SEGMENT_DOCS`` papers, so the memory a build needs stays bounded.
+most ``SEGMENT_DOCS`` papers, so the memory a build needs stays bounded. A full build is
+saved to ``cache_dir/terms`` (when the server or CLI set one), so the next process starts
+from it (~0.1 s instead of ~4.5 s at 57,852 papers) and only tokenises what changed since.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
 import math
+import os
 import re
+import tempfile
 import threading
 import time
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, func, select
@@ -37,6 +47,7 @@ from paperfeed.index.schema import index_state
 from paperfeed.index.text import STOPWORDS, keyword_terms
 from paperfeed.store.schema import papers
 
+log = logging.getLogger(__name__)
 TEXT_GENERATION = "papers_text"  # the index_state row moved by text changes
 FIELD_WEIGHTS = (3.0, 1.0, 1.0)  # title, abstract, authors (as the FTS5 weights)
 K1 = 1.2
@@ -314,12 +325,99 @@ def term_index(conn: Connection) -> TermIndex:
         if cached is not None and cached.stamp == stamp:
             return cached
         start = time.perf_counter()
+        if cached is None:
+            cached = _load(key)  # a copy saved by an earlier process: refreshed like any other
+            if cached is not None and cached.stamp == stamp:
+                cached.built_seconds = time.perf_counter() - start
+                _INDEXES[key] = cached
+                return cached
         fresh = _refresh(conn, cached, stamp) if cached is not None else None
         if fresh is None:
             fresh = _build(conn, stamp)
+            _save(key, fresh)
         fresh.built_seconds = time.perf_counter() - start
         _INDEXES[key] = fresh
         return fresh
+
+
+# Saved copies: one .npz file per database in ``cache_dir/terms`` (set by use_cache_dir;
+# no saving without it), written after every full build, atomically (temporary file +
+# rename). A loaded copy is checked against the database like a cached one, by ids and
+# content hashes, so an old or foreign file can cost time but never give wrong results.
+_CACHE_DIR: Path | None = None
+_FORMAT = 1
+KEEP_SAVED = 8  # files kept in cache_dir/terms (oldest removed first)
+
+
+def use_cache_dir(path: str | Path | None) -> None:
+    """Save built copies under ``path``/terms and start processes from them."""
+    global _CACHE_DIR
+    _CACHE_DIR = Path(path).expanduser() / "terms" if path else None
+
+
+def _saved_path(key: str) -> Path | None:
+    if _CACHE_DIR is None:
+        return None
+    digest = hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
+    return _CACHE_DIR / f"{digest}.npz"
+
+
+def _save(key: str, index: TermIndex) -> None:
+    path = _saved_path(key)
+    if path is None:
+        return
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.frombuffer(json.dumps({"format": _FORMAT, "key": key,
+                                          "stamp": list(index.stamp),
+                                          "segments": len(index.segments)}).encode(), np.uint8),
+        "ids": index.ids, "hashes": index.hashes, "lengths": index.lengths,
+        "alive": index.alive,
+    }
+    for i, segment in enumerate(index.segments):
+        words = sorted(segment.vocab, key=segment.vocab.__getitem__)
+        arrays[f"vocab{i}"] = np.frombuffer("\n".join(words).encode(), np.uint8)
+        arrays[f"starts{i}"], arrays[f"rows{i}"] = segment.starts, segment.rows
+        arrays[f"wtf{i}"] = segment.wtf
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+        saved = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        for old in saved[:-KEEP_SAVED]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not save the BM25 postings to %s", path, exc_info=True)
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+
+
+def _load(key: str) -> TermIndex | None:
+    path = _saved_path(key)
+    if path is None or not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(data["meta"].tobytes())
+            if meta.get("format") != _FORMAT or meta.get("key") != key:
+                return None
+            segments = []
+            for i in range(int(meta["segments"])):
+                text = data[f"vocab{i}"].tobytes().decode()
+                words = text.split("\n") if text else []
+                segments.append(Segment({w: t for t, w in enumerate(words)},
+                                        data[f"starts{i}"], data[f"rows{i}"], data[f"wtf{i}"]))
+            index = TermIndex(stamp=(int(meta["stamp"][0]), int(meta["stamp"][1])),
+                              ids=data["ids"], hashes=data["hashes"], lengths=data["lengths"],
+                              alive=data["alive"], segments=segments)
+        if not len(index.ids) == len(index.hashes) == len(index.lengths) == len(index.alive):
+            return None
+        return index.finish()
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile):
+        log.warning("ignoring an unreadable saved copy of the BM25 postings: %s", path,
+                    exc_info=True)
+        return None
 
 
 def _text_rows(conn: Connection, ids: list[int] | None) -> Iterable[list[tuple]]:
