@@ -167,6 +167,12 @@ class Settings(BaseSettings):
                     "PAPERFEED_SECRET_KEY must be set to a random string of >= 32 characters "
                     "in production (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
                 )
+            if not self.smtp_url.strip():
+                # account emails (verification, password reset links) would only be logged
+                raise ValueError(
+                    "PAPERFEED_SMTP_URL must be set in production: without it, verification "
+                    "and password-reset links would be written to the log instead of sent"
+                )
         elif not self.secret_key:
             self.secret_key = DEV_SECRET
         self.base_url = self.base_url.rstrip("/")

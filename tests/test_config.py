@@ -50,8 +50,19 @@ def test_production_refuses_a_missing_or_weak_secret(monkeypatch: pytest.MonkeyP
         load_settings(environment="production", secret_key="short")
     with pytest.raises(ValueError, match="SECRET_KEY"):
         load_settings(environment="production", secret_key=DEV_SECRET)
-    ok = load_settings(environment="production", secret_key="k" * 40)
+    ok = load_settings(environment="production", secret_key="k" * 40,
+                       smtp_url="smtp://mail.example.org:587")
     assert ok.secret_key == "k" * 40
+
+
+def test_production_refuses_to_log_account_emails_instead_of_sending(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PAPERFEED_SMTP_URL", raising=False)
+    with pytest.raises(ValueError, match="SMTP_URL"):
+        load_settings(environment="production", secret_key="k" * 40)
+    with pytest.raises(ValueError, match="SMTP_URL"):
+        load_settings(environment="production", secret_key="k" * 40, smtp_url="  ")
+    assert load_settings(environment="development", smtp_url="").smtp_url == ""
 
 
 def test_development_gets_a_named_development_secret() -> None:

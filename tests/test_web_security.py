@@ -128,7 +128,8 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
         load_settings(environment="production", secret_key="")
     with pytest.raises(ValueError, match="SECRET_KEY"):
         load_settings(environment="production", secret_key="short")
-    assert load_settings(environment="production", secret_key="k" * 40).secret_key == "k" * 40
+    assert load_settings(environment="production", secret_key="k" * 40,
+                         smtp_url="smtp://mail.example.org:587").secret_key == "k" * 40
 
 
 def test_signed_links_cannot_be_forged_or_reused_for_another_purpose(
