@@ -26,6 +26,13 @@ QUERIES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def no_saved_copies(monkeypatch):
+    """Only the test of saved copies saves them (create_app in other tests of the same
+    worker may have pointed the module at their cache directory)."""
+    monkeypatch.setattr(terms, "_CACHE_DIR", None)
+
+
 def keyword_ids(conn, query: str, **kw) -> list[str]:
     return [h.arxiv_id for h in search_papers(conn, query, mode="keyword", limit=50, **kw).hits]
 
