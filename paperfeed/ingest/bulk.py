@@ -26,7 +26,8 @@ from sqlalchemy import Engine
 from paperfeed.models import ImportSummary, Paper, Rejected
 from paperfeed.store.checkpoints import clear_checkpoint, get_checkpoint, set_checkpoint
 from paperfeed.store.database import write_transaction
-from paperfeed.store.papers import AuthorIds, content_hash, upsert_papers
+from paperfeed.store.paper_rows import PaperRows, paper_rows, write_paper_rows
+from paperfeed.store.papers import AuthorIds
 
 from .normalize import InvalidRecord
 from .records import paper_from_json
@@ -40,12 +41,13 @@ Progress = Callable[[int, int], None]  # (bytes read, total bytes)
 
 @dataclass
 class Batch:
-    """What the parser hands the writer: papers and rejections up to ``last_line``."""
+    """What the parser hands the writer: the papers (as ready-made rows) and rejections
+    up to ``last_line``. Rows, not Paper objects: unpickling those cost the writer more
+    than writing them."""
 
     last_line: int
     position: int  # bytes of the file read so far, for progress
-    papers: list[Paper] = field(default_factory=list)
-    hashes: dict[str, str] = field(default_factory=dict)  # arxiv_id -> content_hash
+    rows: PaperRows | None = None
     rejections: list[Rejected] = field(default_factory=list)
     error: str | None = None  # the file broke off here (e.g. a truncated .gz)
 
@@ -69,11 +71,15 @@ def parse_line(number: int, line: bytes) -> Paper | Rejected:
         return Rejected(f"line {number}", str(exc))
 
 
-def read_batches(path: Path, *, skip: int = 0, batch_size: int = BATCH) -> Iterator[Batch]:
-    """Stream ``path`` as batches of parsed records, skipping the first ``skip`` lines."""
+def read_batches(
+    path: Path, *, dialect: str = "sqlite", skip: int = 0, batch_size: int = BATCH
+) -> Iterator[Batch]:
+    """Stream ``path`` as batches of parsed records, skipping the first ``skip`` lines;
+    the papers of each batch come as rows for the ``dialect`` database (paper_rows)."""
     raw, stream = open_lines(path)
     with raw:
         batch = Batch(last_line=skip, position=0)
+        papers: list[Paper] = []
         number = 0
         try:
             for number, line in enumerate(stream, start=1):
@@ -83,21 +89,25 @@ def read_batches(path: Path, *, skip: int = 0, batch_size: int = BATCH) -> Itera
                 if isinstance(item, Rejected):
                     batch.rejections.append(item)
                 else:
-                    batch.papers.append(item)
-                    batch.hashes[item.arxiv_id] = content_hash(item)
+                    papers.append(item)
                 batch.last_line = number
-                if len(batch.papers) >= batch_size:
+                if len(papers) >= batch_size:
+                    batch.rows = paper_rows(papers, dialect)
                     batch.position = raw.tell()
                     yield batch
                     batch = Batch(last_line=number, position=0)
+                    papers = []
         except (EOFError, OSError, zlib.error) as exc:
             batch.error = f"{path.name}: stopped after line {batch.last_line}: {exc}"
+        batch.rows = paper_rows(papers, dialect)
         batch.position = raw.tell()
         yield batch
 
 
-def _parse_worker(path: str, skip: int, batch_size: int, out: Any, parent: int) -> None:
-    batches = read_batches(Path(path), skip=skip, batch_size=batch_size)
+def _parse_worker(
+    path: str, dialect: str, skip: int, batch_size: int, out: Any, parent: int
+) -> None:
+    batches = read_batches(Path(path), dialect=dialect, skip=skip, batch_size=batch_size)
     for batch in itertools.chain(batches, [None]):
         while True:
             try:
@@ -111,7 +121,7 @@ def _parse_worker(path: str, skip: int, batch_size: int, out: Any, parent: int) 
 
 
 def read_batches_in_background(
-    path: Path, *, skip: int = 0, batch_size: int = BATCH
+    path: Path, *, dialect: str = "sqlite", skip: int = 0, batch_size: int = BATCH
 ) -> Iterator[Batch]:
     """read_batches() run in a child process, a few batches ahead of the consumer."""
     # spawn, not fork: a forked child would inherit the importer's database sockets and
@@ -120,7 +130,7 @@ def read_batches_in_background(
     out = ctx.Queue(maxsize=3)
     worker = ctx.Process(
         target=_parse_worker,
-        args=(str(path), skip, batch_size, out, os.getpid()),
+        args=(str(path), dialect, skip, batch_size, out, os.getpid()),
         daemon=True,
     )
     worker.start()
@@ -166,15 +176,13 @@ def import_file(
     summary = ImportSummary()
     author_ids = AuthorIds()
     reader = read_batches_in_background if background else read_batches
-    for batch in reader(path, skip=start, batch_size=batch_size):
+    for batch in reader(path, dialect=engine.dialect.name, skip=start, batch_size=batch_size):
         summary.rejected += len(batch.rejections)
         room = MAX_KEPT_REJECTIONS - len(summary.rejections)
         summary.rejections.extend(batch.rejections[: max(room, 0)])
         with write_transaction(engine) as conn:
-            if batch.papers:
-                summary.add(
-                    upsert_papers(conn, batch.papers, author_ids=author_ids, hashes=batch.hashes)
-                )
+            if batch.rows:
+                summary.add(write_paper_rows(conn, batch.rows, author_ids=author_ids))
             set_checkpoint(conn, SOURCE, key, str(batch.last_line))
         if progress:
             progress(batch.position, stat.st_size)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, func, select
 
 from paperfeed.models import Author, ImportSummary, Link, Paper, Signal, Version
 
@@ -134,14 +134,11 @@ class AuthorIds:
     def resolve(self, conn: Connection, names: dict[str, str]) -> None:
         """Make sure every name_key in ``names`` (key -> display name) has a row and an id."""
         missing = [k for k in names if k not in self.ids]
-        for chunk in _chunks(missing, _CHUNK):
-            for row in conn.execute(
-                select(authors.c.id, authors.c.name_key).where(authors.c.name_key.in_(chunk))
-            ):
-                self.ids[row.name_key] = row.id
+        dialect = dialect_module(conn)
+        self.ids.update(dialect.find_authors(conn, missing))
         new = {k: names[k] for k in missing if k not in self.ids}
         if new:
-            self.ids.update(dialect_module(conn).insert_authors(conn, authors, new))
+            self.ids.update(dialect.insert_authors(conn, authors, new))
 
 
 def upsert_papers(
@@ -154,87 +151,17 @@ def upsert_papers(
 ) -> ImportSummary:
     """Insert new papers, merge changed ones, leave identical ones alone.
 
-    Input: normalised Paper records (one per arXiv id; later duplicates in the batch merge
-    into earlier ones), and optionally ``hashes``: arxiv_id -> content_hash(paper) already
-    computed by the caller (the bulk importer does it in its parser process). Output:
-    counts of inserted / updated / unchanged. Side effects:
-    rows in papers and its child tables; the keyword index follows by trigger (SQLite) or
-    generated column (PostgreSQL). Running it twice with the same input changes nothing.
+    Input: normalised Paper records (later records of an arXiv id in the batch merge into
+    the first), and optionally ``hashes``: arxiv_id -> content_hash(paper) already
+    computed by the caller. Output: counts of inserted / updated / unchanged. Side effects:
+    rows in papers and its child tables; the keyword index follows (see
+    paper_rows.write_paper_rows, which this is paper_rows() then). Running it twice with the
+    same input changes nothing.
     """
-    from paperfeed.ingest.normalize import author_key
+    from .paper_rows import paper_rows, write_paper_rows
 
-    now = now or dt.datetime.now(dt.UTC)
-    author_ids = author_ids or AuthorIds()
-    summary = ImportSummary()
-    known = dict(hashes or {})
-    by_id: dict[str, Paper] = {}
-    for paper in batch:
-        prev = by_id.get(paper.arxiv_id)
-        if prev:
-            known.pop(paper.arxiv_id, None)
-        by_id[paper.arxiv_id] = merge_papers(prev, paper) if prev else paper
-
-    def hash_of(paper: Paper) -> str:
-        return known.get(paper.arxiv_id) or content_hash(paper)
-    if not by_id:
-        return summary
-
-    existing: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(list(by_id), _CHUNK):
-        for row in conn.execute(
-            select(papers.c.id, papers.c.arxiv_id, papers.c.content_hash).where(
-                papers.c.arxiv_id.in_(chunk)
-            )
-        ):
-            existing[row.arxiv_id] = (row.id, row.content_hash)
-
-    to_insert: list[Paper] = []
-    maybe_changed: list[Paper] = []
-    for arxiv_id, paper in by_id.items():
-        if arxiv_id not in existing:
-            to_insert.append(paper)
-        elif hash_of(paper) == existing[arxiv_id][1]:
-            summary.unchanged += 1
-        else:
-            maybe_changed.append(paper)
-
-    to_update: list[tuple[int, Paper]] = []
-    if maybe_changed:
-        stored = load_papers(conn, [p.arxiv_id for p in maybe_changed])
-        for paper in maybe_changed:
-            pid, old_hash = existing[paper.arxiv_id]
-            merged = merge_papers(stored[paper.arxiv_id], paper)
-            if content_hash(merged) == old_hash:
-                summary.unchanged += 1
-            else:
-                to_update.append((pid, merged))
-
-    names: dict[str, str] = {}
-    for paper in [*to_insert, *(p for _, p in to_update)]:
-        for author in paper.authors:
-            names.setdefault(author_key(author.name), author.name)
-    author_ids.resolve(conn, names)
-
-    ids: dict[str, int] = {}
-    if to_insert:
-        rows = [_paper_row(p, now, hash_of(p)) for p in to_insert]
-        ids = dialect_module(conn).insert_papers(conn, papers, rows)
-        summary.inserted = len(to_insert)
-    if to_update:
-        update_ids = [pid for pid, _ in to_update]
-        for table in (paper_authors, paper_categories, paper_versions, paper_links, paper_signals):
-            for chunk in _chunks(update_ids, _CHUNK):
-                conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
-        for pid, paper in to_update:
-            values = _paper_row(paper, now, content_hash(paper))
-            for keep in ("arxiv_id", "first_seen_at", "source"):
-                values.pop(keep)
-            conn.execute(update(papers).where(papers.c.id == pid).values(**values))
-            ids[paper.arxiv_id] = pid
-        summary.updated = len(to_update)
-
-    _insert_children(conn, [*to_insert, *(p for _, p in to_update)], ids, author_ids)
-    return summary
+    rows = paper_rows(batch, dialect_module(conn).NAME, hashes=hashes)
+    return write_paper_rows(conn, rows, now=now, author_ids=author_ids)
 
 
 def _paper_row(paper: Paper, now: dt.datetime, digest: str) -> dict[str, Any]:
@@ -257,53 +184,6 @@ def _paper_row(paper: Paper, now: dt.datetime, digest: str) -> dict[str, Any]:
         "first_seen_at": now,
         "content_hash": digest,
     }
-
-
-def _insert_children(
-    conn: Connection, batch: list[Paper], ids: dict[str, int], author_ids: AuthorIds
-) -> None:
-    from paperfeed.ingest.normalize import author_key
-
-    author_rows, category_rows, version_rows, link_rows, signal_rows = [], [], [], [], []
-    for paper in batch:
-        pid = ids[paper.arxiv_id]
-        primary = paper.primary_category or (paper.categories[0] if paper.categories else None)
-        for pos, author in enumerate(paper.authors):
-            author_rows.append(
-                {
-                    "paper_id": pid,
-                    "position": pos,
-                    "author_id": author_ids.ids[author_key(author.name)],
-                    "affiliation": author.affiliation,
-                }
-            )
-        for cat in paper.categories:
-            category_rows.append({"paper_id": pid, "category": cat, "is_primary": cat == primary})
-        for v in paper.versions:
-            version_rows.append(
-                {"paper_id": pid, "version": v.version, "submitted_at": v.submitted_at, "size": v.size}
-            )
-        for link in paper.links:
-            link_rows.append({"paper_id": pid, "url": link.url, "kind": link.kind})
-        for s in paper.signals:
-            signal_rows.append(
-                {
-                    "paper_id": pid,
-                    "source": s.source,
-                    "kind": s.kind,
-                    "value": s.value,
-                    "observed_on": s.observed_on,
-                }
-            )
-    insert_rows = dialect_module(conn).insert_rows
-    for table, rows in (
-        (paper_authors, author_rows),
-        (paper_categories, category_rows),
-        (paper_versions, version_rows),
-        (paper_links, link_rows),
-        (paper_signals, signal_rows),
-    ):
-        insert_rows(conn, table, rows)
 
 
 def load_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 NAME = "postgresql"
@@ -34,21 +35,74 @@ DROP_KEYWORD_INDEX_DDL = [
 ]
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk INSERT (psycopg 3 pipelines executemany)."""
-    if rows:
-        conn.execute(table.insert(), list(rows))
+def bind_time(value: Any) -> Any:
+    """Dates and aware datetimes go to psycopg as they are; a naive datetime is taken to be
+    UTC (as the UtcDateTime column type does), not the session's time zone."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
-def insert_papers(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert new papers rows and return arxiv_id -> id; the tsvector column indexes them."""
-    if not rows:
+def read_time(value: Any) -> Any:
+    """The inverse of :func:`bind_time` (nothing to undo on PostgreSQL)."""
+    return value
+
+
+def find_papers(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """arxiv_id -> (id, content_hash) of those of ``arxiv_ids`` already stored (one query)."""
+    if not arxiv_ids:
         return {}
-    result = conn.execute(
-        table.insert().returning(table.c.id, table.c.arxiv_id, sort_by_parameter_order=True),
-        list(rows),
+    rows = conn.exec_driver_sql(
+        "SELECT arxiv_id, id, content_hash FROM papers WHERE arxiv_id = ANY(%s)",
+        (list(arxiv_ids),),
     )
-    return {row.arxiv_id: row.id for row in result}
+    return {arxiv_id: (pid, digest) for arxiv_id, pid, digest in rows}
+
+
+def find_authors(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """name_key -> authors.id of those of ``keys`` already stored (one query)."""
+    if not keys:
+        return {}
+    rows = conn.exec_driver_sql(
+        "SELECT name_key, id FROM authors WHERE name_key = ANY(%s)", (list(keys),)
+    )
+    return {key: aid for key, aid in rows}
+
+
+def insert_tuples(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Bulk INSERT of ready-made tuples with COPY (far fewer round trips and much less
+    per-row work than INSERT); statement-level triggers still fire, once."""
+    if not rows:
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_papers(
+    conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], now: dt.datetime
+) -> list[int]:
+    """Insert new papers rows (``columns`` order, without id and first_seen_at) and return
+    their ids in order; the generated tsvector column indexes them for keyword search."""
+    if not rows:
+        return []
+    ids = [
+        pid
+        for (pid,) in conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('papers', 'id')) "
+            "FROM generate_series(1, %s) ORDER BY 1",
+            (len(rows),),
+        )
+    ]
+    seen = bind_time(now)
+    insert_tuples(
+        conn, "papers", ["id", "first_seen_at", *columns],
+        [(pid, seen, *row) for pid, row in zip(ids, rows, strict=True)],
+    )
+    return ids
 
 
 def hold_advisory_lock(conn: Any, key: int) -> None:
@@ -81,13 +135,9 @@ def insert_authors(conn: Connection, table: Table, names: dict[str, str]) -> dic
     """Insert authors (name_key -> display name) and return the ids of all of them; a
     concurrent importer may have added some meanwhile, so conflicts are read back."""
     keys = list(names)
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["name_key"])
-    conn.execute(stmt, [{"name": names[k], "name_key": k} for k in keys])
-    ids: dict[str, int] = {}
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        rows = conn.execute(
-            select(table.c.id, table.c.name_key).where(table.c.name_key.in_(chunk))
-        )
-        ids.update({row.name_key: row.id for row in rows})
-    return ids
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} (name, name_key) "
+        "SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT (name_key) DO NOTHING",
+        ([names[k] for k in keys], keys),
+    )
+    return find_authors(conn, keys)

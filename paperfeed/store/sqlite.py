@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Engine, Table, event
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 NAME = "sqlite"
@@ -81,8 +82,9 @@ DROP_KEYWORD_INDEX_DDL = [
 ]
 
 
-def _sqlite_value(value: Any) -> Any:
-    # The text formats SQLAlchemy's SQLite DATE/DATETIME types store and read back.
+def bind_time(value: Any) -> Any:
+    """A date or datetime as the text SQLAlchemy's SQLite DATE / DATETIME types store and
+    read back (datetimes in UTC, naive ones taken to be UTC); anything else unchanged."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -94,50 +96,94 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _needs_conversion(column: Any) -> bool:
-    return isinstance(column.type, Date | DateTime)
+def read_time(value: Any) -> Any:
+    """The inverse of :func:`bind_time`: the date, or the aware UTC datetime, it stored."""
+    if not isinstance(value, str):
+        return value
+    if len(value) == 10:
+        return dt.date.fromisoformat(value)
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk INSERT through the driver's executemany, skipping SQLAlchemy's per-row
-    parameter processing (the bulk-import hot path). Rows must share their keys."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
+def find_papers(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """arxiv_id -> (id, content_hash) of those of ``arxiv_ids`` already stored (one query)."""
+    if not arxiv_ids:
+        return {}
+    rows = conn.exec_driver_sql(
+        "SELECT p.arxiv_id, p.id, p.content_hash FROM json_each(?) AS j "
+        "JOIN papers AS p ON p.arxiv_id = j.value",
+        (json.dumps(list(arxiv_ids)),),
     )
-    convert = [i for i, c in enumerate(columns) if _needs_conversion(table.c[c])]
-    if not convert:
-        conn.exec_driver_sql(sql, [tuple(r.values()) for r in rows])
-        return
-    params = []
-    for r in rows:
-        values = list(r.values())
-        for i in convert:
-            values[i] = _sqlite_value(values[i])
-        params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
+    return {arxiv_id: (pid, digest) for arxiv_id, pid, digest in rows}
 
 
-def insert_papers(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert new papers rows, index them for keyword search, return arxiv_id -> id.
+def find_authors(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """name_key -> authors.id of those of ``keys`` already stored (one query)."""
+    if not keys:
+        return {}
+    rows = conn.exec_driver_sql(
+        "SELECT a.name_key, a.id FROM json_each(?) AS j JOIN authors AS a ON a.name_key = j.value",
+        (json.dumps(list(keys)),),
+    )
+    return {key: aid for key, aid in rows}
+
+
+def insert_tuples(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Bulk INSERT of ready-made tuples (values already as bind_time() gives them)
+    through the driver's executemany: no per-row work in Python."""
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            rows,  # type: ignore[arg-type]
+        )
+
+
+# A bigger in-memory buffer of pending FTS5 terms: FTS5 writes one segment per buffer
+# flush and merges them as they pile up; with the default 1 MB, a 5,000-paper batch became
+# several segments and the merging cost as much as the tokenising (bulk import, issue 2).
+FTS_HASHSIZE = 16 * 1024 * 1024
+
+
+def insert_papers(
+    conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], now: dt.datetime
+) -> list[int]:
+    """Insert new papers rows (``columns`` order, without id and first_seen_at), index them
+    for keyword search, and return their ids in order.
 
     Ids are allocated here: the caller holds SQLite's write lock (BEGIN IMMEDIATE), so
     max(id) cannot move under us. The FTS5 rows are added with one INSERT ... SELECT.
     """
     if not rows:
-        return {}
+        return []
+    _ensure_fts_hashsize(conn)
     start = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM papers").scalar_one() + 1
-    with_ids = [{"id": start + i, **row} for i, row in enumerate(rows)]
-    insert_rows(conn, table, with_ids)
+    seen = bind_time(now)
+    insert_tuples(
+        conn,
+        "papers",
+        ["id", "first_seen_at", *columns],
+        [(start + i, seen, *row) for i, row in enumerate(rows)],
+    )
+    end = start + len(rows) - 1
     conn.exec_driver_sql(
         "INSERT INTO papers_fts(rowid, title, abstract, authors) "
         "SELECT id, title, abstract, authors_text FROM papers WHERE id BETWEEN ? AND ?",
-        (start, start + len(rows) - 1),
+        (start, end),
     )
-    return {row["arxiv_id"]: row["id"] for row in with_ids}
+    return list(range(start, end + 1))
+
+
+def _ensure_fts_hashsize(conn: Connection) -> None:
+    # A persistent FTS5 setting (papers_fts_config); written once per database.
+    current = conn.exec_driver_sql(
+        "SELECT v FROM papers_fts_config WHERE k = 'hashsize'"
+    ).scalar()
+    if current != FTS_HASHSIZE:
+        conn.exec_driver_sql(
+            "INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', ?)", (FTS_HASHSIZE,)
+        )
 
 
 def insert_authors(conn: Connection, table: Table, names: dict[str, str]) -> dict[str, int]:
