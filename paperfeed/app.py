@@ -42,7 +42,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     app.state.cache = PageCache(ttl=settings.cache_seconds)
     app.state.data_version = DataVersionClock(engine)
     app.state.similar_cache = PageCache(ttl=600, max_entries=4096)  # neighbours per paper
-    app.state.limiter = RateLimiter(enabled=settings.rate_limits)
+    app.state.limiter = RateLimiter(enabled=settings.rate_limits, engine=engine)
     app.state.links = SignedLinks(settings.secret_key)
     app.state.send_mail = send_mail or default_send_mail(settings)
 

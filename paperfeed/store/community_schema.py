@@ -132,3 +132,14 @@ data_versions = Table(
     Column("name", String(32), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+# Rate-limit counters shared by every server process (web/ratelimit.py): hits per bucket,
+# key digest (never the raw address or email) and fixed window; old windows are pruned.
+rate_limit_hits = Table(
+    "rate_limit_hits",
+    metadata,
+    Column("bucket", String(32), primary_key=True),
+    Column("key_digest", String(32), primary_key=True),
+    Column("window_start", Integer, primary_key=True),  # unix seconds, a window multiple
+    Column("hits", Integer, nullable=False),
+)

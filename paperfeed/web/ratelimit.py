@@ -1,14 +1,24 @@
-"""In-process rate limits (sliding window) for log-in, sign-up, votes, comments, submits.
+"""Rate limits (sliding window) for log-in, sign-up, votes, comments, submits.
 
-Per process: with N workers a client gets at most N times the limit, which still stops
-password guessing and spam floods. Limits are (events, seconds) per bucket and key.
+Limits are (events, seconds) per bucket and key. With an engine (what the app uses) the
+counters live in the database (store/rate_limits.py), so every server process shares one
+budget: N workers do not give a client N times the limit. Without one, or when the
+database cannot be written, the counters are kept in this process (exact sliding window).
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import threading
 import time
 from collections import deque
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger(__name__)
+PRUNE_PROBABILITY = 0.01  # share of shared-counter hits that also delete expired windows
 
 LIMITS: dict[str, tuple[int, float]] = {
     "login": (10, 300.0),  # per client address and per email
@@ -25,9 +35,10 @@ class RateLimiter:
     """``allow(bucket, key)`` is False once ``key`` used up the bucket's limit."""
 
     def __init__(self, limits: dict[str, tuple[int, float]] | None = None, *,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, engine: Engine | None = None) -> None:
         self.limits = dict(LIMITS if limits is None else limits)
         self.enabled = enabled
+        self.engine = engine
         self._events: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -35,6 +46,12 @@ class RateLimiter:
         if not self.enabled:
             return True
         count, window = self.limits[bucket]
+        if self.engine is not None:
+            try:
+                return self._allow_shared(bucket, key, count, window)
+            except SQLAlchemyError:
+                log.warning("shared rate limit unavailable; counting in this process",
+                            exc_info=True)
         now = time.monotonic()
         with self._lock:
             if len(self._events) > 100_000:
@@ -46,3 +63,15 @@ class RateLimiter:
                 return False
             events.append(now)
             return True
+
+    def _allow_shared(self, bucket: str, key: str, count: int, window: float) -> bool:
+        from paperfeed.store.database import write_transaction
+        from paperfeed.store.rate_limits import prune_hits, take
+
+        assert self.engine is not None
+        now = time.time()
+        with write_transaction(self.engine) as conn:
+            allowed = take(conn, bucket, key, count, now, window)
+            if random.random() < PRUNE_PROBABILITY:
+                prune_hits(conn, now, max(w for _, w in self.limits.values()))
+        return allowed

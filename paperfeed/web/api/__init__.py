@@ -72,7 +72,7 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
     added = [r for r in app.router.routes if r not in before]
     app.router.routes[:] = added + before
     if not hasattr(app.state, "limiter"):
-        app.state.limiter = RateLimiter(enabled=settings.rate_limits)
+        app.state.limiter = RateLimiter(enabled=settings.rate_limits, engine=engine)
     install_error_handlers(app)
     install_docs(app, settings.site_name)
     app.add_middleware(ReadOnlyCors)
