@@ -154,3 +154,23 @@ def test_pages_that_need_an_account_send_visitors_to_log_in(client: TestClient) 
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
+
+
+def test_expired_sessions_are_purged_at_the_next_log_in(engine) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from paperfeed.store.database import write_transaction
+    from paperfeed.store.sessions import create_session, session_user
+    from paperfeed.store.users import create_user
+
+    with write_transaction(engine) as conn:
+        ada = create_user(conn, username="ada", email="ada@example.org", password=PASSWORD)
+        old = create_session(conn, ada.id)
+        conn.execute(update(sessions).values(
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        assert session_user(conn, old) is None  # expired: refused even before the purge
+        new = create_session(conn, ada.id)
+        assert session_user(conn, new).id == ada.id
+        assert len(conn.execute(select(sessions)).all()) == 1  # the expired row is gone

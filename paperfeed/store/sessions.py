@@ -22,9 +22,11 @@ def _digest(token: str) -> str:
 
 
 def create_session(conn: Connection, user_id: int, *, user_agent: str = "") -> str:
-    """Start a session for ``user_id``; returns the token for the cookie (never stored)."""
+    """Start a session for ``user_id``; returns the token for the cookie (never stored).
+    Expired sessions (anyone's) are deleted on the way: they can never be used again."""
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
+    conn.execute(delete(sessions).where(sessions.c.expires_at < now))
     conn.execute(
         sessions.insert().values(
             token_hash=_digest(token), user_id=user_id, created_at=now,
