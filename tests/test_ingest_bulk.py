@@ -20,6 +20,8 @@ from paperfeed.store.checkpoints import get_checkpoint
 from paperfeed.store.papers import count_papers, get_paper
 from paperfeed.store.schema import ingest_checkpoints
 
+from .test_store_paper_rows import other_engine  # noqa: F401 - a fixture
+
 DATA = Path(__file__).parent / "data" / "bulk"
 LISTING = DATA / "listing-sample.jsonl"
 KAGGLE = DATA / "kaggle-sample.jsonl"
@@ -184,3 +186,64 @@ def test_import_killed_midway_then_rerun_ends_like_an_uninterrupted_one(
     import_file(clean, big, batch_size=20)
     assert _snapshot(clean) == killed
     clean.dispose()
+
+
+def test_duplicate_ids_within_and_across_batches_merge_as_upserts_of_the_same_batches(
+    engine: Engine, other_engine: Engine, tmp_path: Path,  # noqa: F811 - the fixture
+) -> None:
+    from paperfeed.ingest.records import paper_from_json
+    from paperfeed.store.database import write_transaction
+    from paperfeed.store.papers import upsert_papers
+
+    records = [json.loads(line) for line in LISTING.read_text().splitlines()[:6]]
+    later = {**records[0], "title": "A later title", "comment": "see https://github.com/a/b",
+             "categories": ["cs.LG"], "listing_date": "2025-04-01"}
+    latest = {**records[0], "authors": ["Someone Else"], "summary": "A new abstract."}
+    kaggle = json.loads(KAGGLE.read_text().splitlines()[0])
+    kaggle_again = {**kaggle, "doi": None, "journal-ref": "Other (2009)"}
+    # batch size 2: records[0] repeats inside its batch and in a later batch, the Kaggle
+    # record in the next batch
+    lines = [records[0], later, records[1], kaggle, records[2], kaggle_again, latest, records[3]]
+    path = tmp_path / "dupes.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+    summary = import_file(engine, path, batch_size=2)
+    assert summary.as_dict() == {"inserted": 5, "updated": 2, "unchanged": 0, "rejected": 0}
+
+    direct = other_engine
+    for start in range(0, len(lines), 2):
+        with write_transaction(direct) as conn:
+            upsert_papers(conn, [paper_from_json(r) for r in lines[start : start + 2]])
+    assert _snapshot(engine) == _snapshot(direct)
+    with engine.connect() as conn, direct.connect() as other:
+        for arxiv_id in (records[0]["id"], kaggle["id"]):
+            assert get_paper(conn, arxiv_id) == get_paper(other, arxiv_id)
+        merged = get_paper(conn, records[0]["id"])
+        kaggle_paper = get_paper(conn, kaggle["id"])
+    assert merged is not None and kaggle_paper is not None
+    assert merged.title == records[0]["title"] and merged.abstract == "A new abstract."
+    assert [a.name for a in merged.authors] == ["Someone Else"]
+    assert [link.url for link in merged.links] == ["https://github.com/a/b"]
+    assert merged.announced_on == dt.date(2025, 3, 18)  # the first announcement stays
+    assert kaggle_paper.doi == kaggle["doi"] and kaggle_paper.journal_ref == "Other (2009)"
+
+
+def test_reimporting_an_edited_file_updates_exactly_the_edited_papers(
+    engine: Engine, tmp_path: Path
+) -> None:
+    records = [json.loads(line) for line in LISTING.read_text().splitlines()]
+    import_file(engine, LISTING, batch_size=64)
+    for i in (0, 77, 299):
+        records[i]["title"] = f"Edited title {i}"
+    records[150]["authors"] = [*records[150]["authors"], "A. Newcomer"]
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(json.dumps(r) + "\n" for r in records))
+    summary = import_file(engine, edited, batch_size=64)
+    assert summary.as_dict() == {"inserted": 0, "updated": 4, "unchanged": 296, "rejected": 0}
+    assert import_file(engine, edited).as_dict()["unchanged"] == 300
+    with engine.connect() as conn:
+        assert count_papers(conn) == 300
+        p = get_paper(conn, records[77]["id"])
+        q = get_paper(conn, records[150]["id"])
+    assert p is not None and p.title == "Edited title 77"
+    assert q is not None and q.authors[-1].name == "A. Newcomer"
