@@ -10,7 +10,9 @@ batch), and the median is printed with every run, so that a load spike from anot
 hits all variants alike. The ONNX model is exported into --cache-dir on first use.
 ``--previous`` adds an older int8 ONNX file (e.g. the MatMul-only ``model-int8-pc.onnx``
 of earlier versions) run as those versions ran it: batches of 16, ONNX Runtime's
-SkipLayerNormalization fusion on.
+SkipLayerNormalization fusion on. ``--ablate`` adds the steps in between: the previous file
+run the new way (one text per run, SkipLayerNormFusion off), and the new file with
+SkipLayerNormFusion left on.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="*", default=[1],
                         help="batch sizes of the current onnx-int8 model (default: 1)")
     parser.add_argument("--previous", type=Path, help="an older int8 ONNX file to compare")
+    parser.add_argument("--ablate", action="store_true",
+                        help="also run the previous file the new way and the new file with "
+                        "ONNX Runtime's SkipLayerNormFusion on (both at batch 1)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
@@ -74,6 +79,14 @@ def main() -> None:
     if args.previous:
         old = OnnxEmbedder(model_dir, args.previous, batch_size=16, disabled_optimizers=())
         variants.append((f"onnx-int8 previous ({args.previous.name})", 256, 16, old.embed))
+        if args.ablate:
+            old_now = OnnxEmbedder(model_dir, args.previous, batch_size=1)
+            name = f"onnx-int8 previous ({args.previous.name}), SkipLayerNormFusion off"
+            variants.append((name, 256, 1, old_now.embed))
+    if args.ablate:
+        fused_skip = OnnxEmbedder(model_dir, onnx_path, batch_size=1, disabled_optimizers=())
+        variants.append((f"onnx-int8 ({onnx_path.name}), SkipLayerNormFusion on", 256, 1,
+                         fused_skip.embed))
     for tokens in args.max_tokens:
         for batch in args.batch_sizes:
             new = OnnxEmbedder(model_dir, onnx_path, max_tokens=tokens, batch_size=batch)
