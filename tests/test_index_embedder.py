@@ -79,3 +79,26 @@ def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
         cosines = (vectors * reference).sum(axis=1)
         assert cosines[:3].min() > 0.99 and cosines[3:].min() > 0.95, (batch_size, cosines)
     assert OnnxEmbedder(model_dir, path).embed([]).shape == (0, 384)
+
+
+def test_fusion_is_skipped_for_other_models_and_when_it_fails(tmp_path, monkeypatch, caplog):
+    """The transformer fusion is an optional speed-up: a non-BERT model or a failing fusion
+    quantises the plain export instead (no model is loaded here)."""
+    import json
+
+    from onnxruntime.transformers import optimizer
+
+    from paperfeed.index import onnx_export
+
+    fp32 = tmp_path / onnx_export.FP32_NAME
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "mpnet"}))
+    assert onnx_export._fused(tmp_path, fp32) == fp32
+
+    def broken(*args, **kwargs):
+        raise ValueError("no such graph")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"model_type": "bert", "num_attention_heads": 12, "hidden_size": 384}))
+    assert onnx_export._fused(tmp_path, fp32) == fp32
+    assert "fusion failed" in caplog.text

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from paperfeed.index.embedder import model_id_for
 
+log = logging.getLogger(__name__)
+
 ONNX_OPSET = 17
 QUANTIZED_NAME = "model-int8-fused.onnx"  # change the name when the recipe changes
 FP32_NAME = "model-fp32-eager.onnx"
@@ -63,7 +65,8 @@ def quantized_model_path(model_dir: Path, cache_dir: str | Path) -> Path:
 
 def _fused(model_dir: Path, fp32: Path) -> Path:
     """The fp32 model with ONNX Runtime's transformer fusions applied (BERT-type models);
-    other models, or a fusion that finds no attention to fuse, give ``fp32`` unchanged."""
+    other models, or a fusion that fails or finds no attention to fuse, give ``fp32``
+    unchanged (slower, same vectors)."""
     config = json.loads((model_dir / "config.json").read_text())
     if config.get("model_type") != "bert":
         return fp32
@@ -78,9 +81,14 @@ def _fused(model_dir: Path, fp32: Path) -> Path:
             str(fp32), model_type="bert", num_heads=int(config["num_attention_heads"]),
             hidden_size=int(config["hidden_size"]), optimization_options=options, opt_level=0,
         )
+    except Exception as exc:  # noqa: BLE001 - an optional speed-up; the plain model works
+        logging.disable(logging.NOTSET)
+        log.warning("ONNX transformer fusion failed (%s); quantising the unfused model", exc)
+        return fp32
     finally:
         logging.disable(logging.NOTSET)
     if not model.get_fused_operator_statistics().get("Attention"):
+        log.warning("ONNX transformer fusion found no attention; quantising the unfused model")
         return fp32
     fused = fp32.with_name(fp32.stem + "-fused.onnx")
     tmp = fused.with_suffix(".tmp.onnx")
