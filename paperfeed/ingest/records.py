@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from typing import Any
 
 from paperfeed.models import Author, Paper, Version
@@ -41,6 +43,17 @@ def _required(record: dict[str, Any], key: str) -> str:
     return value
 
 
+def _listing_date(value: Any) -> dt.date | None:
+    return _cached_date(value) if isinstance(value, str) else parse_date(value, "listing_date")
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_date(value: str) -> dt.date | None:
+    # A corpus has a few hundred distinct listing days. Caching is safe although the check
+    # depends on today's date: only valid dates are cached, and a date valid once stays so.
+    return parse_date(value, "listing_date")
+
+
 def paper_from_listing(record: dict[str, Any]) -> Paper:
     """The shared corpus schema (id, title, summary, authors[], categories[], comment,
     listing_date). It has no primary category: the first listed one stands in."""
@@ -54,12 +67,12 @@ def paper_from_listing(record: dict[str, Any]) -> Paper:
     if not isinstance(cats, list):
         raise InvalidRecord("categories is not a list")
     comment = clean_optional(record.get("comment"))
-    announced = parse_date(record.get("listing_date"), "listing_date")
+    announced = _listing_date(record.get("listing_date"))
     return Paper(
         arxiv_id=arxiv_id,
         title=title,
         abstract=abstract,
-        authors=[Author(clean_text(n)) for n in names if clean_text(n)],
+        authors=[Author(name) for name in map(clean_text, names) if name],
         categories=clean_categories(cats),
         comments=comment,
         announced_on=announced,
@@ -85,7 +98,7 @@ def paper_from_kaggle(record: dict[str, Any]) -> Paper:
                 authors.append(Author(name))
     elif isinstance(record.get("authors"), str):
         raw = record["authors"].replace(" and ", ", ")
-        authors = [Author(clean_text(n)) for n in raw.split(",") if clean_text(n)]
+        authors = [Author(name) for name in map(clean_text, raw.split(",")) if name]
     versions: list[Version] = []
     for entry in record.get("versions") or []:
         if not isinstance(entry, dict):
