@@ -247,3 +247,16 @@ def test_reimporting_an_edited_file_updates_exactly_the_edited_papers(
         q = get_paper(conn, records[150]["id"])
     assert p is not None and p.title == "Edited title 77"
     assert q is not None and q.authors[-1].name == "A. Newcomer"
+
+
+def test_background_parser_stops_with_its_consumer_and_its_death_is_reported() -> None:
+    from paperfeed.ingest.bulk import read_batches, read_batches_in_background
+
+    batches = read_batches_in_background(LISTING, batch_size=10)
+    first = next(batches)
+    expected = next(read_batches(LISTING, batch_size=10))
+    assert first.rows == expected.rows and first.last_line == expected.last_line
+    batches.close()  # kills the parser; must not hang
+
+    with pytest.raises(RuntimeError, match="died"):
+        list(read_batches_in_background(LISTING, dialect="no-such-database"))

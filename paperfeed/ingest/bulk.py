@@ -13,14 +13,17 @@ import gc
 import gzip
 import itertools
 import json
-import multiprocessing as mp
 import os
+import pickle
 import queue
+import subprocess
+import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import Engine
 
@@ -111,55 +114,80 @@ def read_batches(
         yield batch
 
 
-def _parse_worker(
-    path: str, dialect: str, skip: int, batch_size: int, out: Any, parent: int
-) -> None:
+def _send_batches(path: str, dialect: str, skip: int, batch_size: int) -> None:
+    """The parser process: batches, pickled and length-prefixed, on stdout; then a None."""
     # This process only parses: what it allocates is freed by reference counting (no
     # cycles), and the cycle collector's passes over millions of young objects cost
     # about 12% of parsing.
     gc.disable()
+    out = sys.stdout.buffer
     batches = read_batches(Path(path), dialect=dialect, skip=skip, batch_size=batch_size)
-    for batch in itertools.chain(batches, [None]):
-        while True:
-            try:
-                out.put(batch, timeout=1.0)
-                break
-            except queue.Full:
-                if os.getppid() != parent:
-                    # The importer was killed: exit now instead of flushing to nobody.
-                    out.cancel_join_thread()
-                    return
+    try:
+        for batch in itertools.chain(batches, [None]):
+            data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(len(data).to_bytes(8, "little"))
+            out.write(data)
+            out.flush()
+    except BrokenPipeError:
+        pass  # the importer is gone (killed or stopped early): nobody to parse for
 
 
 def read_batches_in_background(
     path: Path, *, dialect: str = "sqlite", skip: int = 0, batch_size: int = BATCH
 ) -> Iterator[Batch]:
     """read_batches() run in a child process, a few batches ahead of the consumer."""
-    # spawn, not fork: a forked child would inherit the importer's database sockets and
-    # keep a killed importer's transaction (and its locks) alive on PostgreSQL.
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue(maxsize=3)
-    worker = ctx.Process(
-        target=_parse_worker,
-        args=(str(path), dialect, skip, batch_size, out, os.getpid()),
-        daemon=True,
-    )
-    worker.start()
+    # A fresh interpreter that imports only this module. Not fork: a forked child would
+    # inherit the importer's database sockets and keep a killed importer's transaction
+    # (and its locks) alive on PostgreSQL. Not multiprocessing's spawn either: it imports
+    # the caller's __main__ again (for `paperfeed import`, the whole CLI: 0.5 s before the
+    # first batch).
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    cmd = [sys.executable, "-m", __name__, str(path), dialect, str(skip), str(batch_size)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    stream = proc.stdout
+    ahead: queue.Queue[Batch | None | BaseException] = queue.Queue(maxsize=3)
+
+    def receive() -> None:
+        # A thread: reading and unpickling overlap with the database work (sqlite3 and
+        # psycopg release the GIL while the database works).
+        try:
+            while True:
+                head = stream.read(8)
+                data = stream.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+                if not data:
+                    code = proc.wait()
+                    ahead.put(RuntimeError(f"the parser of {path} died (exit {code})"))
+                    return
+                batch = pickle.loads(data)
+                ahead.put(batch)
+                if batch is None:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            ahead.put(exc)
+
+    receiver = threading.Thread(target=receive, name="bulk-import-receiver", daemon=True)
+    receiver.start()
     try:
         while True:
-            try:
-                batch = out.get(timeout=5.0)
-            except queue.Empty:
-                if not worker.is_alive():
-                    raise RuntimeError(f"the parser of {path} died (exit {worker.exitcode})")
-                continue
-            if batch is None:
+            item = ahead.get()
+            if item is None:
                 return
-            yield batch
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join(timeout=5)
+        if proc.poll() is None:
+            proc.kill()
+        while receiver.is_alive():  # let it finish its put() and see the end of the pipe
+            try:
+                ahead.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        proc.wait()
+        stream.close()
 
 
 def import_file(
@@ -203,3 +231,11 @@ def import_file(
     with write_transaction(engine) as conn:
         clear_checkpoint(conn, SOURCE, key)
     return summary
+
+
+if __name__ == "__main__":
+    # The parser process of read_batches_in_background(). Run through the module's real
+    # name, so that what it pickles names paperfeed.ingest.bulk.Batch, not __main__.Batch.
+    from paperfeed.ingest.bulk import _send_batches as send
+
+    send(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
