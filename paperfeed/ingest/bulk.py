@@ -114,13 +114,14 @@ def read_batches(
         yield batch
 
 
-def _send_batches(path: str, dialect: str, skip: int, batch_size: int) -> None:
-    """The parser process: batches, pickled and length-prefixed, on stdout; then a None."""
+def _send_batches(fd: int, path: str, dialect: str, skip: int, batch_size: int) -> None:
+    """The parser process: batches, pickled and length-prefixed, to the pipe ``fd``; then
+    a None. (A pipe of its own, not stdout, which a stray print() would corrupt.)"""
     # This process only parses: what it allocates is freed by reference counting (no
     # cycles), and the cycle collector's passes over millions of young objects cost
     # about 12% of parsing.
     gc.disable()
-    out = sys.stdout.buffer
+    out = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - lives as long as the process
     batches = read_batches(Path(path), dialect=dialect, skip=skip, batch_size=batch_size)
     try:
         for batch in itertools.chain(batches, [None]):
@@ -129,7 +130,9 @@ def _send_batches(path: str, dialect: str, skip: int, batch_size: int) -> None:
             out.write(data)
             out.flush()
     except BrokenPipeError:
-        pass  # the importer is gone (killed or stopped early): nobody to parse for
+        # The importer is gone (killed or stopped early): nobody to parse for, and nothing
+        # to flush at exit either.
+        os._exit(0)
 
 
 def read_batches_in_background(
@@ -144,10 +147,17 @@ def read_batches_in_background(
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    cmd = [sys.executable, "-m", __name__, str(path), dialect, str(skip), str(batch_size)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-    assert proc.stdout is not None
-    stream = proc.stdout
+    read_end, write_end = os.pipe()
+    cmd = [sys.executable, "-m", __name__, str(write_end), str(path), dialect, str(skip),
+           str(batch_size)]
+    try:
+        proc = subprocess.Popen(cmd, env=env, pass_fds=(write_end,))
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)  # the child's now: the pipe ends when the child does
+    stream = open(read_end, "rb")  # noqa: SIM115 - closed below
     ahead: queue.Queue[Batch | None | BaseException] = queue.Queue(maxsize=3)
 
     def receive() -> None:
@@ -238,4 +248,4 @@ if __name__ == "__main__":
     # name, so that what it pickles names paperfeed.ingest.bulk.Batch, not __main__.Batch.
     from paperfeed.ingest.bulk import _send_batches as send
 
-    send(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    send(int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
