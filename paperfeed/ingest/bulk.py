@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from sqlalchemy import Engine
 
@@ -38,10 +38,6 @@ from .records import paper_from_json
 
 SOURCE = "bulk"
 BATCH = 5000
-# The first batches are smaller, growing to BATCH: the writer starts sooner, and each
-# batch is ready about when the writer has written the one before.
-FIRST_BATCH = 500
-GROWTH = 1.5
 MAX_KEPT_REJECTIONS = 1000  # the count is exact; only the first reasons are kept
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
@@ -65,7 +61,7 @@ def open_lines(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
     magic = raw.read(2)
     raw.seek(0)
-    stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+    stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if magic == b"\x1f\x8b" else raw
     return raw, stream
 
 
@@ -88,7 +84,6 @@ def read_batches(
     with raw:
         batch = Batch(last_line=skip, position=0)
         papers: list[Paper] = []
-        limit = min(batch_size, FIRST_BATCH)
         number = 0
         try:
             for number, line in enumerate(stream, start=1):
@@ -100,13 +95,12 @@ def read_batches(
                 else:
                     papers.append(item)
                 batch.last_line = number
-                if len(papers) >= limit:
+                if len(papers) >= batch_size:
                     batch.rows = paper_rows(papers, dialect)
                     batch.position = raw.tell()
                     yield batch
                     batch = Batch(last_line=number, position=0)
                     papers = []
-                    limit = min(batch_size, int(limit * GROWTH))
         except (EOFError, OSError, zlib.error) as exc:
             batch.error = f"{path.name}: stopped after line {batch.last_line}: {exc}"
         batch.rows = paper_rows(papers, dialect)
