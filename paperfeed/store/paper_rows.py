@@ -60,8 +60,8 @@ class PaperRows:
         return len(self.papers)
 
     def papers_at(self, indexes: Iterable[int]) -> list[Paper]:
-        """The Paper records rows ``indexes`` were built from (equal to the originals,
-        datetimes as aware UTC)."""
+        """The Paper records that rows ``indexes`` (distinct) were built from, in that
+        order; equal to the originals (on SQLite datetimes come back as aware UTC)."""
         read = _DIALECTS[self.dialect].read_time
         wanted = {i: n for n, i in enumerate(indexes)}
         out: list[Paper] = []
