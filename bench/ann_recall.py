@@ -18,7 +18,7 @@ from search_latency import sample_queries  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from paperfeed.config import load_settings
-from paperfeed.index import sqlite_backend
+from paperfeed.index import postgres_backend, sqlite_backend
 from paperfeed.index.embedder import load_embedder
 from paperfeed.index.schema import paper_vectors
 from paperfeed.index.vectors import backend_for, decode_embedding
@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--label", default="")
     parser.add_argument("--nprobe", type=int, nargs="*", default=[],
                         help="IVF clusters probed (SQLite >= 200k vectors); several = sweep")
+    parser.add_argument("--ef-search", type=int, nargs="*", default=[],
+                        help="hnsw.ef_search (PostgreSQL); several = sweep")
     args = parser.parse_args()
     embedder = load_embedder(load_settings(embedding_backend="onnx-int8",
                                            cache_dir=args.cache_dir))
@@ -67,8 +69,14 @@ def main() -> None:
         e = np.array(exact_times) * 1000
         print("| index | vectors | queries | recall@10 | ANN p50 / p95 ms | "
               "exact scan p50 / p95 ms |")
-        for nprobe in args.nprobe or [sqlite_backend.IVF_NPROBE]:
-            sqlite_backend.IVF_NPROBE = nprobe
+        is_sqlite = engine.dialect.name == "sqlite"
+        settings_swept = (args.nprobe or [sqlite_backend.IVF_NPROBE]) if is_sqlite else \
+            (args.ef_search or [0])
+        for value in settings_swept:
+            if is_sqlite:
+                sqlite_backend.IVF_NPROBE = value
+            else:
+                postgres_backend.HNSW_EF_SEARCH_OVERRIDE = value or None
             recalls, ann_times = [], []
             for q, exact in zip(vectors, exact_lists, strict=True):
                 start = time.perf_counter()
@@ -78,8 +86,10 @@ def main() -> None:
                 recalls.append(len(set(exact) & {pid for pid, _ in approx}) / 10)
             a = np.array(ann_times) * 1000
             label = args.label or engine.dialect.name
-            if engine.dialect.name == "sqlite" and count >= sqlite_backend.IVF_MIN_ROWS:
-                label += f" (nprobe {nprobe})"
+            if is_sqlite and count >= sqlite_backend.IVF_MIN_ROWS:
+                label += f" (nprobe {value})"
+            elif not is_sqlite:
+                label += f" (ef_search {value or 'default'})"
             print(f"| {label} | {count:,} | {len(recalls)} | {np.mean(recalls):.3f} | "
                   f"{np.percentile(a, 50):.1f} / {np.percentile(a, 95):.1f} | "
                   f"{np.percentile(e, 50):.1f} / {np.percentile(e, 95):.1f} |")

@@ -89,3 +89,19 @@ def test_search_sees_new_vectors_immediately(engine):
         after = search_papers(conn, "protein folding", embedder=embedder, mode="semantic")
     assert before.hits[0].arxiv_id != "2501.00002"
     assert after.hits[0].arxiv_id == "2501.00002"
+
+
+def test_hnsw_ef_search_grows_with_the_index(engine, db_kind):
+    from sqlalchemy import text
+
+    from paperfeed.index.postgres_backend import ef_search_for, prepare_vector_query
+
+    # 200 up to 100k vectors (recall@10 0.975 at 57,852), ~600 at 1M (0.962; benchmarks.md)
+    assert [ef_search_for(n) for n in (0, 57_852, 100_000, 1_000_000)] == [200, 200, 200, 632]
+    if db_kind != "postgres":
+        return
+    with engine.connect() as conn:
+        prepare_vector_query(conn, 10)
+        assert conn.execute(text("SHOW hnsw.ef_search")).scalar() == "200"
+        prepare_vector_query(conn, 500)  # a deeper page needs a wider search
+        assert conn.execute(text("SHOW hnsw.ef_search")).scalar() == "500"
