@@ -59,10 +59,9 @@ def settings_from(db_url: str | None, config_path: str | None, **overrides: Any)
 
 def engine_for(settings: Settings, *, migrate: bool = True) -> Any:
     """An engine on the configured database, upgraded to the current schema."""
+    from paperfeed.index.terms import use_cache_dir
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import pending_revisions, upgrade_database
-
-    from paperfeed.index.terms import use_cache_dir
 
     engine = open_engine(settings.database_url)
     if migrate and pending_revisions(engine):

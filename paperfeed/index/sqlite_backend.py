@@ -94,10 +94,10 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
     if limit <= 0:
         return []
     if weights == FTS_WEIGHTS:
-        found = postings.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
-                                            narrowing=narrowing, fulltext_ids=fulltext_ids)
-        if found is not None:
-            return found
+        scored = postings.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
+                                             narrowing=narrowing, fulltext_ids=fulltext_ids)
+        if scored is not None:
+            return scored
     found: list[tuple[int, float]] = []
     for at_least in match_stages(terms):
         expr = fts5_expression(terms, phrases, excluded, at_least=at_least)

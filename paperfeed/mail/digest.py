@@ -185,7 +185,7 @@ class DigestBuilder:
         fresh = "New this week" if self.period.frequency == "weekly" else "New today"
         titles = {"trending": "Trending" if voted else fresh, "personal": "Picked for you"}
         for kind in ("trending", "personal"):
-            items = []
+            items: list[dict[str, Any]] = []
             for rec in picks:
                 if rec.section != kind:
                     continue

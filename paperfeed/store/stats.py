@@ -12,18 +12,18 @@ from .schema import authors, paper_categories, papers
 def collect_stats(conn: Connection, *, top: int = 20, days: int = 30) -> dict[str, Any]:
     """Totals and breakdowns; ``papers`` is the number of papers."""
     total = conn.execute(select(func.count()).select_from(papers)).scalar_one()
-    by_source = dict(
+    by_source: dict[str, int] = dict(
         conn.execute(
             select(papers.c.source, func.count()).group_by(papers.c.source).order_by(desc(func.count()))
-        ).all()
+        ).tuples().all()
     )
-    by_category = dict(
+    by_category: dict[str, int] = dict(
         conn.execute(
             select(paper_categories.c.category, func.count())
             .group_by(paper_categories.c.category)
             .order_by(desc(func.count()), paper_categories.c.category)
             .limit(top)
-        ).all()
+        ).tuples().all()
     )
     by_day = {
         str(day): n
