@@ -84,14 +84,18 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
     return found
 
 
-def fulltext_ids(conn: Connection, phrases: list[list[str]], *, every: bool) -> np.ndarray:
-    """Ids of the papers whose ``search_tsv`` has every (or any) of ``phrases``."""
+def fulltext_ids(conn: Connection, phrases: list[list[str]], *, every: bool,
+                 among: list[int] | None = None) -> np.ndarray:
+    """Ids of the papers (of ``among``, if given) whose ``search_tsv`` has every (or any)
+    of ``phrases``."""
     parts = [tsquery_expression([], [p], []) for p in phrases if p]
     expr = (" & " if every else " | ").join(f"({p})" for p in parts if p)
     if not expr:
         return np.zeros(0, dtype=np.int64)
     tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("tsq_expr", expr))
     stmt = select(papers.c.id).where(_tsv.op("@@")(tsq))
+    if among is not None:
+        stmt = stmt.where(papers.c.id.in_(among))
     return np.fromiter(conn.execute(stmt).scalars(), dtype=np.int64)
 
 
@@ -113,13 +117,9 @@ def _rank_query(conn: Connection, expr: str | None, conditions: list[ColumnEleme
 
 def matching_ids(conn: Connection, any_of: list[list[str]], paper_ids: list[int]) -> set[int]:
     """Which of ``paper_ids`` contain any of the words/phrases ``any_of``."""
-    parts = [tsquery_expression([], [p], []) for p in any_of if p]
-    expr = " | ".join(f"({p})" for p in parts if p)
-    if not expr or not paper_ids:
+    if not paper_ids:
         return set()
-    tsq = func.to_tsquery(literal_column("'english'::regconfig"), bindparam("tsq_expr", expr))
-    stmt = select(papers.c.id).where(_tsv.op("@@")(tsq), papers.c.id.in_(paper_ids))
-    return {int(pid) for pid in conn.execute(stmt).scalars()}
+    return {int(i) for i in fulltext_ids(conn, any_of, every=False, among=paper_ids)}
 
 
 def encode_embedding(vector: np.ndarray) -> np.ndarray:

@@ -33,8 +33,8 @@ from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.store.schema import papers
 
 NAME = "sqlite"
-# BM25 weights of the FTS5 columns (title, abstract, authors), tuned on SciFact train.
-FTS_WEIGHTS = (3.0, 1.0, 1.0)
+# BM25 weights of the FTS5 columns (title, abstract, authors): the postings' weights.
+FTS_WEIGHTS = postings.FIELD_WEIGHTS
 _fts = table("papers_fts", column("rowid"))
 
 
@@ -107,13 +107,17 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
     return found
 
 
-def fulltext_ids(conn: Connection, phrases: list[list[str]], *, every: bool) -> np.ndarray:
-    """Ids of the papers containing every (or any) of ``phrases`` (lists of words)."""
+def fulltext_ids(conn: Connection, phrases: list[list[str]], *, every: bool,
+                 among: list[int] | None = None) -> np.ndarray:
+    """Ids of the papers (of ``among``, if given) containing every (or any) of ``phrases``
+    (lists of words)."""
     parts = ['"' + " ".join(w.replace('"', "") for w in p) + '"' for p in phrases if p]
     if not parts:
         return np.zeros(0, dtype=np.int64)
     expr = (" AND " if every else " OR ").join(parts)
     stmt = select(_fts.c.rowid).where(text("papers_fts MATCH :fts_expr").bindparams(fts_expr=expr))
+    if among is not None:
+        stmt = stmt.where(_fts.c.rowid.in_(among))
     return np.fromiter(conn.execute(stmt).scalars(), dtype=np.int64)
 
 
@@ -141,14 +145,9 @@ def _bm25_query(conn: Connection, expr: str | None, conditions: list[ColumnEleme
 
 def matching_ids(conn: Connection, any_of: list[list[str]], paper_ids: list[int]) -> set[int]:
     """Which of ``paper_ids`` contain any of the words/phrases ``any_of``."""
-    expr = " OR ".join('"' + " ".join(w.replace('"', "") for w in p) + '"' for p in any_of if p)
-    if not expr or not paper_ids:
+    if not paper_ids:
         return set()
-    stmt = select(_fts.c.rowid).where(
-        text("papers_fts MATCH :fts_expr").bindparams(fts_expr=expr),
-        _fts.c.rowid.in_(paper_ids),
-    )
-    return {int(pid) for pid in conn.execute(stmt).scalars()}
+    return {int(i) for i in fulltext_ids(conn, any_of, every=False, among=paper_ids)}
 
 
 def encode_embedding(vector: np.ndarray) -> bytes:

@@ -20,7 +20,15 @@ from sqlalchemy import Connection, delete, update
 from paperfeed.models import Author, ImportSummary, Link, Paper, Signal, Version
 
 from . import postgres, sqlite
-from .papers import AuthorIds, _chunks, _paper_row, content_hash, load_papers, merge_papers
+from .papers import (
+    _CHUNK,
+    AuthorIds,
+    _chunks,
+    _paper_row,
+    content_hash,
+    load_papers,
+    merge_papers,
+)
 from .schema import (
     paper_authors,
     paper_categories,
@@ -215,7 +223,7 @@ def write_paper_rows(
     if updates:
         update_ids = [pid for pid, _, _ in updates]
         for table in (paper_authors, paper_categories, paper_versions, paper_links, paper_signals):
-            for chunk in _chunks(update_ids, 500):
+            for chunk in _chunks(update_ids, _CHUNK):
                 conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
         for pid, paper, digest in updates:
             values = _paper_row(paper, now, digest)
