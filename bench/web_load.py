@@ -101,7 +101,8 @@ def main() -> None:
     parser.add_argument("--paper", default="", help="arXiv id for the paper page")
     args = parser.parse_args()
 
-    from paperfeed.rank.feeds import day_period, list_period, today
+    from paperfeed.rank.listings import list_period, today
+    from paperfeed.rank.periods import day_period
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import upgrade_database
 

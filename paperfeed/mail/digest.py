@@ -140,7 +140,7 @@ class DigestBuilder:
         return len(self.candidates)
 
     def _load_paper_views(self, conn: Connection) -> None:
-        from paperfeed.rank.feeds import load_cards
+        from paperfeed.rank.cards import load_cards
 
         base = self.settings.base_url
         ids = [int(i) for i in self.candidates.ids]

@@ -46,7 +46,7 @@ from .recommend import (
 class RecommendedPaper:
     """A recommendation with the card to show it (For you page, personalised feed)."""
 
-    card: object  # paperfeed.rank.feeds.PaperCard
+    card: object  # paperfeed.rank.cards.PaperCard
     reason: str
     score: float
     section: str
@@ -208,7 +208,7 @@ def recommend_for_user(
 
     A user with no signal at all gets the period's trending papers. Read-only.
     """
-    from paperfeed.rank.feeds import load_cards
+    from paperfeed.rank.cards import load_cards
 
     end = as_of or conn.execute(select(func.max(papers.c.announced_on))).scalar()
     if end is None:

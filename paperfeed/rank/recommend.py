@@ -121,9 +121,9 @@ def load_candidates(
     """Visible papers announced between ``start`` and ``end`` (inclusive) with their vectors.
 
     ``matrix_for(conn, ids)`` returns the (len(ids), dim) vectors. Trending uses the
-    community formula of :mod:`paperfeed.rank.feeds` as of ``end``.
+    community formula of :mod:`paperfeed.rank.trending` as of ``end``.
     """
-    from paperfeed.rank.feeds import trending_score
+    from paperfeed.rank.trending import trending_score
 
     rows = conn.execute(
         select(

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection
 
-from paperfeed.rank.feeds import load_cards
+from paperfeed.rank.cards import load_cards
 from paperfeed.store import collections as store
 from paperfeed.store.database import write_transaction
 from paperfeed.store.users import User, get_user_by_username

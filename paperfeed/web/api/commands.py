@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from paperfeed.rank.feeds import InvalidPeriod
+from paperfeed.rank.periods import InvalidPeriod
 
 from .daily_papers import MAX_PAGE_SIZE, SORTS, list_daily_papers
 from .dependencies import dump_json

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from paperfeed.rank.feeds import InvalidPeriod, Period, list_period, parse_period, today
+from paperfeed.rank.listings import list_period, today
+from paperfeed.rank.periods import InvalidPeriod, Period, parse_period
 
 from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
 from .errors import ERROR_RESPONSES, ApiError

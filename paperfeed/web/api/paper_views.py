@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from paperfeed.models import Paper
-from paperfeed.rank.feeds import PaperCard
+from paperfeed.rank.cards import PaperCard
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.schema import papers
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.models import Paper
-from paperfeed.rank.feeds import load_cards_by_arxiv_id
+from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.papers import get_paper
 
 from .caching import conditional_response

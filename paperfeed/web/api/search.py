@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from paperfeed.rank.feeds import load_cards
+from paperfeed.rank.cards import load_cards
 from paperfeed.rank.search import MAX_LIMIT, MAX_OFFSET, SearchResults, search_papers
 
 from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from paperfeed.rank.feeds import load_cards_by_arxiv_id
+from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.rank.similar import MAX_LIMIT, similar_papers
 
 from .dependencies import AppSettings, DbConn, Views, cached_json

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select
 
 from paperfeed.config import Settings
-from paperfeed.rank.feeds import load_cards, today
+from paperfeed.rank.cards import load_cards
+from paperfeed.rank.listings import today
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers

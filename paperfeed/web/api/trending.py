@@ -1,6 +1,6 @@
 """``GET /api/trending?window=day|week|month``: papers ranked by the trending score.
 
-The score is rank/feeds.py's formula (votes and comments, decayed by age; see the about
+The score is rank/trending.py's formula (votes and comments, decayed by age; see the about
 page); each item carries it as ``score``. Items have the daily-papers shape.
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from paperfeed.rank.feeds import trending
+from paperfeed.rank.listings import trending
 
 from .daily_papers import Category, Limit, PageNo
 from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers

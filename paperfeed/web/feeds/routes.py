@@ -18,9 +18,10 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, select
 
 from paperfeed.ingest.normalize import author_key, is_arxiv_category
-from paperfeed.rank import feeds
-from paperfeed.rank.feeds import PaperCard
+from paperfeed.rank import listings, periods
+from paperfeed.rank.cards import PaperCard, load_cards
 from paperfeed.rank.profiles import recommend_for_user
+from paperfeed.rank.trending import TRENDING_FORMULA
 from paperfeed.store.collections import collection_paper_ids, get_collection
 from paperfeed.store.schema import authors, papers
 from paperfeed.store.users import get_user_by_username
@@ -122,12 +123,12 @@ def daily_feed(
     date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
 ) -> Response:
     try:
-        day = feeds.parse_day(date) if date else feeds.today(conn)
-    except feeds.InvalidPeriod as exc:
+        day = periods.parse_day(date) if date else listings.today(conn)
+    except periods.InvalidPeriod as exc:
         raise ApiError(400, str(exc)) from exc
     feed = make_feed(request, settings, "daily papers", "/")
     if day is not None:
-        listing = feeds.list_period(conn, feeds.day_period(day), limit=FEED_SIZE)
+        listing = listings.list_period(conn, periods.day_period(day), limit=FEED_SIZE)
         feed.subtitle = f"Papers of {day.isoformat()}"
         feed.entries = paper_entries(conn, views, listing.items)
     return atom_response(request, settings, feed)
@@ -139,9 +140,9 @@ def trending_feed(
     request: Request, conn: DbConn, settings: AppSettings, views: Views,
     window: Literal["day", "week", "month"] = "week",
 ) -> Response:
-    listing = feeds.trending(conn, window, limit=FEED_SIZE)
+    listing = listings.trending(conn, window, limit=FEED_SIZE)
     feed = make_feed(request, settings, f"trending this {window}", f"/trending?window={window}",
-                     feeds.TRENDING_FORMULA)
+                     TRENDING_FORMULA)
     feed.entries = paper_entries(conn, views, listing.items)
     return atom_response(request, settings, feed)
 
@@ -154,7 +155,7 @@ def category_feed(
 ) -> Response:
     if not is_arxiv_category(category):
         raise ApiError(404, f"no such category: {category[:40]!r}")
-    listing = feeds.list_recent(conn, category=category, limit=FEED_SIZE)
+    listing = listings.list_recent(conn, category=category, limit=FEED_SIZE)
     feed = make_feed(request, settings, category, f"/categories/{quote(category)}")
     feed.entries = paper_entries(conn, views, listing.items)
     return atom_response(request, settings, feed)
@@ -170,7 +171,7 @@ def author_feed(
     row = conn.execute(select(authors.c.name).where(authors.c.name_key == key)).first() if key else None
     if row is None:
         raise ApiError(404, "no paper here lists that author")
-    listing = feeds.list_recent(conn, author_key=key, limit=FEED_SIZE)
+    listing = listings.list_recent(conn, author_key=key, limit=FEED_SIZE)
     feed = make_feed(request, settings, f"papers by {row.name}", f"/authors/{quote(row.name)}")
     feed.entries = paper_entries(conn, views, listing.items)
     return atom_response(request, settings, feed)
@@ -186,7 +187,7 @@ def collection_feed(
     if found is None or not found.is_public:
         raise ApiError(404, f"no public collection {collection_id}")
     ids = visible_ids(conn, collection_paper_ids(conn, collection_id))[:FEED_SIZE]
-    cards = feeds.load_cards(conn, ids)
+    cards = load_cards(conn, ids)
     feed = make_feed(request, settings, f"{found.name} (collection by {found.owner})",
                      f"/collections/{collection_id}", found.description)
     feed.entries = paper_entries(conn, views, [cards[i] for i in ids if i in cards])
@@ -213,7 +214,7 @@ def search_feed(
     from ..api.search import run_search
 
     results = run_search(request, conn, q, limit=FEED_SIZE, offset=0)
-    cards = feeds.load_cards(conn, results.paper_ids)
+    cards = load_cards(conn, results.paper_ids)
     feed = make_feed(request, settings, f"search “{q}”", f"/search?{urlencode({'q': q})}")
     feed.entries = paper_entries(conn, views, [cards[i] for i in results.paper_ids if i in cards])
     return atom_response(request, settings, feed)
@@ -243,6 +244,6 @@ def personal_feed(
         cards = [r.card for r in recs if isinstance(r.card, PaperCard)]
         feed.entries = paper_entries(conn, views, cards, [r.reason for r in recs])
     else:  # no model on this site: the week's trending papers
-        listing = feeds.trending(conn, "week", limit=FEED_SIZE)
+        listing = listings.trending(conn, "week", limit=FEED_SIZE)
         feed.entries = paper_entries(conn, views, listing.items)
     return atom_response(request, settings, feed, private=True)

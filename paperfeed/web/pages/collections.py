@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from paperfeed.rank.feeds import load_cards
+from paperfeed.rank.cards import load_cards
 from paperfeed.store.collections import (
     CollectionError,
     add_to_collection,

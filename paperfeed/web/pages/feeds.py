@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection, select
 
 from paperfeed.ingest.normalize import author_key, is_arxiv_category
-from paperfeed.rank import feeds
-from paperfeed.rank.feeds import Feed, InvalidPeriod, Period
+from paperfeed.rank import listings, periods
+from paperfeed.rank.listings import Feed
+from paperfeed.rank.periods import InvalidPeriod, Period
+from paperfeed.rank.trending import GRAVITY, TRENDING_FORMULA, WINDOW_DAYS
 from paperfeed.store.schema import authors
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
@@ -42,7 +44,7 @@ def listing_context(conn: Connection, user: User | None, feed: Feed, page: int) 
 
 def _period_nav(conn: Connection, period: Period, today: dt.date) -> dict[str, Any]:
     if period.kind == "day":
-        prev_day, next_day = feeds.adjacent_days(conn, period.start)
+        prev_day, next_day = listings.adjacent_days(conn, period.start)
         return {
             "prev_url": f"/?date={prev_day.isoformat()}" if prev_day else None,
             "next_url": f"/?date={next_day.isoformat()}" if next_day else None,
@@ -59,21 +61,21 @@ def _period_nav(conn: Connection, period: Period, today: dt.date) -> dict[str, A
 
 def _home_page(conn: Connection, user: User | None, date: str | None, week: str | None,
                month: str | None, page: int) -> tuple[str, dict[str, Any], int]:
-    period = feeds.parse_period(date=date, week=week, month=month)
-    today = feeds.today(conn)
+    period = periods.parse_period(date=date, week=week, month=month)
+    today = listings.today(conn)
     if period is None:
         if today is None:
             return "home.html", {"empty_site": True, "tab": "day"}, 200
-        period = feeds.day_period(today)
+        period = periods.day_period(today)
     today = today or period.end
-    feed = feeds.list_period(conn, period, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    feed = listings.list_period(conn, period, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     nav = _period_nav(conn, period, today)
     anchor = period.start if period.kind == "day" else min(period.end, today)
     context = listing_context(conn, user, feed, page) | nav | {
         "period": period,
         "tab": period.kind,
         "day_url": f"/?date={anchor.isoformat()}",
-        "week_url": f"/?week={feeds.week_period_of(anchor).key}",
+        "week_url": f"/?week={periods.week_period_of(anchor).key}",
         "month_url": f"/?month={anchor.year}-{anchor.month:02d}",
         "is_today": period.kind == "day" and period.start == today,
         "base_query": f"{period.kind if period.kind != 'day' else 'date'}={period.key}",
@@ -104,13 +106,13 @@ async def trending_page(request: Request) -> HTMLResponse:
     page = page_number(request)
 
     def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
-        if window not in feeds.WINDOW_DAYS:
+        if window not in WINDOW_DAYS:
             return "error.html", {"status": 400, "title": "Unknown window",
                                   "detail": "The window is day, week or month."}, 400
-        feed = feeds.trending(conn, window, limit=PAGE_SIZE,  # type: ignore[arg-type]
+        feed = listings.trending(conn, window, limit=PAGE_SIZE,  # type: ignore[arg-type]
                               offset=(page - 1) * PAGE_SIZE)
         context = listing_context(conn, user, feed, page) | {
-            "window": window, "formula": feeds.TRENDING_FORMULA,
+            "window": window, "formula": TRENDING_FORMULA,
             "base_query": f"window={window}",
         }
         return "trending.html", context, 200
@@ -121,8 +123,8 @@ async def trending_page(request: Request) -> HTMLResponse:
 @router.get("/about", response_class=HTMLResponse)
 async def about(request: Request) -> HTMLResponse:
     def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
-        return "about.html", {"formula": feeds.TRENDING_FORMULA,
-                              "gravity": feeds.GRAVITY, "windows": feeds.WINDOW_DAYS}, 200
+        return "about.html", {"formula": TRENDING_FORMULA,
+                              "gravity": GRAVITY, "windows": WINDOW_DAYS}, 200
 
     return await cached_page(request, build)
 
@@ -135,7 +137,7 @@ async def category_page(request: Request, category: str) -> HTMLResponse:
         if len(category) > 32 or not is_arxiv_category(category):
             return "error.html", {"status": 404, "title": "No such category",
                                   "detail": "Categories look like cs.CV or math.AG."}, 404
-        feed = feeds.list_recent(conn, category=category, limit=PAGE_SIZE,
+        feed = listings.list_recent(conn, category=category, limit=PAGE_SIZE,
                                  offset=(page - 1) * PAGE_SIZE)
         return "listing.html", listing_context(conn, user, feed, page) | {
             "heading": category, "kind": "category",
@@ -156,7 +158,7 @@ async def author_page(request: Request, name: str) -> HTMLResponse:
         if row is None:
             return "error.html", {"status": 404, "title": "No such author",
                                   "detail": "No paper here lists that author."}, 404
-        feed = feeds.list_recent(conn, author_key=key, limit=PAGE_SIZE,
+        feed = listings.list_recent(conn, author_key=key, limit=PAGE_SIZE,
                                  offset=(page - 1) * PAGE_SIZE)
         return "listing.html", listing_context(conn, user, feed, page) | {
             "heading": row.name, "kind": "author", "base_query": "",

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
 from paperfeed.ingest.normalize import parse_arxiv_id
-from paperfeed.rank.feeds import load_cards_by_arxiv_id
+from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.collections import collections_with_paper, user_collections
 from paperfeed.store.comments import (
     CommentError,

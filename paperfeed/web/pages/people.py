@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from paperfeed.rank.feeds import load_cards
+from paperfeed.rank.cards import load_cards
 from paperfeed.store.collections import user_collections
 from paperfeed.store.submissions import user_submission_ids
 from paperfeed.store.users import User, get_user_by_username

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from paperfeed.ingest.normalize import is_arxiv_category
-from paperfeed.rank.feeds import load_cards_by_arxiv_id
+from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperfeed.config import Settings
 from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.models import Paper
-from paperfeed.rank.feeds import today
+from paperfeed.rank.listings import today
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers
 from paperfeed.store.schema import papers

@@ -1,0 +1,118 @@
+"""Cards: what a listing shows of one paper, loaded for many papers in a few queries.
+
+Every listing (feeds, search hits, similar papers, collections, digests) renders
+:class:`PaperCard` values built by :func:`load_cards`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from paperfeed.store.community_schema import submissions, users
+from paperfeed.store.schema import paper_categories, paper_links, paper_signals, papers
+
+
+@dataclass(frozen=True, slots=True)
+class PaperCard:
+    """What a listing shows of one paper (no full author records, no versions)."""
+
+    id: int
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    primary_category: str | None
+    categories: tuple[str, ...]
+    announced_on: dt.date | None
+    submitted_at: dt.datetime | None
+    upvotes: int
+    num_comments: int
+    code_url: str | None = None
+    project_url: str | None = None
+    submitted_by: str | None = None  # username of the submitter, if a user submitted it
+    feed_day: dt.date | None = None  # the day it joined the feed (submission or announcement)
+    score: float = 0.0  # trending score; 0 for vote-ranked listings
+
+
+def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCard]:
+    """Cards by paper id (hidden papers included: callers choose what to list).
+
+    Three queries whatever the number of ids: papers, their categories, their links and
+    the HF-signal links, plus the submitter of each.
+    """
+    ids = list(dict.fromkeys(paper_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(
+            papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract,
+            papers.c.authors_text, papers.c.primary_category, papers.c.announced_on,
+            papers.c.submitted_at, papers.c.upvotes, papers.c.num_comments,
+            users.c.username, submissions.c.feed_day,
+        )
+        .select_from(
+            papers.outerjoin(submissions, submissions.c.paper_id == papers.c.id)
+            .outerjoin(users, users.c.id == submissions.c.user_id)
+        )
+        .where(papers.c.id.in_(ids))
+    ).all()
+    cats: dict[int, list[tuple[bool, str]]] = {}
+    for r in conn.execute(
+        select(paper_categories).where(paper_categories.c.paper_id.in_(ids))
+    ):
+        cats.setdefault(r.paper_id, []).append((not r.is_primary, r.category))
+    links: dict[int, dict[str, str]] = {}
+    for r in conn.execute(
+        select(paper_links.c.paper_id, paper_links.c.url, paper_links.c.kind)
+        .where(paper_links.c.paper_id.in_(ids), paper_links.c.kind.in_(["code", "project"]))
+        .order_by(paper_links.c.paper_id, paper_links.c.url)
+    ):
+        links.setdefault(r.paper_id, {}).setdefault(r.kind, r.url)
+    for r in conn.execute(
+        select(paper_signals.c.paper_id, paper_signals.c.kind, paper_signals.c.value).where(
+            paper_signals.c.paper_id.in_(ids),
+            paper_signals.c.kind.in_(["github_repo", "project_page"]),
+        )
+    ):
+        kind = "code" if r.kind == "github_repo" else "project"
+        links.setdefault(r.paper_id, {})[kind] = r.value
+    out: dict[int, PaperCard] = {}
+    for r in rows:
+        found = links.get(r.id, {})
+        out[r.id] = PaperCard(
+            id=r.id,
+            arxiv_id=r.arxiv_id,
+            title=r.title,
+            abstract=r.abstract,
+            authors=tuple(a for a in r.authors_text.split(", ") if a),
+            primary_category=r.primary_category,
+            categories=tuple(c for _, c in sorted(cats.get(r.id, []))),
+            announced_on=r.announced_on,
+            submitted_at=r.submitted_at,
+            upvotes=r.upvotes,
+            num_comments=r.num_comments,
+            code_url=found.get("code"),
+            project_url=found.get("project"),
+            submitted_by=r.username,
+            feed_day=r.feed_day or r.announced_on,
+        )
+    return out
+
+
+def load_cards_by_arxiv_id(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, PaperCard]:
+    """Cards keyed by arXiv id (e.g. for search hits or similar papers); hidden left out."""
+    ids = list(
+        conn.execute(
+            select(papers.c.id).where(
+                papers.c.arxiv_id.in_(list(arxiv_ids)), papers.c.hidden.is_(False)
+            )
+        ).scalars()
+    )
+    return {card.arxiv_id: card for card in load_cards(conn, ids).values()}
+
+
+__all__ = ["PaperCard", "load_cards", "load_cards_by_arxiv_id"]
