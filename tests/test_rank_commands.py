@@ -7,8 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from paperfeed.cli import DEMO_STEPS, main
-from paperfeed.rank.commands import index_for_demo
+from paperfeed.cli import main
+from paperfeed.cli.ops import DEMO_STEPS
+from paperfeed.cli.search import index_for_demo
 
 from .search_corpus import load_search_corpus
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
-import click
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
@@ -54,27 +52,25 @@ def weekly_periods_due(newest: dt.date) -> list[dt.date]:
     return days
 
 
-def _invoke(root: click.Group, path: list[str], settings: Settings, echo: Callable[[str], None]) -> None:
-    """Run another area's CLI command (e.g. ``ingest arxiv``, ``index``) if it exists."""
-    ctx = click.get_current_context()
-    command: Any = root
-    for name in path:
-        command = command.get_command(ctx, name) if isinstance(command, click.Group) else None
-        if command is None:
-            echo(f"worker: no `{' '.join(path)}` command here; skipped")
-            return
+# A step the caller runs before the digests (e.g. ingest, index): (name, callable).
+Step = tuple[str, Callable[[], object]]
+
+
+def _run_step(name: str, step: Callable[[], object], echo: Callable[[str], None]) -> None:
+    """Run one step; a failed step is reported and does not stop the digests."""
     try:
-        ctx.invoke(command, db_url=settings.database_url, config_path=None)
+        step()
     except SystemExit as exc:
         if exc.code:
-            echo(f"worker: `{' '.join(path)}` exited with {exc.code}")
+            echo(f"worker: `{name}` exited with {exc.code}")
     except Exception as exc:  # noqa: BLE001 - one failed step must not stop the digests
-        echo(f"worker: `{' '.join(path)}` failed: {exc}")
+        echo(f"worker: `{name}` failed: {exc}")
 
 
-def run_cycle(settings: Settings, engine: Engine, root: click.Group, *, ingest: bool,
+def run_cycle(settings: Settings, engine: Engine, steps: Sequence[Step], *,
               echo: Callable[[str], None]) -> list[dict[str, object]]:
-    """One worker cycle: ingest, index, outbox, daily and weekly digests. Returns reports."""
+    """One worker cycle: the given steps (ingest, index, ... in order), the outbox, then the
+    daily and weekly digests of the newest day. Returns the digest reports as dicts."""
     from paperfeed.index.embedder import load_embedder
 
     from .delivery import send_digests
@@ -82,9 +78,8 @@ def run_cycle(settings: Settings, engine: Engine, root: click.Group, *, ingest: 
     from .messages import default_mailer
     from .outbox import deliver_outbox
 
-    if ingest:
-        _invoke(root, ["ingest", "arxiv"], settings, echo)
-    _invoke(root, ["index"], settings, echo)
+    for name, step in steps:
+        _run_step(name, step, echo)
     mailer = default_mailer(settings)
     deliver_outbox(engine, settings, mailer)
     with engine.connect() as conn:
@@ -102,16 +97,15 @@ def run_cycle(settings: Settings, engine: Engine, root: click.Group, *, ingest: 
     return [r.as_dict() for r in reports]
 
 
-def run_worker(settings: Settings, engine: Engine, root: click.Group, *, once: bool = False,
-               ingest: bool = True, echo: Callable[[str], None] = print,
-               poll_seconds: float = 60.0) -> None:
-    """Run cycles at each announcement (+ delay), forever, or one now with ``once``.
-    Between cycles, the outbox is flushed every ``poll_seconds``."""
+def run_worker(settings: Settings, engine: Engine, steps: Sequence[Step], *, once: bool = False,
+               echo: Callable[[str], None] = print, poll_seconds: float = 60.0) -> None:
+    """Run cycles (see :func:`run_cycle`) at each announcement (+ delay), forever, or one now
+    with ``once``. Between cycles, the outbox is flushed every ``poll_seconds``."""
     from .messages import default_mailer
     from .outbox import deliver_outbox
 
     if once:
-        run_cycle(settings, engine, root, ingest=ingest, echo=echo)
+        run_cycle(settings, engine, steps, echo=echo)
         return
     while True:
         now = dt.datetime.now(dt.UTC)
@@ -120,4 +114,4 @@ def run_worker(settings: Settings, engine: Engine, root: click.Group, *, once: b
         while (remaining := (at - dt.datetime.now(dt.UTC)).total_seconds()) > 0:
             time.sleep(min(poll_seconds, remaining))
             deliver_outbox(engine, settings, default_mailer(settings))
-        run_cycle(settings, engine, root, ingest=ingest, echo=echo)
+        run_cycle(settings, engine, steps, echo=echo)

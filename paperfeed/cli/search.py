@@ -1,8 +1,5 @@
-"""CLI commands of the search area: `paperfeed index`, `search`, `similar`, `eval beir`.
-
-``register(main)`` adds them to the `paperfeed` group and appends the indexing step to
-``paperfeed demo``; each command is a thin call into index/ and rank/.
-"""
+"""The search commands: ``index``, ``search``, ``similar``, ``eval beir``; thin calls into
+index/ and rank/. :func:`index_for_demo` is one of ``paperfeed demo``'s steps."""
 
 from __future__ import annotations
 
@@ -13,31 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 from paperfeed.config import Settings
 
+from .common import DAY, common_options, engine_for, err, progress_bar, settings_from
 
-def register(main: click.Group) -> None:
-    """Add the search commands to ``main`` and the indexing step to the demo."""
-    from paperfeed import cli
-
-    for command in (index_cmd, search_cmd, similar_cmd, eval_group):
-        main.add_command(command)
-    if index_for_demo not in cli.DEMO_STEPS:
-        cli.DEMO_STEPS.append(index_for_demo)
+BACKENDS = click.Choice(["onnx-int8", "torch", "hashing"])
 
 
-def _embedding_overrides(backend: str | None, max_tokens: int | None) -> dict[str, Any]:
-    return {"embedding_backend": backend, "embedding_max_tokens": max_tokens}
-
-
-def index_for_demo(settings: Settings, engine: Any) -> None:
+def index_for_demo(settings: Settings, engine: Engine) -> None:
     """Demo step: embed the bundled corpus (4,350 papers, ~1 min with onnx-int8)."""
-    _run_index(settings, engine, batch_size=256, limit=None)
+    run_index(settings, engine, batch_size=256, limit=None)
 
 
-def _run_index(settings: Settings, engine: Any, *, batch_size: int, limit: int | None) -> None:
-    from paperfeed.cli import progress_bar
+def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int | None) -> None:
+    """Embed what is missing or stale with a progress bar, then print one summary line."""
     from paperfeed.index.embedder import load_embedder
     from paperfeed.index.vectors import index_missing
 
@@ -50,17 +38,14 @@ def _run_index(settings: Settings, engine: Any, *, batch_size: int, limit: int |
 
 
 @click.command("index")
-@click.option("--db", "db_url", metavar="URL", default=None, help="Database URL.")
-@click.option("--config", "config_path", metavar="FILE", default=None, help="TOML settings.")
+@common_options
 @click.option("--batch-size", default=256, show_default=True, help="Papers per transaction.")
 @click.option("--limit", type=int, default=None, help="Embed at most this many papers.")
-@click.option("--backend", type=click.Choice(["onnx-int8", "torch", "hashing"]), default=None,
-              help="Override settings.embedding_backend.")
+@click.option("--backend", type=BACKENDS, default=None, help="Override settings.embedding_backend.")
 @click.option("--status", is_flag=True, help="Only print vector counts per model.")
 def index_cmd(db_url: str | None, config_path: str | None, batch_size: int, limit: int | None,
               backend: str | None, status: bool) -> None:
     """Embed papers whose vector is missing or stale (resumable; safe to repeat)."""
-    from paperfeed.cli import engine_for, settings_from
     from paperfeed.index.vectors import vector_counts
 
     settings = settings_from(db_url, config_path, embedding_backend=backend)
@@ -69,7 +54,7 @@ def index_cmd(db_url: str | None, config_path: str | None, batch_size: int, limi
         with engine.connect() as conn:
             click.echo(json.dumps(vector_counts(conn), indent=2))
         return
-    _run_index(settings, engine, batch_size=batch_size, limit=limit)
+    run_index(settings, engine, batch_size=batch_size, limit=limit)
 
 
 def _hit_dict(hit: Any) -> dict[str, Any]:
@@ -89,8 +74,7 @@ def _print_hits(hits: list[Any], as_json: bool) -> None:
 
 @click.command("search")
 @click.argument("query")
-@click.option("--db", "db_url", metavar="URL", default=None, help="Database URL.")
-@click.option("--config", "config_path", metavar="FILE", default=None, help="TOML settings.")
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 1000))
@@ -98,13 +82,12 @@ def _print_hits(hits: list[Any], as_json: bool) -> None:
               show_default=True)
 @click.option("--category", default=None, help="Only papers in this arXiv category.")
 @click.option("--author", default=None, help="Only papers with an author matching this.")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None)
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--from", "date_from", type=DAY, default=None)
+@click.option("--to", "date_to", type=DAY, default=None)
 def search_cmd(query: str, db_url: str | None, config_path: str | None, as_json: bool,
                limit: int, offset: int, mode: str, category: str | None, author: str | None,
                date_from: dt.datetime | None, date_to: dt.datetime | None) -> None:
     """Search papers: words, "phrases", -excluded, author:, cat:, year:, before:, after:."""
-    from paperfeed.cli import engine_for, err, settings_from
     from paperfeed.index.embedder import load_embedder
     from paperfeed.rank.search import search_papers
 
@@ -127,14 +110,12 @@ def search_cmd(query: str, db_url: str | None, config_path: str | None, as_json:
 
 @click.command("similar")
 @click.argument("arxiv_id")
-@click.option("--db", "db_url", metavar="URL", default=None, help="Database URL.")
-@click.option("--config", "config_path", metavar="FILE", default=None, help="TOML settings.")
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
 def similar_cmd(arxiv_id: str, db_url: str | None, config_path: str | None, as_json: bool,
                 limit: int) -> None:
     """Papers closest in meaning to ARXIV_ID."""
-    from paperfeed.cli import engine_for, settings_from
     from paperfeed.rank.similar import similar_papers
 
     engine = engine_for(settings_from(db_url, config_path))
@@ -152,27 +133,30 @@ def eval_group() -> None:
 
 @eval_group.command("beir")
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--config", "config_path", metavar="FILE", default=None, help="TOML settings.")
+@common_options
 @click.option("--split", default="train", show_default=True, help="qrels/SPLIT.tsv to score.")
 @click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid",
               show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the evaluation database here and reuse it (default: a temporary "
               "directory, removed afterwards).")
-@click.option("--backend", type=click.Choice(["onnx-int8", "torch", "hashing"]), default=None,
-              help="Override settings.embedding_backend.")
+@click.option("--backend", type=BACKENDS, default=None, help="Override settings.embedding_backend.")
 @click.option("--max-tokens", type=int, default=None, help="Override embedding_max_tokens.")
-def eval_beir_cmd(directory: Path, config_path: str | None, split: str, mode: str,
-                  workdir: Path | None, backend: str | None, max_tokens: int | None) -> None:
+def eval_beir_cmd(directory: Path, db_url: str | None, config_path: str | None, split: str,
+                  mode: str, workdir: Path | None, backend: str | None,
+                  max_tokens: int | None) -> None:
     """Load a BEIR directory into a scratch database through ingest -> index -> search, run
-    the split's queries, print one JSON object (nDCG@10, recall@100, latency)."""
-    from paperfeed.cli import settings_from
+    the split's queries, print one JSON object (nDCG@10, recall@100, latency).
+
+    The scratch database is WORKDIR/eval.db (SQLite); with --db, the corpus is loaded into
+    that database instead (use an empty one, e.g. a PostgreSQL database made for this)."""
     from paperfeed.index.embedder import load_embedder
     from paperfeed.rank.evaluation import evaluate_beir, load_corpus, read_beir
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import upgrade_database
 
-    settings = settings_from(None, config_path, **_embedding_overrides(backend, max_tokens))
+    settings = settings_from(None, config_path, embedding_backend=backend,
+                             embedding_max_tokens=max_tokens)
     try:
         data = read_beir(directory, split)
     except (OSError, ValueError, KeyError) as exc:
@@ -180,7 +164,7 @@ def eval_beir_cmd(directory: Path, config_path: str | None, split: str, mode: st
     with tempfile.TemporaryDirectory(prefix="paperfeed-eval-") as tmp:
         root = workdir or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        engine = open_engine(f"sqlite:///{root / 'eval.db'}")
+        engine = open_engine(db_url or f"sqlite:///{root / 'eval.db'}")
         upgrade_database(engine)
         embedder = load_embedder(settings) if mode != "keyword" else None
         load_corpus(engine, data, embedder)

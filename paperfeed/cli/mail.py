@@ -1,7 +1,5 @@
-"""The mail commands of the `paperfeed` CLI: ``digest send``, ``subscribers add|list|remove|
-import`` and ``worker``. Registered on the main group by :func:`register` (called from
-paperfeed/cli.py); each command is a thin call into paperfeed.mail and paperfeed.store.
-"""
+"""The mail commands: ``digest send`` and ``subscribers add|list|remove|import``; thin
+calls into paperfeed.mail and paperfeed.store. (``worker`` is in ops.py.)"""
 
 from __future__ import annotations
 
@@ -13,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
+
+from paperfeed.config import Settings
+
+from .common import common_options, engine_for, settings_from
 
 
-def _cli() -> Any:
-    from paperfeed import cli
-
-    return cli
-
-
-def _embedder(settings: Any) -> Any:
+def _embedder(settings: Settings) -> Any:
     from paperfeed.index.embedder import load_embedder
 
     return load_embedder(settings)
@@ -33,8 +30,7 @@ def digest() -> None:
 
 
 @digest.command("send")
-@click.option("--db", "db_url", metavar="URL", default=None, help="Database URL.")
-@click.option("--config", "config_path", metavar="FILE", default=None, help="TOML settings file.")
+@common_options
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily",
               show_default=True)
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -49,9 +45,8 @@ def digest_send(db_url: str | None, config_path: str | None, frequency: str, day
     from paperfeed.mail.delivery import send_digests
     from paperfeed.mail.messages import default_mailer
 
-    cli = _cli()
-    settings = cli.settings_from(db_url, config_path)
-    engine = cli.engine_for(settings)
+    settings = settings_from(db_url, config_path)
+    engine = engine_for(settings)
     day_value = day.date() if day else None
     if dry_run:
         _dry_run(engine, settings, frequency, day_value, only_email)
@@ -73,7 +68,7 @@ def digest_send(db_url: str | None, config_path: str | None, frequency: str, day
         sys.exit(75)  # EX_TEMPFAIL: cron will run it again
 
 
-def _dry_run(engine: Any, settings: Any, frequency: str, day: dt.date | None,
+def _dry_run(engine: Engine, settings: Settings, frequency: str, day: dt.date | None,
              only_email: str | None) -> None:
     from paperfeed.mail.digest import DigestBuilder, newest_day, period_for
     from paperfeed.rank.profiles import embed_missing_interests
@@ -109,14 +104,8 @@ def subscribers() -> None:
     """Manage digest subscribers."""
 
 
-def _common(func: Any) -> Any:
-    func = click.option("--db", "db_url", metavar="URL", default=None, help="Database URL.")(func)
-    return click.option("--config", "config_path", metavar="FILE", default=None,
-                        help="TOML settings file.")(func)
-
-
 @subscribers.command("add")
-@_common
+@common_options
 @click.argument("email")
 @click.option("--interest", "interests", multiple=True, help="Free-text interest, repeatable.")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily",
@@ -138,19 +127,18 @@ def subscribers_add(db_url: str | None, config_path: str | None, email: str,
     """Add or update a subscriber (a confirmation email is sent unless --confirmed)."""
     from paperfeed.store.subscriptions import InvalidSubscription, Preferences
 
-    cli = _cli()
-    settings = cli.settings_from(db_url, config_path)
+    settings = settings_from(db_url, config_path)
     prefs = Preferences(frequency, content, list(interests), list(authors), list(categories),
                         list(exclude), list(muted), max_papers or settings.digest_default_papers)
     try:
-        sub, pending = _save(cli, settings, [(email, prefs)], confirmed=confirmed, source="cli")[0]
+        sub, pending = _save(settings, [(email, prefs)], confirmed=confirmed, source="cli")[0]
     except InvalidSubscription as exc:
         raise click.ClickException(str(exc)) from exc
     state = "pending: confirmation email sent" if pending else sub.status
     click.echo(f"{sub.email}: {state} ({sub.prefs.frequency}, {sub.prefs.content})")
 
 
-def _save(cli: Any, settings: Any, entries: list[tuple[str, Any]], *, confirmed: bool,
+def _save(settings: Settings, entries: list[tuple[str, Any]], *, confirmed: bool,
           source: str) -> list[tuple[Any, bool]]:
     """Upsert subscriptions in one transaction, queue confirmations, deliver after commit."""
     from paperfeed.mail.messages import default_mailer
@@ -159,7 +147,7 @@ def _save(cli: Any, settings: Any, entries: list[tuple[str, Any]], *, confirmed:
     from paperfeed.store.database import write_transaction
     from paperfeed.store.subscriptions import upsert_subscription
 
-    engine = cli.engine_for(settings)
+    engine = engine_for(settings)
     results = []
     with write_transaction(engine) as conn:
         for email, prefs in entries:
@@ -174,7 +162,7 @@ def _save(cli: Any, settings: Any, entries: list[tuple[str, Any]], *, confirmed:
 
 
 @subscribers.command("list")
-@_common
+@common_options
 @click.option("--status", type=click.Choice(["pending", "active", "paused", "unsubscribed"]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def subscribers_list(db_url: str | None, config_path: str | None, status: str | None,
@@ -182,8 +170,7 @@ def subscribers_list(db_url: str | None, config_path: str | None, status: str | 
     """List subscribers (email, status, frequency, content, interests)."""
     from paperfeed.store.subscriptions import list_subscriptions
 
-    cli = _cli()
-    engine = cli.engine_for(cli.settings_from(db_url, config_path))
+    engine = engine_for(settings_from(db_url, config_path))
     with engine.connect() as conn:
         subs = list_subscriptions(conn, status=status)
     for s in subs:
@@ -199,15 +186,14 @@ def subscribers_list(db_url: str | None, config_path: str | None, status: str | 
 
 
 @subscribers.command("remove")
-@_common
+@common_options
 @click.argument("emails", nargs=-1, required=True)
 def subscribers_remove(db_url: str | None, config_path: str | None, emails: tuple[str, ...]) -> None:
     """Delete subscribers and their digest history."""
     from paperfeed.store.database import write_transaction
     from paperfeed.store.subscriptions import delete_subscription
 
-    cli = _cli()
-    engine = cli.engine_for(cli.settings_from(db_url, config_path))
+    engine = engine_for(settings_from(db_url, config_path))
     with write_transaction(engine) as conn:
         removed = [e for e in emails if delete_subscription(conn, e)]
     for email in emails:
@@ -215,7 +201,7 @@ def subscribers_remove(db_url: str | None, config_path: str | None, emails: tupl
 
 
 @subscribers.command("import")
-@_common
+@common_options
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--pending", is_flag=True,
               help="Send confirmation emails (default: the list already opted in).")
@@ -225,8 +211,7 @@ def subscribers_import(db_url: str | None, config_path: str | None, csv_file: Pa
     exclude_categories, muted (';'-separated); frequency, content, papers (optional)."""
     from paperfeed.store.subscriptions import InvalidSubscription, Preferences, clean_preferences
 
-    cli = _cli()
-    settings = cli.settings_from(db_url, config_path)
+    settings = settings_from(db_url, config_path)
     entries, errors = [], []
     with csv_file.open(newline="", encoding="utf-8-sig") as fh:
         for line, row in enumerate(csv.DictReader(fh), start=2):
@@ -249,31 +234,7 @@ def subscribers_import(db_url: str | None, config_path: str | None, csv_file: Pa
                 errors.append(f"line {line}: {exc}")
     for error in errors[:20]:
         click.echo(f"rejected {error}", err=True)
-    saved = _save(cli, settings, entries, confirmed=not pending, source="import") if entries else []
+    saved = _save(settings, entries, confirmed=not pending, source="import") if entries else []
     click.echo(f"imported {len(saved)} subscriber(s), rejected {len(errors)}")
     if errors and not saved:
         sys.exit(1)
-
-
-@click.command()
-@_common
-@click.option("--once", is_flag=True, help="Run one cycle now and exit.")
-@click.option("--skip-ingest", is_flag=True, help="Do not fetch new papers (digests only).")
-def worker(db_url: str | None, config_path: str | None, once: bool, skip_ingest: bool) -> None:
-    """Ingest, index and send digests on arXiv's announcement timetable (Sun-Thu 20:00
-    US/Eastern, plus a delay); no digest goes out for a day without new papers."""
-    from paperfeed.mail.schedule import run_worker
-
-    cli = _cli()
-    settings = cli.settings_from(db_url, config_path)
-    ctx = click.get_current_context()
-    run_worker(settings, cli.engine_for(settings), ctx.find_root().command,  # type: ignore[arg-type]
-               once=once,
-               ingest=not skip_ingest, echo=click.echo)
-
-
-def register(main: click.Group) -> None:
-    """Add the mail commands to the `paperfeed` group."""
-    main.add_command(digest)
-    main.add_command(subscribers)
-    main.add_command(worker)

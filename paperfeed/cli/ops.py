@@ -1,0 +1,134 @@
+"""Running an instance: ``serve``, ``demo``, ``worker`` and ``settings``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+from rich.table import Table
+from sqlalchemy import Engine
+
+from paperfeed.config import Settings, describe_settings, settings_markdown
+
+from .common import (
+    common_options,
+    engine_for,
+    out,
+    print_summary,
+    progress_bar,
+    redact,
+    settings_from,
+)
+from .ingest import ingest_arxiv
+from .search import index_cmd, index_for_demo
+
+# What `paperfeed demo` does after importing the bundled corpus, in order.
+DEMO_STEPS: list[Callable[[Settings, Engine], None]] = [index_for_demo]
+
+
+@click.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(db_url: str | None, config_path: str | None, host: str, port: int, workers: int) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    settings = settings_from(db_url, config_path)
+    engine_for(settings).dispose()
+    os.environ["PAPERFEED_DATABASE_URL"] = settings.database_url
+    click.echo(f"paperfeed on http://{host}:{port}/ ({redact(settings.database_url)})")
+    uvicorn.run(
+        "paperfeed.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+@click.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Load the demo corpus and stop.")
+@click.pass_context
+def demo(ctx: click.Context, db_url: str | None, config_path: str | None, host: str, port: int,
+         no_serve: bool) -> None:
+    """Load the bundled corpus (30 real arXiv listing days), index it, and serve it."""
+    from paperfeed.ingest.bulk import import_file
+
+    settings = settings_from(db_url, config_path)
+    engine = engine_for(settings)
+    corpus = resources.files("paperfeed") / "data" / "demo-listings.jsonl.gz"
+    with resources.as_file(corpus) as path, progress_bar("demo corpus", bytes_=True) as update:
+        summary = import_file(engine, path, progress=update)
+    print_summary(summary)
+    for step in DEMO_STEPS:
+        step(settings, engine)
+    if not no_serve:
+        ctx.invoke(serve, db_url=settings.database_url, config_path=config_path, host=host,
+                   port=port)
+
+
+@click.command()
+@common_options
+@click.option("--once", is_flag=True, help="Run one cycle now and exit.")
+@click.option("--skip-ingest", is_flag=True, help="Do not fetch new papers (digests only).")
+@click.pass_context
+def worker(ctx: click.Context, db_url: str | None, config_path: str | None, once: bool,
+           skip_ingest: bool) -> None:
+    """Ingest, index and send digests on arXiv's announcement timetable (Sun-Thu 20:00
+    US/Eastern, plus a delay); no digest goes out for a day without new papers."""
+    from paperfeed.mail.schedule import run_worker
+
+    settings = settings_from(db_url, config_path)
+    options = {"db_url": settings.database_url, "config_path": config_path}
+    steps = [] if skip_ingest else [
+        ("ingest arxiv", lambda: ctx.invoke(ingest_arxiv, **options)),
+    ]
+    steps.append(("index", lambda: ctx.invoke(index_cmd, **options)))
+    run_worker(settings, engine_for(settings), steps, once=once, echo=click.echo)
+
+
+@click.command("settings")
+@common_options
+@click.option("--markdown", is_flag=True, help="Print the table docs/settings.md holds.")
+def settings_cmd(db_url: str | None, config_path: str | None, markdown: bool) -> None:
+    """Every setting with its environment variable, default and help; with --db or --config,
+    also the value in effect (secrets hidden)."""
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
+    current = settings_from(db_url, config_path) if (db_url or config_path) else None
+    table = Table(title="settings (defaults < paperfeed.toml < PAPERFEED_* env < flags)")
+    for col in ("env var", "type", "default", *(["value"] if current else []), "help"):
+        table.add_column(col)
+    for env, ann, default, help_ in describe_settings():
+        value = [_shown_value(current, env)] if current else []
+        table.add_row(env, ann, default, *value, help_)
+    out.print(table)
+
+
+def _shown_value(settings: Settings, env: str) -> str:
+    name = env.removeprefix("PAPERFEED_").lower()
+    value = getattr(settings, name)
+    if name == "secret_key":
+        return "(set)" if value else "(empty)"
+    if isinstance(value, str) and "://" in value:
+        return repr(_without_password(value))
+    return repr(value)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
