@@ -14,12 +14,14 @@ from fastapi.staticfiles import StaticFiles
 
 from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
+from paperfeed.web.client_address import ClientAddress
 from paperfeed.web.errors import install_page_error_handlers
 from paperfeed.web.outbox import SendMail, default_send_mail
 from paperfeed.web.pagecache import DataVersionClock, ExpireVersionOnWrite, PageCache
 from paperfeed.web.pages import page_routers
 from paperfeed.web.ratelimit import RateLimiter
 from paperfeed.web.rendering import build_environment
+from paperfeed.web.request_limits import BodySizeLimit
 from paperfeed.web.security import SecurityHeaders, SignedLinks
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -60,6 +62,9 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     install_api(app, settings, engine)  # JSON API, Atom feeds, /docs (issue 5)
     app.add_middleware(ExpireVersionOnWrite, clock=app.state.data_version)
     app.add_middleware(SecurityHeaders)
+    # outermost last: the client address is known before anything (even a 413) happens
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ClientAddress, trusted_proxies=settings.trusted_proxies)
     return app
 
 

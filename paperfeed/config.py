@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from platformdirs import user_data_dir
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -143,7 +143,19 @@ class Settings(BaseSettings):
         "newest day cannot be submitted to the feed.",
     )
     rate_limits: bool = Field(
-        True, description="Rate-limit log-in, sign-up, votes, comments and submissions.",
+        True, description="Rate-limit log-in, sign-up, votes, comments, submissions, and "
+        "per client address search, similar papers and personal feeds.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses/CIDRs of your reverse proxies (e.g. "
+        "127.0.0.1,::1). Only requests from these have X-Forwarded-For/-Proto honoured; "
+        "empty = forwarded headers are ignored.",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body accepted (bytes); larger ones get 413 before "
+        "they are read.",
     )
 
     @classmethod
@@ -158,6 +170,21 @@ class Settings(BaseSettings):
         toml_path = os.environ.get("PAPERFEED_CONFIG", DEFAULT_TOML)
         toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
         return (init_settings, env_settings, toml)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"trusted_proxies: not an IP address or CIDR network: {item.strip()!r}"
+                    ) from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -34,14 +34,23 @@ DEMO_STEPS: list[Callable[[Settings, Engine], None]] = [index_for_demo]
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(db_url: str | None, config_path: str | None, host: str, port: int, workers: int) -> None:
+@click.option("--trusted-proxies", default=None, metavar="ADDRS",
+              help="Reverse proxies whose X-Forwarded-For/-Proto are honoured "
+              "(comma-separated addresses/CIDRs; default: the trusted_proxies setting).")
+def serve(db_url: str | None, config_path: str | None, host: str, port: int, workers: int,
+          trusted_proxies: str | None) -> None:
     """Serve the web app and API."""
     import uvicorn
 
-    settings = settings_from(db_url, config_path)
+    settings = settings_from(db_url, config_path, trusted_proxies=trusted_proxies)
     engine_for(settings).dispose()
     os.environ["PAPERFEED_DATABASE_URL"] = settings.database_url
+    os.environ["PAPERFEED_TRUSTED_PROXIES"] = settings.trusted_proxies
     click.echo(f"paperfeed on http://{host}:{port}/ ({redact(settings.database_url)})")
+    if settings.trusted_proxies:
+        click.echo(f"client addresses from X-Forwarded-For of {settings.trusted_proxies}")
+    # Forwarded headers are applied once, by paperfeed's ClientAddress middleware (only for
+    # trusted_proxies); uvicorn's own handling stays off so it cannot apply them twice.
     uvicorn.run(
         "paperfeed.app:app_from_environment",
         factory=True,
@@ -50,6 +59,7 @@ def serve(db_url: str | None, config_path: str | None, host: str, port: int, wor
         workers=workers,
         log_level="warning",
         proxy_headers=False,
+        forwarded_allow_ips="",
     )
 
 

@@ -17,6 +17,7 @@ from paperfeed.config import Settings
 from paperfeed.store.sessions import session_user
 from paperfeed.store.users import User
 
+from .client_address import client_key
 from .ratelimit import RateLimiter
 from .security import SESSION_COOKIE, verify_csrf
 
@@ -87,4 +88,6 @@ RowId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The per-client rate-limit key (web/client_address.py: behind trusted proxies the
+    forwarded client, IPv6 by /64)."""
+    return client_key(request)

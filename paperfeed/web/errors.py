@@ -46,7 +46,10 @@ def install_page_error_handlers(app: FastAPI) -> None:
             detail = "There is nothing at this address."
         if exc.status_code == 405:
             detail = "This page cannot be used that way."
-        return error_page(request, exc.status_code, detail)
+        response = error_page(request, exc.status_code, detail)
+        for name, value in (getattr(exc, "headers", None) or {}).items():
+            response.headers[name] = value  # e.g. Retry-After on a 429
+        return response
 
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         names = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})

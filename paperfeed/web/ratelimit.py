@@ -28,6 +28,9 @@ LIMITS: dict[str, tuple[int, float]] = {
     "comment": (10, 60.0),  # per user
     "submit": (10, 3600.0),  # per user
     "collection": (60, 60.0),  # per user
+    "search": (60, 60.0),  # per client address: page, API and Atom search
+    "similar": (60, 60.0),  # per client address: similar papers (page and API)
+    "feed": (60, 60.0),  # per client address: personal Atom feeds
 }
 
 

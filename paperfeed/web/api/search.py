@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from paperfeed.rank.cards import load_cards
 from paperfeed.rank.search import MAX_LIMIT, MAX_OFFSET, SearchResults, search_papers
 
+from ..request_limits import RateLimited
 from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import PaperViews
@@ -85,7 +86,8 @@ def search_items(conn: Connection, views: PaperViews, results: SearchResults) ->
 
 
 @router.get("/api/papers/search", response_model=list[DailyPaper],
-            summary="Search papers (Hugging Face compatible `list_papers`)")
+            summary="Search papers (Hugging Face compatible `list_papers`)",
+            dependencies=[RateLimited("search")])
 def search(
     request: Request,
     conn: DbConn,

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.rank.similar import MAX_LIMIT, similar_papers
 
+from ..request_limits import RateLimited
 from .dependencies import AppSettings, DbConn, Views, cached_json
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import load_submissions, visible_paper_id
@@ -24,6 +25,7 @@ router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
 
 @router.get("/api/papers/{arxiv_id:path}/similar", response_model=list[SimilarPaper],
+            dependencies=[RateLimited("similar")],
             summary="Papers similar to one paper")
 def similar(
     request: Request,

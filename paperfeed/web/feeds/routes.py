@@ -30,6 +30,7 @@ from ..api.caching import conditional_response
 from ..api.dependencies import AppSettings, DbConn, Views
 from ..api.errors import ERROR_RESPONSES, ApiError
 from ..api.paper_views import PaperViews, load_submissions
+from ..request_limits import RateLimited
 from .atom import MEDIA_TYPE, AtomEntry, AtomFeed, AtomLink, render_atom
 from .personal import is_personal_feed_secret
 
@@ -205,7 +206,7 @@ def visible_ids(conn: Connection, paper_ids: Sequence[int]) -> list[int]:
 
 
 @router.get("/feeds/search.atom", response_class=Response, responses=ATOM_RESPONSE,
-            summary="The best matches of a search query")
+            summary="The best matches of a search query", dependencies=[RateLimited("search")])
 def search_feed(
     request: Request, conn: DbConn, settings: AppSettings, views: Views,
     q: Annotated[str, Query(min_length=1, max_length=500, description="A search query.")],
@@ -221,7 +222,8 @@ def search_feed(
 
 
 @router.get("/feeds/users/{username}/{secret}.atom", response_class=Response,
-            responses=ATOM_RESPONSE, summary="A user's personalised feed (secret URL)")
+            responses=ATOM_RESPONSE, summary="A user's personalised feed (secret URL)",
+            dependencies=[RateLimited("feed")])
 def personal_feed(
     request: Request, conn: DbConn, settings: AppSettings, views: Views,
     username: Annotated[str, Path(max_length=40)],

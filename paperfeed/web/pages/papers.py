@@ -28,6 +28,7 @@ from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
 from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..request_limits import enforce_limit
 from .cached import cached_page
 from .forms import json_or_back, too_many
 
@@ -45,13 +46,17 @@ def paper_row(conn: Connection, arxiv_id: str, *, include_hidden: bool = False) 
     return row
 
 
-def similar_cards(conn: Connection, arxiv_id: str, cache: Any = None) -> tuple[list[Any], bool]:
+def similar_cards(conn: Connection, arxiv_id: str, cache: Any = None,
+                  request: Request | None = None) -> tuple[list[Any], bool]:
     """Cards of similar papers, and whether similarity is available at all.
 
     The neighbour ids are cached per paper (they do not change with votes or comments, and
-    a keyword fallback can take 100+ ms); the cards are loaded fresh."""
+    a keyword fallback can take 100+ ms); the cards are loaded fresh. Computing them counts
+    against ``request``'s client's "similar" budget (429 when used up)."""
     ids = cache.get(arxiv_id, 0) if cache is not None else None
     if ids is None:
+        if request is not None:
+            enforce_limit(request, "similar")
         try:
             from paperfeed.rank.similar import similar_papers
         except ImportError:
@@ -86,7 +91,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
                 "submit_id": arxiv_id,
             }, 404
         similar, similar_available = similar_cards(conn, arxiv_id,
-                                                   request.app.state.similar_cache)
+                                                   request.app.state.similar_cache, request)
         context: dict[str, Any] = {
             "paper": paper,
             "row": row,

@@ -20,6 +20,7 @@ from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
+from ..request_limits import enforce_limit
 from .cached import cached_page
 from .feeds import page_number
 
@@ -88,6 +89,7 @@ async def search_page(request: Request) -> Response:
                                    "results": None, "cards": [], "voted": set(), "error": None}
         if not query or problems:
             return "search.html", context, 400 if problems else 200
+        enforce_limit(request, "search")  # only real searches count, not cached pages
         try:
             from paperfeed.rank.search import search_papers
         except ImportError:
