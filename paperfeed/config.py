@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         "",
-        description="Signs sessions, CSRF and email tokens. Required in production.",
+        description="Signs sessions, CSRF and email tokens. Required in production; "
+        "elsewhere empty = a random per-install key kept (mode 0600) in cache_dir/secret_key.",
     )
     base_url: str = Field(
         "http://127.0.0.1:8000",
@@ -95,7 +96,8 @@ class Settings(BaseSettings):
     )
     cache_dir: str = Field(
         default_factory=lambda: user_data_dir("paperfeed", appauthor=False),
-        description="Where derived files (e.g. the ONNX model) are cached.",
+        description="Data directory: derived files (e.g. the ONNX model) and the generated "
+        "per-install secret key.",
     )
     # --- mail -------------------------------------------------------------------------
     smtp_url: str = Field(
@@ -201,7 +203,10 @@ class Settings(BaseSettings):
                     "and password-reset links would be written to the log instead of sent"
                 )
         elif not self.secret_key:
-            self.secret_key = DEV_SECRET
+            # never the public development key by default: a random key for this install
+            from paperfeed.install_key import install_key
+
+            self.secret_key = install_key(self.cache_dir)
         self.base_url = self.base_url.rstrip("/")
         return self
 

@@ -65,5 +65,9 @@ def test_production_refuses_to_log_account_emails_instead_of_sending(
     assert load_settings(environment="development", smtp_url="").smtp_url == ""
 
 
-def test_development_gets_a_named_development_secret() -> None:
-    assert load_settings(environment="development", secret_key="").secret_key == DEV_SECRET
+def test_development_without_a_key_gets_a_per_install_key_not_the_public_one(
+        tmp_path: Path) -> None:
+    key = load_settings(environment="development", secret_key="",
+                        cache_dir=str(tmp_path)).secret_key
+    assert key != DEV_SECRET and len(key) >= 32
+    assert load_settings(environment="development", cache_dir=str(tmp_path)).secret_key == key

@@ -11,7 +11,8 @@ import click
 from rich.table import Table
 from sqlalchemy import Engine
 
-from paperfeed.config import Settings, describe_settings, settings_markdown
+from paperfeed.config import DEV_SECRET, Settings, describe_settings, settings_markdown
+from paperfeed.install_key import is_loopback
 
 from .common import (
     common_options,
@@ -43,6 +44,12 @@ def serve(db_url: str | None, config_path: str | None, host: str, port: int, wor
     import uvicorn
 
     settings = settings_from(db_url, config_path, trusted_proxies=trusted_proxies)
+    if settings.secret_key == DEV_SECRET and not is_loopback(host):
+        # the development key is public: only a server reachable from this machine alone
+        # may use it; the workers (and this process) fall back to the per-install key
+        os.environ["PAPERFEED_SECRET_KEY"] = ""
+        settings = settings_from(db_url, config_path, trusted_proxies=trusted_proxies)
+        click.echo(f"the development secret key is not used when serving on {host}")
     engine_for(settings).dispose()
     os.environ["PAPERFEED_DATABASE_URL"] = settings.database_url
     os.environ["PAPERFEED_TRUSTED_PROXIES"] = settings.trusted_proxies
