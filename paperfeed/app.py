@@ -16,6 +16,7 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
 from paperfeed.web.client_address import ClientAddress
 from paperfeed.web.errors import install_page_error_handlers
+from paperfeed.web.input_guards import RefuseNulBytes
 from paperfeed.web.outbox import SendMail, default_send_mail
 from paperfeed.web.pagecache import DataVersionClock, ExpireVersionOnWrite, PageCache
 from paperfeed.web.pages import page_routers
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     install_api(app, settings, engine)  # JSON API, Atom feeds, /docs (issue 5)
     app.add_middleware(ExpireVersionOnWrite, clock=app.state.data_version)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RefuseNulBytes)  # inside BodySizeLimit: it reads bounded bodies
     # outermost last: the client address is known before anything (even a 413) happens
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClientAddress, trusted_proxies=settings.trusted_proxies)

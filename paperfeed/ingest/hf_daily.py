@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from paperfeed.models import Author, ImportSummary, Link, Paper, Rejected, Signal, Version
+from paperfeed.safe_urls import safe_url
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import AuthorIds, load_papers, merge_papers
 
@@ -87,8 +88,8 @@ def paper_from_daily(item: Any, day: dt.date) -> Paper:
     comments = item.get("numComments", paper.get("numComments"))
     signal("comments", comments)
     signal("submitter", _username(_field(item, paper, "submittedOnDailyBy", "submittedBy")))
-    repo = _field(item, paper, "githubRepo")
-    project = _field(item, paper, "projectPage")
+    repo = safe_url(_field(item, paper, "githubRepo"))  # http(s) only: they become links
+    project = safe_url(_field(item, paper, "projectPage"))
     signal("github_repo", repo)
     signal("github_stars", _field(item, paper, "githubStars"))
     signal("project_page", project)
@@ -100,8 +101,8 @@ def paper_from_daily(item: Any, day: dt.date) -> Paper:
     if isinstance(organization, dict):
         signal("organization", organization.get("name") or organization.get("fullname"))
     signal("discussion_id", _field(item, paper, "discussionId"))
-    links = [Link(str(repo), "code")] if isinstance(repo, str) and repo.startswith("http") else []
-    if isinstance(project, str) and project.startswith("http"):
+    links = [Link(repo, "code")] if repo else []
+    if project:
         kind = classify_link(project)
         links.append(Link(project, "project" if kind == "other" else kind))
     links += [link for link in find_links(abstract) if link.url not in {x.url for x in links}]

@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from paperfeed.models import Link
+from paperfeed.safe_urls import safe_url
 
 _NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 _OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
@@ -119,7 +120,7 @@ def find_links(*texts: str | None) -> list[Link]:
             if url.count("(") < url.count(")"):
                 url = url.rstrip(")")
             key = url.lower().rstrip("/")
-            if key in seen or "arxiv.org/abs" in key or len(url) > 500:
+            if key in seen or "arxiv.org/abs" in key or len(url) > 500 or not safe_url(url):
                 continue
             seen.add(key)
             links.append(Link(url=url, kind=classify_link(url)))

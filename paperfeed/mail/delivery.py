@@ -216,7 +216,7 @@ class DigestSender:
         paper_ids = digest.paper_ids
         message = compose_raw(
             self.settings, claim.email, digest.rendered, message_id=claim.message_id,
-            headers=list_unsubscribe_headers(self.settings, claim.subscription_id),
+            headers=list_unsubscribe_headers(self.settings, claim.subscription_id, claim.email),
         )
         with write_transaction(self.engine) as conn:
             if not ledger.mark_sending(conn, claim.ledger_id, self.owner, paper_ids):

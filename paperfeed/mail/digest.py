@@ -95,9 +95,9 @@ class Digest:
         return [r.paper_id for r in self.picks]
 
 
-def list_unsubscribe_headers(settings: Settings, sub_id: int) -> dict[str, str]:
+def list_unsubscribe_headers(settings: Settings, sub_id: int, email: str) -> dict[str, str]:
     """RFC 2369 / RFC 8058 headers: https and mailto unsubscribe with a signed token."""
-    token = unsubscribe_token(settings, sub_id)
+    token = unsubscribe_token(settings, sub_id, email)
     mailto = settings.mail_unsubscribe_mailto or f"unsubscribe@{mail_domain(settings)}"
     return {
         "List-Unsubscribe": (
@@ -179,7 +179,7 @@ class DigestBuilder:
     def context(self, sub: Subscription, picks: Sequence[Recommendation]) -> dict[str, Any]:
         """The template context of a digest (also used by /digest/preview)."""
         base = self.settings.base_url
-        token = unsubscribe_token(self.settings, sub.id)
+        token = unsubscribe_token(self.settings, sub.id, sub.email)
         sections: list[dict[str, Any]] = []
         voted = any(r.section == "trending" and r.reason.startswith("trending") for r in picks)
         fresh = "New this week" if self.period.frequency == "weekly" else "New today"

@@ -22,7 +22,12 @@ from paperfeed.store.subscriptions import (
 )
 
 from .outbox import queue_message
-from .tokens import confirmation_token, read_confirmation_token, read_unsubscribe_token
+from .tokens import (
+    InvalidToken,
+    confirmation_token,
+    read_confirmation_token,
+    read_unsubscribe_claim,
+)
 
 
 def queue_confirmation(conn: Connection, settings: Settings, sub: Subscription) -> str:
@@ -72,11 +77,22 @@ def confirm_by_token(conn: Connection, settings: Settings, token: str) -> Subscr
 
 def subscription_for_token(conn: Connection, settings: Settings, token: str) -> Subscription | None:
     """The subscription an unsubscribe/manage token names (InvalidToken if forged)."""
-    return get_subscription(conn, read_unsubscribe_token(settings, token))
+    return get_subscription(conn, subscription_id_for_token(conn, settings, token))
+
+
+def subscription_id_for_token(conn: Connection, settings: Settings, token: str) -> int:
+    """The subscription id an unsubscribe/manage token names, checked against the address
+    the token names (InvalidToken if forged, or if that id now belongs to someone else)."""
+    sub_id, email = read_unsubscribe_claim(settings, token)
+    if email is not None:
+        sub = get_subscription(conn, sub_id)
+        if sub is not None and sub.email != email:
+            raise InvalidToken("this link belongs to an address that is no longer subscribed")
+    return sub_id
 
 
 def unsubscribe_by_token(conn: Connection, settings: Settings, token: str) -> Subscription | None:
     """Unsubscribe the subscription named by the token; returns it (None if deleted)."""
-    sub_id = read_unsubscribe_token(settings, token)
+    sub_id = subscription_id_for_token(conn, settings, token)
     unsubscribe(conn, sub_id)
     return get_subscription(conn, sub_id)

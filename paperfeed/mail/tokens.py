@@ -37,15 +37,28 @@ def read_confirmation_token(settings: Settings, token: str) -> tuple[int, str]:
     return int(sub_id), str(email)
 
 
-def unsubscribe_token(settings: Settings, sub_id: int) -> str:
-    """A non-expiring token that unsubscribes (or manages) subscription ``sub_id``."""
-    return URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).dumps(sub_id)
+def unsubscribe_token(settings: Settings, sub_id: int, email: str) -> str:
+    """A non-expiring token that unsubscribes (or manages) subscription ``sub_id`` of
+    ``email``: it names the address, so it never acts on another person's subscription."""
+    return URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).dumps(
+        [sub_id, email.strip().lower()])
+
+
+def read_unsubscribe_claim(settings: Settings, token: str) -> tuple[int, str | None]:
+    """(subscription id, address) inside an unsubscribe token; the address is None in
+    tokens made before they named it (links in old digests keep working)."""
+    try:
+        data = URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).loads(token)
+        if isinstance(data, list) and len(data) == 2 and isinstance(data[1], str):
+            return int(data[0]), data[1]
+        if isinstance(data, int):
+            return data, None
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise InvalidToken("this link is not valid") from exc
+    raise InvalidToken("this link is not valid")
 
 
 def read_unsubscribe_token(settings: Settings, token: str) -> int:
     """The subscription id inside an unsubscribe token."""
-    try:
-        return int(URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).loads(token))
-    except (BadSignature, ValueError, TypeError) as exc:
-        raise InvalidToken("this link is not valid") from exc
+    return read_unsubscribe_claim(settings, token)[0]
 

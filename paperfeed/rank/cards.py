@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from paperfeed.safe_urls import safe_url
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.schema import paper_categories, paper_links, paper_signals, papers
 
@@ -95,8 +96,8 @@ def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCar
             submitted_at=r.submitted_at,
             upvotes=r.upvotes,
             num_comments=r.num_comments,
-            code_url=found.get("code"),
-            project_url=found.get("project"),
+            code_url=safe_url(found.get("code")),  # http(s) only, whoever stored it
+            project_url=safe_url(found.get("project")),
             submitted_by=r.username,
             feed_day=r.feed_day or r.announced_on,
         )

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, update
 
 from paperfeed.models import Author, ImportSummary, Link, Paper, Signal, Version
+from paperfeed.safe_urls import safe_url
 
 from . import postgres, sqlite
 from .papers import (
@@ -93,7 +94,7 @@ class PaperRows:
             if i in wanted:
                 out[wanted[i]].versions.append(Version(version, read(submitted), size))
         for i, url, kind in self.links:
-            if i in wanted:
+            if i in wanted and safe_url(url):
                 out[wanted[i]].links.append(Link(url, kind))
         for i, source, kind, value, observed in self.signals:
             if i in wanted:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from paperfeed.models import Author, ImportSummary, Link, Paper, Signal, Version
+from paperfeed.safe_urls import safe_url
 
 from . import postgres, sqlite
 from .schema import (
@@ -233,7 +234,8 @@ def load_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
                 Version(r.version, r.submitted_at, r.size)
             )
         for r in conn.execute(select(paper_links).where(paper_links.c.paper_id.in_(chunk))):
-            out[pid_to_arxiv[r.paper_id]].links.append(Link(r.url, r.kind))
+            if safe_url(r.url):  # only http(s) ever becomes a link
+                out[pid_to_arxiv[r.paper_id]].links.append(Link(r.url, r.kind))
         for r in conn.execute(
             select(paper_signals)
             .where(paper_signals.c.paper_id.in_(chunk))

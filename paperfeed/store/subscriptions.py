@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from paperfeed.email_addresses import is_email_address
+
 from .mail_schema import interest_vectors, recommendation_feedback, subscriptions
 
 STATUSES = ("pending", "active", "paused", "unsubscribed")
@@ -60,7 +62,7 @@ class Subscription:
 def normalize_email(email: str) -> str:
     """Lower-cased, trimmed address; raises InvalidSubscription when it is not one."""
     value = (email or "").strip().lower()
-    if len(value) > 320 or not _EMAIL.match(value) or ".." in value:
+    if not _EMAIL.match(value) or not is_email_address(value):
         raise InvalidSubscription(f"not an email address: {email!r}")
     return value
 

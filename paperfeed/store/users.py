@@ -14,6 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Row, func, select, update
 
+from paperfeed.email_addresses import is_email_address
+
 from .community_schema import users
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,38}[a-z0-9]$")
@@ -95,7 +97,7 @@ def create_user(
         raise AccountError(
             "Usernames are 3-40 characters: lower-case letters, digits, '-' and '_'."
         )
-    if not EMAIL.match(email) or len(email) > 320:
+    if not EMAIL.match(email) or not is_email_address(email):
         raise AccountError("That does not look like an email address.")
     check_new_password(password)
     if get_user_by_username(conn, username):

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from .dependencies import load_user
-from .security import CSRF_PLACEHOLDER, csrf_token, set_csrf_cookie
+from .security import CSRF_PLACEHOLDER, csrf_token, fill_csrf_placeholder, set_csrf_cookie
 
 TEMPLATES = Path(__file__).parent / "templates"
 _URL = re.compile(r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]", re.IGNORECASE)
@@ -142,7 +142,7 @@ def render_text(
 
 def serve_cached(request: Request, html: str, *, status_code: int = 200) -> HTMLResponse:
     """Serve a page built by render_text(anonymous=True) with this visitor's CSRF token."""
-    return _respond(request, html.replace(CSRF_PLACEHOLDER, csrf_token(request)), status_code)
+    return _respond(request, fill_csrf_placeholder(html, csrf_token(request)), status_code)
 
 
 def _respond(request: Request, html: str, status_code: int) -> HTMLResponse:

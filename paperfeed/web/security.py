@@ -21,7 +21,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CSRF_COOKIE = "pf_csrf"
 SESSION_COOKIE = "pf_session"
 CSRF_FIELD = "csrf_token"
-CSRF_PLACEHOLDER = "__PF_CSRF_TOKEN__"
+# Random per process, and only ever swapped inside a form field's quoted value attribute
+# (see :func:`fill_csrf_placeholder`): user content is HTML-escaped, so it can neither name
+# the placeholder nor forge the quotes around it.
+CSRF_PLACEHOLDER = f"__PF_CSRF_{secrets.token_hex(12)}__"
+_CSRF_SLOT = f'value="{CSRF_PLACEHOLDER}"'
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -51,6 +55,11 @@ def csrf_token(request: Request) -> str:
     key = request.app.state.settings.secret_key.encode()
     message = f"{csrf_secret(request)}|{request.cookies.get(SESSION_COOKIE, '')}"
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def fill_csrf_placeholder(html: str, token: str) -> str:
+    """A cached anonymous page with this visitor's CSRF token in its form fields."""
+    return html.replace(_CSRF_SLOT, f'value="{token}"')
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:

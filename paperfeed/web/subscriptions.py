@@ -22,9 +22,10 @@ from paperfeed.mail.subscribing import (
     confirm_by_token,
     subscribe,
     subscription_for_token,
+    subscription_id_for_token,
     unsubscribe_by_token,
 )
-from paperfeed.mail.tokens import InvalidToken, read_unsubscribe_token, unsubscribe_token
+from paperfeed.mail.tokens import InvalidToken, unsubscribe_token
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import (
@@ -147,7 +148,7 @@ def confirm_post(request: Request, token: str, settings: SettingsDep, engine: En
                       status_code=404)
     return render(request, "mail/subscribe_done.html", {
         "state": "confirmed", "email": sub.email,
-        "manage_url": f"/subscription/{unsubscribe_token(settings, sub.id)}",
+        "manage_url": f"/subscription/{unsubscribe_token(settings, sub.id, sub.email)}",
     })
 
 
@@ -202,8 +203,8 @@ def manage_page(request: Request, token: str, settings: SettingsDep, engine: Eng
 async def manage_post(request: Request, token: str, settings: SettingsDep, engine: EngineDep) -> Response:
     form = await request.form()
     try:
-        sub_id = read_unsubscribe_token(settings, token)
         with write_transaction(engine) as conn:
+            sub_id = subscription_id_for_token(conn, settings, token)
             sub = update_preferences(conn, sub_id, _prefs_from_form(form, settings))
     except InvalidToken as exc:
         return render(request, "mail/subscribe_done.html", {"state": "invalid", "error": str(exc)},
@@ -260,7 +261,8 @@ def not_interested_post(request: Request, token: str, settings: SettingsDep, eng
     from sqlalchemy import select
 
     try:
-        sub_id = read_unsubscribe_token(settings, token)
+        with engine.connect() as conn:
+            sub_id = subscription_id_for_token(conn, settings, token)
     except InvalidToken as exc:
         return render(request, "mail/subscribe_done.html", {"state": "invalid", "error": str(exc)},
                       status_code=400)

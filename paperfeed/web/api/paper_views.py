@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from paperfeed.models import Paper
 from paperfeed.rank.cards import PaperCard
+from paperfeed.safe_urls import safe_url
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.schema import papers
 
@@ -92,8 +93,8 @@ class PaperViews:
             summary=card.abstract,
             upvotes=card.upvotes,
             discussionId=str(card.id),
-            projectPage=card.project_url,
-            githubRepo=card.code_url,
+            projectPage=safe_url(card.project_url),
+            githubRepo=safe_url(card.code_url),
             numComments=card.num_comments,
             categories=list(card.categories),
             primaryCategory=card.primary_category,
