@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
 
     install_api(app, settings, engine)  # JSON API, Atom feeds, /docs (issue 5)
     app.add_middleware(ExpireVersionOnWrite, clock=app.state.data_version)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://"))
     app.add_middleware(RefuseNulBytes)  # inside BodySizeLimit: it reads bounded bodies
     # outermost last: the client address is known before anything (even a 413) happens
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

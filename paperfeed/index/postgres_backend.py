@@ -19,6 +19,7 @@ from paperfeed.index import terms as postings
 from paperfeed.index.postgres_vector import Vector
 from paperfeed.index.schema import DIM, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
+from paperfeed.store.database import database_key
 from paperfeed.store.schema import papers
 
 NAME = "postgresql"
@@ -135,7 +136,7 @@ def ef_search_for(vectors: int) -> int:
 def _estimated_vectors(conn: Connection) -> int:
     """The planner's row estimate of paper_vectors (a catalog read, no scan), reused for a
     minute; -1 (never analysed) counts as small."""
-    key = conn.engine.url.render_as_string(hide_password=False)
+    key = database_key(conn.engine)  # no password in keys or saved files
     now = time.monotonic()
     cached = _COUNTS.get(key)
     if cached is not None and now - cached[0] < _COUNT_TTL:

@@ -30,6 +30,7 @@ from paperfeed.index import terms as postings
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
 from paperfeed.index.schema import index_state, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
+from paperfeed.store.database import database_key
 from paperfeed.store.schema import papers
 
 NAME = "sqlite"
@@ -181,7 +182,7 @@ def vector_matrix(conn: Connection, model_id: str) -> VectorMatrix:
     generation = conn.execute(
         select(index_state.c.generation).where(index_state.c.name == "paper_vectors")
     ).scalar()
-    key = (conn.engine.url.render_as_string(hide_password=False), model_id)
+    key = (database_key(conn.engine), model_id)
     with _LOCK:
         cached = _MATRICES.get(key)
         if cached is not None and cached.generation == generation:

@@ -45,6 +45,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from paperfeed.index.schema import index_state
 from paperfeed.index.text import STOPWORDS, keyword_terms
+from paperfeed.store.database import database_key
 from paperfeed.store.schema import papers
 
 log = logging.getLogger(__name__)
@@ -318,7 +319,7 @@ def _stamp(conn: Connection) -> tuple[int, int]:
 def term_index(conn: Connection) -> TermIndex:
     """The process-wide BM25 copy of this database's papers, refreshed when stale."""
     stamp = _stamp(conn)
-    key = conn.engine.url.render_as_string(hide_password=False)
+    key = database_key(conn.engine)  # no password in memory keys or saved files
     cached = _INDEXES.get(key)
     if cached is not None and cached.stamp == stamp:
         return cached

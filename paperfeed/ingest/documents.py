@@ -12,6 +12,9 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+
 from .normalize import InvalidRecord
 
 NS = {
@@ -44,9 +47,11 @@ def parse_document(body: bytes, entry_tag: str) -> Document:
     if re.search(rb"<!ENTITY", body[:4096]):
         raise InvalidDocument("XML declaring entities is refused")
     try:
-        root = ET.fromstring(body)
+        root = safe_fromstring(body)
     except ET.ParseError as exc:
         return _salvage(body, entry_tag, exc)
+    except DefusedXmlException as exc:  # entities, external references: never expanded
+        raise InvalidDocument(f"XML with {type(exc).__name__} is refused") from exc
     return Document(root, list(root.iter(entry_tag)))
 
 
@@ -62,8 +67,8 @@ def _salvage(body: bytes, entry_tag: str, error: ET.ParseError) -> Document:
         raise InvalidDocument(f"bad XML (last <{local}> never closed): {error}")
     head, tail = text[: starts[0]], text[last_close + len(close) :]
     try:
-        root = ET.fromstring(head + tail)
-    except ET.ParseError as exc:
+        root = safe_fromstring(head + tail)
+    except (ET.ParseError, DefusedXmlException) as exc:
         raise InvalidDocument(f"bad XML outside the entries: {exc}") from exc
     entries: list[ET.Element | str] = []
     bounds = [*starts[1:], last_close + len(close)]
@@ -73,10 +78,10 @@ def _salvage(body: bytes, entry_tag: str, error: ET.ParseError) -> Document:
         cut = chunk.rfind(close)
         chunk = chunk[: cut + len(close)] if cut >= 0 else chunk
         try:
-            wrapped = ET.fromstring(head + chunk + tail)
+            wrapped = safe_fromstring(head + chunk + tail)
             found = next(wrapped.iter(entry_tag), None)
             entries.append(found if found is not None else f"no <{local}> element")
-        except ET.ParseError as exc:
+        except (ET.ParseError, DefusedXmlException) as exc:
             entries.append(f"bad XML: {exc}")
     return Document(root, entries, salvaged=True)
 

@@ -23,8 +23,13 @@ from typing import Any, Literal, Protocol, Self
 from urllib.parse import urlsplit
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 Expect = Literal["xml", "json", "any"]
+# Largest upstream reply read (after decompression): arXiv API and OAI-PMH pages are a few
+# MB; anything far larger is a broken or hostile server.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
@@ -145,8 +150,10 @@ def check_complete(body: bytes, expect: Expect) -> None:
             raise _Retry(f"truncated or invalid JSON body ({exc})") from exc
     elif expect == "xml":
         try:
-            ET.fromstring(body)
+            safe_fromstring(body)
             return
+        except DefusedXmlException:
+            return  # complete but hostile: parse_document refuses it, no retry
         except ET.ParseError as exc:
             if not xml_root_closed(body):
                 raise _Retry(f"truncated XML body ({exc})") from exc
@@ -195,8 +202,10 @@ class Upstream:
         max_retry_after_seconds: float = 600.0,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.user_agent = user_agent
+        self.max_bytes = max_bytes
         self.delay_seconds = delay_seconds
         self.retries = max(retries, 0)
         self.backoff_seconds = backoff_seconds
@@ -267,7 +276,13 @@ class Upstream:
     def _attempt(self, url: str, params: Mapping[str, str | int] | None, expect: Expect) -> Fetched:
         self._wait_turn(url)
         try:
-            response = self._client.get(url, params=params)
+            with self._client.stream("GET", url, params=params) as response:
+                status = response.status_code
+                if status in RETRYABLE_STATUS:
+                    wait = retry_after_seconds(response.headers.get("Retry-After"),
+                                               self.clock.utcnow())
+                    raise _Retry(f"HTTP {status}", wait)
+                body = self._read_capped(response)
         except httpx.TimeoutException as exc:
             raise _Retry(f"timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -275,13 +290,8 @@ class Upstream:
             raise _Retry(f"connection error: {exc}") from exc
         finally:
             self.requests += 1
-        status = response.status_code
-        if status in RETRYABLE_STATUS:
-            wait = retry_after_seconds(response.headers.get("Retry-After"), self.clock.utcnow())
-            raise _Retry(f"HTTP {status}", wait)
         if status != 200:
-            raise UpstreamError(str(response.url), f"HTTP {status}: {response.text[:200]!r}")
-        body = response.content
+            raise UpstreamError(str(response.url), f"HTTP {status}: {body[:200]!r}")
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and response.num_bytes_downloaded < int(declared):
             raise _Retry(
@@ -289,6 +299,22 @@ class Upstream:
             )
         check_complete(body, expect)
         return Fetched(str(response.url), status, body, response.headers)
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        """The (decoded) body, refused once it passes ``max_bytes``: a hostile or broken
+        server cannot make an ingest hold gigabytes (a gzip bomb counts unpacked)."""
+        declared = response.headers.get("Content-Length", "")
+        too_big = UpstreamError(str(response.url), f"response larger than {self.max_bytes} bytes")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise too_big
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _wait_turn(self, url: str) -> None:
         key = politeness_key(url)

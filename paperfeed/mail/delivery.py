@@ -44,6 +44,7 @@ from paperfeed.store import digest_ledger as ledger
 from paperfeed.store.database import write_transaction
 from paperfeed.store.subscriptions import get_subscriptions, record_delivery
 
+from .claim_heartbeat import ClaimHeartbeat
 from .digest import (
     Digest,
     DigestBuilder,
@@ -111,6 +112,8 @@ class DigestSender:
         self.report = DigestReport(period=period.key)
         self.on_sent = on_sent
         self.builder: DigestBuilder | None = None
+        # a quarter of the claim timeout: several beats before anyone may retake a row
+        self.heartbeat_seconds = max(1.0, settings.digest_claim_timeout_minutes * 60 / 4)
 
     # -- the run -------------------------------------------------------------------------
     def run(self, *, only_email: str | None = None) -> DigestReport:
@@ -121,9 +124,11 @@ class DigestSender:
                 self.report.finished = True
                 return self.report
         lock_conn = self.engine.connect()
+        heartbeat = ClaimHeartbeat(self.engine, self.owner, self.heartbeat_seconds)
         try:
             ledger.hold_owner_lock(lock_conn, self.owner)
-            with write_transaction(self.engine) as conn:
+            heartbeat.start()
+            with write_transaction(self.engine, durable=True) as conn:
                 embed_missing_interests(conn, self.embedder)
             with self.engine.connect() as conn:
                 self.builder = DigestBuilder(conn, self.settings, self.embedder, self.period)
@@ -131,14 +136,14 @@ class DigestSender:
             if self.builder.paper_count == 0:
                 self.report.skipped = "no new papers in this period"
                 return self.report
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine, durable=True) as conn:
                 ledger.start_run(conn, self.period.key, self.builder.paper_count)
             with ThreadPoolExecutor(max_workers=max(1, self.settings.smtp_concurrency)) as pool:
                 # Batch k+1 is claimed and built while batch k is on the wire.
                 in_flight = self._send_claims(pool, self._retake_stale())
                 after = 0
                 while True:
-                    with write_transaction(self.engine) as conn:
+                    with write_transaction(self.engine, durable=True) as conn:
                         due = ledger.due_subscriptions(
                             conn, self.period.key, self.period.frequency, after_id=after,
                             limit=self.batch_size, email=only_email,
@@ -156,6 +161,7 @@ class DigestSender:
             self._finish(only_email)
             return self.report
         finally:
+            heartbeat.stop()
             try:
                 ledger.release_owner_lock(lock_conn, self.owner)
             finally:
@@ -164,7 +170,7 @@ class DigestSender:
     def _retake_stale(self) -> list[ledger.Claim]:
         timeout = dt.timedelta(minutes=self.settings.digest_claim_timeout_minutes)
         claims = []
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, durable=True) as conn:
             for row in ledger.stale_rows(conn, self.period.key, me=self.owner, timeout=timeout):
                 if row.status == "sending" and self.settings.digest_unconfirmed == "skip":
                     ledger.mark_outcome(conn, row.id, "unknown",
@@ -177,7 +183,7 @@ class DigestSender:
         return claims
 
     def _finish(self, only_email: str | None) -> None:
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, durable=True) as conn:
             counts = ledger.ledger_counts(conn, self.period.key)
             left = sum(counts.get(s, 0) for s in ledger.RETRYABLE)
             due = ledger.due_subscriptions(conn, self.period.key, self.period.frequency, limit=1)
@@ -199,7 +205,7 @@ class DigestSender:
             digests = self.builder.build(conn, [subs[c.subscription_id] for c in live])  # type: ignore[misc]
         empty = [c for c, d in zip(live, digests, strict=True) if d.rendered is None]
         if empty or gone:
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine, durable=True) as conn:
                 for claim in empty:
                     ledger.mark_outcome(conn, claim.ledger_id, "empty", "no matching papers")
                 for claim in gone:  # unsubscribed or paused since the claim
@@ -218,13 +224,13 @@ class DigestSender:
             self.settings, claim.email, digest.rendered, message_id=claim.message_id,
             headers=list_unsubscribe_headers(self.settings, claim.subscription_id, claim.email),
         )
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, durable=True) as conn:
             if not ledger.mark_sending(conn, claim.ledger_id, self.owner, paper_ids):
                 return  # taken over by another worker (our claim timed out)
         try:
             self.mailer.send(message)
         except PermanentMailError as exc:
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine, durable=True) as conn:
                 ledger.mark_outcome(conn, claim.ledger_id, "bounced", f"{exc.code}: {exc}")
                 paused = record_delivery(conn, claim.subscription_id, error=str(exc),
                                          limit=self.settings.mail_bounce_limit)
@@ -232,11 +238,11 @@ class DigestSender:
             self.report.bump("paused", int(paused))
             return
         except TransientMailError as exc:
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine, durable=True) as conn:
                 ledger.mark_outcome(conn, claim.ledger_id, "deferred", f"{exc.code}: {exc}")
             self.report.bump("deferred")
             return
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, durable=True) as conn:
             ledger.mark_sent(conn, claim, paper_ids, self.period.end)
             record_delivery(conn, claim.subscription_id, error=None, limit=0)
         self.report.bump("sent")

@@ -39,13 +39,30 @@ def open_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, durable: bool = False) -> Iterator[Connection]:
     """A transaction that will write: on SQLite it takes the write lock at BEGIN
-    (BEGIN IMMEDIATE), so two writers queue on busy_timeout instead of deadlocking."""
+    (BEGIN IMMEDIATE), so two writers queue on busy_timeout instead of deadlocking.
+
+    SQLite commits with ``synchronous=NORMAL`` (WAL): a power cut can lose the last
+    commits, never corrupt the file. ``durable=True`` commits with ``synchronous=FULL``
+    (fsync at every commit) for records that must survive a crash, such as the mail
+    ledger's "this digest was sent" (losing it means mailing it twice). PostgreSQL
+    always syncs at commit."""
     with engine.connect() as conn:
         conn.info["write"] = True
+        conn.info["durable"] = durable
         try:
             with conn.begin():
                 yield conn
         finally:
             conn.info.pop("write", None)
+            conn.info.pop("durable", None)
+
+
+def database_key(engine: Engine) -> str:
+    """A digest naming ``engine``'s database for caches (in memory and on disk), made from
+    its URL without the password, so no cache key or cache file ever holds the password."""
+    import hashlib
+
+    safe = engine.url.set(password=None).render_as_string(hide_password=True)
+    return hashlib.blake2b(safe.encode(), digest_size=16).hexdigest()

@@ -209,6 +209,17 @@ def stale_rows(conn: Connection, period: str, *, me: str, timeout: dt.timedelta)
     return stale
 
 
+def refresh_claims(conn: Connection, owner: str) -> int:
+    """Heartbeat of a live sender: its unfinished rows (claimed, sending) get ``claimed_at``
+    = now, so the claim timeout never retakes them while it runs. Returns rows touched."""
+    result = conn.execute(
+        update(digest_sends)
+        .where(digest_sends.c.owner == owner, digest_sends.c.status.in_(("claimed", "sending")))
+        .values(claimed_at=dt.datetime.now(dt.UTC))
+    )
+    return result.rowcount
+
+
 def retake_row(conn: Connection, row: Any, owner: str, *, status: str = "claimed") -> bool:
     """Take over a stale row (compare-and-swap on its owner and status); True if we got it."""
     result = conn.execute(

@@ -42,6 +42,9 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: no deadlock-by-upgrade between writers.
+        if conn.info.get("write"):  # FULL fsyncs at commit (see write_transaction)
+            level = "FULL" if conn.info.get("durable") else "NORMAL"
+            conn.exec_driver_sql(f"PRAGMA synchronous={level}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
 

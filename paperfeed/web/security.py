@@ -103,7 +103,10 @@ def clear_session_cookie(response: Response) -> None:
 
 class SecurityHeaders:
     """Pure-ASGI middleware adding CSP and friends to every response (cheap: no
-    BaseHTTPMiddleware). The CSP allows no inline script: even a missed escape cannot run."""
+    BaseHTTPMiddleware). The CSP allows no inline script: even a missed escape cannot run;
+    /docs (Swagger UI, vendored, no inline script) gets it too. With ``hsts`` (base_url is
+    https) browsers are told to use https only. Account settings pages, which show API
+    token secrets, are never stored by a browser or proxy cache."""
 
     HEADERS: ClassVar[list[tuple[bytes, bytes]]] = [
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -111,21 +114,29 @@ class SecurityHeaders:
         (b"referrer-policy", b"same-origin"),
         (b"x-frame-options", b"DENY"),
     ]
+    HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+    NO_STORE = (b"cache-control", b"no-store")
+    PRIVATE_PATHS = ("/settings",)
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.headers = [*self.HEADERS, self.HSTS] if hsts else list(self.HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(("/docs", "/redoc")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = list(self.headers)
+        if scope["path"].startswith(self.PRIVATE_PATHS):
+            extra.append(self.NO_STORE)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in self.HEADERS if k not in names
-                ]
+                headers = list(message.get("headers", []))
+                if self.NO_STORE in extra:  # replaces any weaker cache-control
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                names = {k.lower() for k, _ in headers}
+                message["headers"] = headers + [(k, v) for k, v in extra if k not in names]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
