@@ -16,6 +16,8 @@ from .data_version import bump_data_version
 from .schema import papers
 
 MAX_NAME = 120
+MAX_COLLECTIONS_PER_USER = 100
+MAX_PAPERS_PER_COLLECTION = 1000
 
 
 class CollectionError(ValueError):
@@ -56,10 +58,15 @@ def _collection(r) -> Collection:  # type: ignore[no-untyped-def]
 def create_collection(
     conn: Connection, user_id: int, name: str, *, description: str = "", is_public: bool = False
 ) -> int:
-    """A new empty collection; returns its id. Raises CollectionError for a bad name."""
+    """A new empty collection; returns its id. Raises CollectionError for a bad name or
+    when the user already has MAX_COLLECTIONS_PER_USER collections."""
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise CollectionError(f"Give the collection a name of 1-{MAX_NAME} characters.")
+    owned = conn.execute(select(func.count()).select_from(collections)
+                         .where(collections.c.user_id == user_id)).scalar_one()
+    if owned >= MAX_COLLECTIONS_PER_USER:
+        raise CollectionError(f"You can have at most {MAX_COLLECTIONS_PER_USER} collections.")
     now = dt.datetime.now(dt.UTC)
     return int(
         conn.execute(
@@ -170,7 +177,8 @@ def _touch(conn: Connection, collection_id: int) -> None:
 
 
 def add_to_collection(conn: Connection, collection_id: int, user_id: int, paper_id: int) -> bool:
-    """Append the paper to the user's own collection (no-op if already there)."""
+    """Append the paper to the user's own collection (no-op if already there). Raises
+    CollectionError when it already holds MAX_PAPERS_PER_COLLECTION papers."""
     if not _owned(conn, collection_id, user_id):
         return False
     exists = conn.execute(
@@ -180,6 +188,11 @@ def add_to_collection(conn: Connection, collection_id: int, user_id: int, paper_
         )
     ).first()
     if exists is None:
+        held = conn.execute(select(func.count()).select_from(collection_items)
+                            .where(collection_items.c.collection_id == collection_id)).scalar_one()
+        if held >= MAX_PAPERS_PER_COLLECTION:
+            raise CollectionError(
+                f"A collection holds at most {MAX_PAPERS_PER_COLLECTION} papers.")
         last = conn.execute(
             select(func.coalesce(func.max(collection_items.c.position), -1)).where(
                 collection_items.c.collection_id == collection_id

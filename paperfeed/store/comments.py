@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from .community_schema import comments, users
 from .data_version import bump_data_version
 from .schema import papers
 
 MAX_COMMENT = 5000
+MAX_COMMENTS_PER_USER_PER_PAPER = 50  # one person cannot bury a discussion
 
 
 class CommentError(ValueError):
@@ -54,10 +55,17 @@ def _count(conn: Connection, paper_id: int, delta: int) -> None:
 
 
 def add_comment(conn: Connection, paper_id: int, user_id: int, body: str) -> int:
-    """Store a comment; returns its id. Raises CommentError for an empty or huge body."""
+    """Store a comment; returns its id. Raises CommentError for an empty or huge body, or
+    when the user already has MAX_COMMENTS_PER_USER_PER_PAPER comments on the paper."""
+    body = _clean(body)
+    mine = conn.execute(select(func.count()).select_from(comments).where(
+        comments.c.paper_id == paper_id, comments.c.user_id == user_id)).scalar_one()
+    if mine >= MAX_COMMENTS_PER_USER_PER_PAPER:
+        raise CommentError(f"One person can leave at most {MAX_COMMENTS_PER_USER_PER_PAPER} "
+                           "comments on a paper. Edit one of yours instead.")
     cid = conn.execute(
         comments.insert()
-        .values(paper_id=paper_id, user_id=user_id, body=_clean(body),
+        .values(paper_id=paper_id, user_id=user_id, body=body,
                 created_at=dt.datetime.now(dt.UTC), hidden=False)
         .returning(comments.c.id)
     ).scalar_one()
@@ -105,10 +113,12 @@ def set_comment_hidden(conn: Connection, comment_id: int, hidden: bool) -> bool:
 
 
 def list_comments(
-    conn: Connection, paper_id: int, *, include_hidden: bool = False
+    conn: Connection, paper_id: int, *, include_hidden: bool = False,
+    limit: int | None = None, offset: int = 0,
 ) -> list[Comment]:
-    """A paper's comments, oldest first."""
-    return _select(conn, comments.c.paper_id == paper_id, include_hidden=include_hidden)
+    """A paper's comments, oldest first; ``limit``/``offset`` give one page of them."""
+    return _select(conn, comments.c.paper_id == paper_id, include_hidden=include_hidden,
+                   limit=limit, offset=offset)
 
 
 def recent_comments(conn: Connection, *, limit: int = 50) -> list[Comment]:
@@ -117,7 +127,7 @@ def recent_comments(conn: Connection, *, limit: int = 50) -> list[Comment]:
 
 
 def _select(conn: Connection, cond, *, include_hidden: bool, newest_first: bool = False,  # type: ignore[no-untyped-def]
-            limit: int | None = None) -> list[Comment]:
+            limit: int | None = None, offset: int = 0) -> list[Comment]:
     stmt = select(
         comments, users.c.username, users.c.display_name
     ).join(users, users.c.id == comments.c.user_id)
@@ -127,7 +137,7 @@ def _select(conn: Connection, cond, *, include_hidden: bool, newest_first: bool 
         stmt = stmt.where(comments.c.hidden.is_(False))
     stmt = stmt.order_by(comments.c.id.desc() if newest_first else comments.c.id)
     if limit:
-        stmt = stmt.limit(limit)
+        stmt = stmt.limit(limit).offset(offset)
     return [
         Comment(
             id=r.id, paper_id=r.paper_id, user_id=r.user_id, username=r.username,

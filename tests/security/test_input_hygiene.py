@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
@@ -137,3 +138,42 @@ def test_katex_runs_with_size_and_expansion_limits(client: TestClient) -> None:
     assert expand and 0 < int(expand.group(1)) <= 1000
     assert "trust: false" in options
     assert '/static/math.js' in client.get(f"/papers/{PAPER}").text
+
+
+def test_comments_and_collections_are_capped_per_user_and_paged(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperfeed.store import collections as collection_store
+    from paperfeed.store import comments as comment_store
+    from paperfeed.web.pages import collections as collection_pages
+    from paperfeed.web.pages import papers as paper_pages
+
+    monkeypatch.setattr(comment_store, "MAX_COMMENTS_PER_USER_PER_PAPER", 3)
+    monkeypatch.setattr(collection_store, "MAX_COLLECTIONS_PER_USER", 2)
+    monkeypatch.setattr(collection_store, "MAX_PAPERS_PER_COLLECTION", 2)
+    monkeypatch.setattr(paper_pages, "COMMENTS_PER_PAGE", 2)
+    monkeypatch.setattr(collection_pages, "PAPERS_PER_PAGE", 1)
+    user = make_user(site, "prolific")
+    with write_transaction(site.engine) as conn:
+        pid = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == PAPER)).scalar_one()
+        others = conn.execute(select(papers.c.id).where(papers.c.id != pid).limit(2)).scalars().all()
+        for n in range(3):
+            add_comment(conn, pid, user.id, f"comment number {n}")
+        with pytest.raises(comment_store.CommentError):
+            add_comment(conn, pid, user.id, "one too many")
+        first = collection_store.create_collection(conn, user.id, "one", is_public=True)
+        collection_store.create_collection(conn, user.id, "two")
+        with pytest.raises(collection_store.CollectionError):
+            collection_store.create_collection(conn, user.id, "three")
+        collection_store.add_to_collection(conn, first, user.id, pid)
+        collection_store.add_to_collection(conn, first, user.id, others[0])
+        with pytest.raises(collection_store.CollectionError):
+            collection_store.add_to_collection(conn, first, user.id, others[1])
+    visitor = TestClient(site.app)
+    page_one = visitor.get(f"/papers/{PAPER}").text
+    page_two = visitor.get(f"/papers/{PAPER}?cp=2").text
+    assert "comment number 0" in page_one and "comment number 1" in page_one
+    assert "comment number 2" not in page_one and "?cp=2" in page_one
+    assert "comment number 2" in page_two and "comment number 0" not in page_two
+    collection_one = visitor.get(f"/collections/{first}").text
+    collection_two = visitor.get(f"/collections/{first}?p=2").text
+    assert "?p=2" in collection_one and "?p=1" in collection_two  # one paper per page

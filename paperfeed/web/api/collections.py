@@ -127,7 +127,11 @@ def add_paper(
         paper_id = visible_paper_id(conn, arxiv_id)
         if paper_id is None:
             raise ApiError(404, f"paper {arxiv_id} not found")
-        if not store.add_to_collection(conn, collection_id, user.id, paper_id):
+        try:
+            added = store.add_to_collection(conn, collection_id, user.id, paper_id)
+        except store.CollectionError as exc:
+            raise ApiError(400, str(exc)) from exc
+        if not added:
             raise ApiError(404, f"you have no collection {collection_id}")
         return collection_object(conn, views, readable(conn, collection_id, user))
 

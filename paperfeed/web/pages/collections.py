@@ -29,9 +29,11 @@ from paperfeed.store.votes import voted_paper_ids
 from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..rendering import render
 from .cached import cached_page
+from .feeds import page_number
 from .forms import back, too_many
 
 router = APIRouter(tags=["pages"])
+PAPERS_PER_PAGE = 50
 
 
 @router.get("/collections", response_class=HTMLResponse)
@@ -48,13 +50,16 @@ async def collection_page(request: Request, collection_id: RowId) -> HTMLRespons
         if found is None:
             return "error.html", {"status": 404, "title": "No such collection",
                                   "detail": "It does not exist or it is private."}, 404
-        ids = collection_paper_ids(conn, collection_id)
+        every = collection_paper_ids(conn, collection_id)
+        page = page_number(request)
+        ids = every[(page - 1) * PAPERS_PER_PAGE:page * PAPERS_PER_PAGE]  # one page of them
         cards = load_cards(conn, ids)
         return "collection.html", {
             "collection": found,
             "items": [cards[i] for i in ids if i in cards],
             "voted": voted_paper_ids(conn, user.id, ids) if user else set(),
             "owner": bool(user and user.id == found.user_id),
+            "page": page, "has_next": page * PAPERS_PER_PAGE < len(every),
         }, 200
 
     return await cached_page(request, build)
@@ -105,16 +110,20 @@ def change_item(
     """add / remove / up / down one paper in the user's own collection."""
     if not limiter.allow("collection", str(user.id)):
         raise too_many("changes")
-    with write_transaction(engine) as conn:
-        pid = _paper_id(conn, arxiv_id)
-        if action == "add":
-            ok = add_to_collection(conn, collection_id, user.id, pid)
-        elif action == "remove":
-            ok = remove_from_collection(conn, collection_id, user.id, pid)
-        elif action in ("up", "down"):
-            ok = move_in_collection(conn, collection_id, user.id, pid, -1 if action == "up" else 1)
-        else:
-            raise HTTPException(400, "Unknown action.")
+    try:
+        with write_transaction(engine) as conn:
+            pid = _paper_id(conn, arxiv_id)
+            if action == "add":
+                ok = add_to_collection(conn, collection_id, user.id, pid)
+            elif action == "remove":
+                ok = remove_from_collection(conn, collection_id, user.id, pid)
+            elif action in ("up", "down"):
+                ok = move_in_collection(conn, collection_id, user.id, pid,
+                                        -1 if action == "up" else 1)
+            else:
+                raise HTTPException(400, "Unknown action.")
+    except CollectionError as exc:
+        raise HTTPException(400, str(exc)) from exc
     if not ok:
         raise HTTPException(403, "That collection is not yours.")
     return back(request, next, message="saved" if action == "add" else "done",

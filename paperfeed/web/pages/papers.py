@@ -33,6 +33,7 @@ from .cached import cached_page
 from .forms import json_or_back, too_many
 
 router = APIRouter(tags=["pages"])
+COMMENTS_PER_PAGE = 100  # one more is read to know whether a next page exists
 log = logging.getLogger("paperfeed.web")
 
 
@@ -80,6 +81,9 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
     if parsed[0] != arxiv_id:
         return RedirectResponse(f"/papers/{parsed[0]}", status_code=301)
 
+    raw_page = request.query_params.get("cp", "1")
+    comments_page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+
     def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
         admin = bool(user and user.is_admin)
         row = paper_row(conn, arxiv_id, include_hidden=admin)
@@ -95,7 +99,10 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
         context: dict[str, Any] = {
             "paper": paper,
             "row": row,
-            "comments": list_comments(conn, row.id, include_hidden=admin),
+            "comments": list_comments(conn, row.id, include_hidden=admin,
+                                      limit=COMMENTS_PER_PAGE + 1,
+                                      offset=(comments_page - 1) * COMMENTS_PER_PAGE),
+            "comments_page": comments_page, "comments_per_page": COMMENTS_PER_PAGE,
             "similar": similar,
             "similar_available": similar_available,
             "submission": get_submission(conn, row.id),
