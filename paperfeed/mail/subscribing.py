@@ -24,6 +24,7 @@ from paperfeed.store.subscriptions import (
 from .outbox import queue_message
 from .tokens import (
     InvalidToken,
+    address_digest,
     confirmation_token,
     read_confirmation_token,
     read_unsubscribe_claim,
@@ -83,10 +84,10 @@ def subscription_for_token(conn: Connection, settings: Settings, token: str) -> 
 def subscription_id_for_token(conn: Connection, settings: Settings, token: str) -> int:
     """The subscription id an unsubscribe/manage token names, checked against the address
     the token names (InvalidToken if forged, or if that id now belongs to someone else)."""
-    sub_id, email = read_unsubscribe_claim(settings, token)
-    if email is not None:
+    sub_id, digest = read_unsubscribe_claim(settings, token)
+    if digest is not None:
         sub = get_subscription(conn, sub_id)
-        if sub is not None and sub.email != email:
+        if sub is not None and address_digest(sub.email) != digest:
             raise InvalidToken("this link belongs to an address that is no longer subscribed")
     return sub_id
 

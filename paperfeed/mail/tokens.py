@@ -8,6 +8,8 @@ so a token made for one action is useless for another.
 
 from __future__ import annotations
 
+import hashlib
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from paperfeed.config import Settings
@@ -39,14 +41,20 @@ def read_confirmation_token(settings: Settings, token: str) -> tuple[int, str]:
 
 def unsubscribe_token(settings: Settings, sub_id: int, email: str) -> str:
     """A non-expiring token that unsubscribes (or manages) subscription ``sub_id`` of
-    ``email``: it names the address, so it never acts on another person's subscription."""
+    ``email``: it names the address (by a digest: the token itself, which ends up in access
+    logs, does not show it), so it never acts on another person's subscription."""
     return URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).dumps(
-        [sub_id, email.strip().lower()])
+        [sub_id, address_digest(email)])
+
+
+def address_digest(email: str) -> str:
+    """The short digest of an address that unsubscribe tokens carry."""
+    return hashlib.blake2b(email.strip().lower().encode(), digest_size=9).hexdigest()
 
 
 def read_unsubscribe_claim(settings: Settings, token: str) -> tuple[int, str | None]:
-    """(subscription id, address) inside an unsubscribe token; the address is None in
-    tokens made before they named it (links in old digests keep working)."""
+    """(subscription id, address digest) inside an unsubscribe token; the digest is None in
+    tokens made before they named the address (links in old digests keep working)."""
     try:
         data = URLSafeSerializer(settings.secret_key, salt=_UNSUBSCRIBE).loads(token)
         if isinstance(data, list) and len(data) == 2 and isinstance(data[1], str):
