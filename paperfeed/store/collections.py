@@ -13,6 +13,7 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 
 from .community_schema import collection_items, collections, users
 from .data_version import bump_data_version
+from .public_ids import new_id_values
 from .schema import papers
 
 MAX_NAME = 120
@@ -71,8 +72,9 @@ def create_collection(
     return int(
         conn.execute(
             collections.insert()
-            .values(user_id=user_id, name=name, description=description.strip()[:2000],
-                    is_public=is_public, created_at=now, updated_at=now)
+            .values(**new_id_values(conn, "collections"), user_id=user_id, name=name,
+                    description=description.strip()[:2000], is_public=is_public,
+                    created_at=now, updated_at=now)
             .returning(collections.c.id)
         ).scalar_one()
     )

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from .community_schema import comments, users
 from .data_version import bump_data_version
+from .public_ids import new_id_values
 from .schema import papers
 
 MAX_COMMENT = 5000
@@ -65,7 +66,7 @@ def add_comment(conn: Connection, paper_id: int, user_id: int, body: str) -> int
                            "comments on a paper. Edit one of yours instead.")
     cid = conn.execute(
         comments.insert()
-        .values(paper_id=paper_id, user_id=user_id, body=body,
+        .values(**new_id_values(conn, "comments"), paper_id=paper_id, user_id=user_id, body=body,
                 created_at=dt.datetime.now(dt.UTC), hidden=False)
         .returning(comments.c.id)
     ).scalar_one()

@@ -8,6 +8,7 @@ kept exact by the same transaction that writes the rows they count.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -142,4 +143,12 @@ rate_limit_hits = Table(
     Column("key_digest", String(32), primary_key=True),
     Column("window_start", Integer, primary_key=True),  # unix seconds, a window multiple
     Column("hits", Integer, nullable=False),
+)
+
+# SQLite's per-table high-water marks of public ids (store/public_ids.py, migration 0007)
+public_id_sequences = Table(
+    "public_id_sequences",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
 )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from paperfeed.email_addresses import is_email_address
 
 from .mail_schema import interest_vectors, recommendation_feedback, subscriptions
+from .public_ids import new_id_values
 
 STATUSES = ("pending", "active", "paused", "unsubscribed")
 FREQUENCIES = ("daily", "weekly")
@@ -165,6 +166,7 @@ def upsert_subscription(
         sub_id = conn.execute(
             insert(subscriptions)
             .values(
+                **new_id_values(conn, "subscriptions"),
                 email=address,
                 status=status,
                 created_at=now,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, func, select, update
 
 from .community_schema import api_tokens, users
+from .public_ids import new_id_values
 from .users import User, get_user
 
 PREFIX = "pf_"
@@ -48,8 +49,8 @@ def create_token(conn: Connection, user_id: int, name: str) -> tuple[str, ApiTok
     name = name.strip()[:80] or "token"
     tid = conn.execute(
         api_tokens.insert()
-        .values(user_id=user_id, name=name, token_hash=_digest(secret), prefix=secret[:10],
-                created_at=now)
+        .values(**new_id_values(conn, "api_tokens"), user_id=user_id, name=name,
+                token_hash=_digest(secret), prefix=secret[:10], created_at=now)
         .returning(api_tokens.c.id)
     ).scalar_one()
     return secret, ApiToken(int(tid), name, secret[:10], now, None)

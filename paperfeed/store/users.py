@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from paperfeed.email_addresses import is_email_address
 
 from .community_schema import users
+from .public_ids import new_id_values
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,38}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"']{2,63}$")
@@ -109,6 +110,7 @@ def create_user(
     uid = conn.execute(
         users.insert()
         .values(
+            **new_id_values(conn, "users"),
             username=username, email=email, password_hash=hash_password(password),
             display_name="", bio="", is_admin=is_admin or first, disabled=False, created_at=now,
             email_verified_at=now if verified else None,

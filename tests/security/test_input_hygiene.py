@@ -177,3 +177,26 @@ def test_comments_and_collections_are_capped_per_user_and_paged(
     collection_one = visitor.get(f"/collections/{first}").text
     collection_two = visitor.get(f"/collections/{first}?p=2").text
     assert "?p=2" in collection_one and "?p=1" in collection_two  # one paper per page
+
+
+def test_public_ids_are_never_reused(site: Site) -> None:
+    from paperfeed.store import collections as collection_store
+    from paperfeed.store import comments as comment_store
+
+    user = make_user(site, "deleter")
+    with write_transaction(site.engine) as conn:
+        pid = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == PAPER)).scalar_one()
+        first_sub, _ = upsert_subscription(conn, "gone@example.org", Preferences(),
+                                           confirmed=True)
+        delete_subscription(conn, "gone@example.org")  # the newest row goes
+        next_sub, _ = upsert_subscription(conn, "new@example.org", Preferences(),
+                                          confirmed=True)
+        first_comment = add_comment(conn, pid, user.id, "soon deleted")
+        comment_store.delete_comment(conn, first_comment, user.id)
+        next_comment = add_comment(conn, pid, user.id, "a new one")
+        first_collection = collection_store.create_collection(conn, user.id, "old")
+        collection_store.delete_collection(conn, first_collection, user.id)
+        next_collection = collection_store.create_collection(conn, user.id, "new")
+    assert next_sub.id > first_sub.id
+    assert next_comment > first_comment
+    assert next_collection > first_collection
