@@ -1,5 +1,5 @@
-"""The search commands: ``index``, ``search``, ``similar``, ``eval beir``; thin calls into
-index/ and rank/. :func:`index_for_demo` is one of ``paperfeed demo``'s steps."""
+"""The search commands: ``index``, ``search``, ``similar``, ``eval beir``, ``eval similar``;
+thin calls into index/ and rank/. :func:`index_for_demo` is one of ``paperfeed demo``'s steps."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
                                 limit=limit)
     click.echo(f"index: {summary.embedded:,} embedded, {summary.up_to_date:,} up to date "
                f"({summary.per_second:.0f} papers/s, model {embedder.model_id})")
+    from paperfeed.index.summaries import METHOD, index_summaries
+
+    with progress_bar("TL;DR + keywords") as update:
+        run = index_summaries(engine, embedder, progress=update)
+    click.echo(f"summaries: {run.computed:,} computed, {run.up_to_date:,} up to date, "
+               f"{run.waiting:,} waiting for a vector ({run.per_second:.0f} papers/s, {METHOD})")
 
 
 @click.command("index")
@@ -45,7 +51,8 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
 @click.option("--status", is_flag=True, help="Only print vector counts per model.")
 def index_cmd(db_url: str | None, config_path: str | None, batch_size: int, limit: int | None,
               backend: str | None, status: bool) -> None:
-    """Embed papers whose vector is missing or stale (resumable; safe to repeat)."""
+    """Embed papers whose vector is missing or stale, then give every paper a TL;DR and
+    keywords (upstream Hugging Face ones when ingested); resumable, safe to repeat."""
     from paperfeed.index.vectors import vector_counts
 
     settings = settings_from(db_url, config_path, embedding_backend=backend)
@@ -174,3 +181,44 @@ def eval_beir_cmd(directory: Path, db_url: str | None, config_path: str | None, 
               "embedder": embedder.model_id if embedder else None,
               "backend": settings.embedding_backend if embedder else None}
     click.echo(json.dumps(report))
+
+
+@eval_group.command("similar")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@common_options
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the evaluation database here and reuse it (default: a temporary "
+              "directory, removed afterwards).")
+@click.option("--backend", type=BACKENDS, default=None, help="Override settings.embedding_backend.")
+def eval_similar_cmd(directory: Path, db_url: str | None, config_path: str | None,
+                     workdir: Path | None, backend: str | None) -> None:
+    """Load a CSFCube directory (corpus.jsonl, queries.tsv, qrels.tsv) into a scratch
+    database through import -> index, rank each query paper's similar papers, print one
+    JSON object (nDCG@20 over the query paper x facet pairs, per facet, latency).
+
+    The scratch database is WORKDIR/similar.db (SQLite); with --db, the corpus is loaded
+    into that database instead (use an empty one)."""
+    from paperfeed.index.embedder import load_embedder
+    from paperfeed.index.terms import forget
+    from paperfeed.rank.similar_eval import evaluate_similar, load_csfcube, read_csfcube
+    from paperfeed.store.database import open_engine
+    from paperfeed.store.migrate import upgrade_database
+
+    settings = settings_from(None, config_path, embedding_backend=backend)
+    try:
+        data = read_csfcube(directory)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{directory} is not a CSFCube directory: {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="paperfeed-eval-") as tmp:
+        root = workdir or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        engine = open_engine(db_url or f"sqlite:///{root / 'similar.db'}")
+        upgrade_database(engine)
+        embedder = load_embedder(settings)
+        load_csfcube(engine, data, embedder)
+        report = evaluate_similar(engine, data)
+        engine.dispose()
+        forget()
+    click.echo(json.dumps({"dataset": directory.name, **report,
+                           "embedder": embedder.model_id,
+                           "backend": settings.embedding_backend}))

@@ -198,14 +198,15 @@ class OnnxEmbedder:
         self.batch_size = max(1, batch_size)
         self._lock = threading.Lock()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], *, batch_size: int | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         with self._lock:
             token_ids = [e.ids for e in self.tokenizer.encode_batch([t or "" for t in texts])]
         order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
-        batches = [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        size = batch_size or self.batch_size
+        batches = [order[s:s + size] for s in range(0, len(order), size)]
         if len(batches) <= 1 or self.workers == 1:
             for rows in batches:
                 out[rows] = self._embed_batch([token_ids[i] for i in rows], self.single_session)
@@ -232,6 +233,19 @@ class OnnxEmbedder:
         weights = mask[:, :, None].astype(np.float32)
         summed = (hidden * weights).sum(axis=1)
         return summed / np.clip(weights.sum(axis=1), 1e-9, None)
+
+
+SHORT_TEXT_BATCH = 64
+
+
+def embed_short_texts(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Vectors of many short texts (keyword candidates): with onnx-int8, batches of
+    ``SHORT_TEXT_BATCH`` texts of about the same token count (they pad little once sorted),
+    ~3x the throughput of one text per run; the per-batch int8 activation scale moves a
+    phrase's vector by cosine < 0.03, which ranking candidates tolerates."""
+    if isinstance(embedder, OnnxEmbedder):
+        return embedder.embed(texts, batch_size=SHORT_TEXT_BATCH)
+    return embedder.embed(texts)
 
 
 _CACHE: dict[tuple[str, str, str, int | None], Embedder] = {}

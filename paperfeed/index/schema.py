@@ -7,7 +7,7 @@ PostgreSQL (with an HNSW index made by migration 0002_search). ``model_id`` and
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, LargeBinary, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, LargeBinary, String, Table, Text
 
 from paperfeed.index.postgres_vector import Vector
 from paperfeed.store.schema import TZ, Id, metadata
@@ -31,4 +31,21 @@ index_state = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("generation", BigInteger, nullable=False, server_default="0"),
+)
+
+# One TL;DR and 3-8 keywords per paper (migration 0009_summaries). ``method`` is the
+# extractive method that made the row and ``text_hash`` digests its inputs (title, abstract,
+# upstream ai_summary / ai_keywords): `paperfeed index` recomputes a row only when either
+# differs. ``*_source`` says where each part came from: "hf" or the extractive method.
+paper_summaries = Table(
+    "paper_summaries",
+    metadata,
+    Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("method", String(64), nullable=False),
+    Column("text_hash", String(32), nullable=False),
+    Column("tldr", Text, nullable=False, server_default=""),
+    Column("tldr_source", String(64), nullable=False),
+    Column("keywords", Text, nullable=False, server_default="[]"),
+    Column("keywords_source", String(64), nullable=False),
+    Column("computed_at", TZ, nullable=False),
 )

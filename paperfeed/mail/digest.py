@@ -162,6 +162,8 @@ class DigestBuilder:
                     "code_url": card.code_url,
                     "category": card.primary_category or "",
                     "upvotes": card.upvotes,
+                    "tldr": card.tldr,
+                    "keywords": ", ".join(card.keywords),
                 }
 
     def build(self, conn: Connection, subs: Sequence[Subscription], *, render: bool = True) -> list[Digest]:

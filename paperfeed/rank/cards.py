@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from paperfeed.index.summaries import get_summaries
 from paperfeed.safe_urls import safe_url
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.schema import paper_categories, paper_links, paper_signals, papers
@@ -37,6 +38,11 @@ class PaperCard:
     submitted_by: str | None = None  # username of the submitter, if a user submitted it
     feed_day: dt.date | None = None  # the day it joined the feed (submission or announcement)
     score: float = 0.0  # trending score; 0 for vote-ranked listings
+    # TL;DR and keywords (index/summaries.py); sources "hf" or the extractive method
+    tldr: str = ""
+    tldr_source: str | None = None
+    keywords: tuple[str, ...] = ()
+    keywords_source: str | None = None
 
 
 def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCard]:
@@ -81,9 +87,11 @@ def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCar
     ):
         kind = "code" if r.kind == "github_repo" else "project"
         links.setdefault(r.paper_id, {})[kind] = r.value
+    summaries = get_summaries(conn, ids)
     out: dict[int, PaperCard] = {}
     for r in rows:
         found = links.get(r.id, {})
+        summary = summaries.get(r.id)
         out[r.id] = PaperCard(
             id=r.id,
             arxiv_id=r.arxiv_id,
@@ -100,6 +108,10 @@ def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCar
             project_url=safe_url(found.get("project")),
             submitted_by=r.username,
             feed_day=r.feed_day or r.announced_on,
+            tldr=summary.tldr if summary else "",
+            tldr_source=summary.tldr_source if summary else None,
+            keywords=summary.keywords if summary else (),
+            keywords_source=summary.keywords_source if summary else None,
         )
     return out
 

@@ -1,82 +1,182 @@
-"""Similar papers: nearest neighbours by meaning of a paper's stored vector.
+"""Similar papers: every piece of evidence that two papers are about the same thing.
 
-Fast enough to be live (SQLite: exact search over the in-memory matrix; PostgreSQL: the
-HNSW index), so nothing is precomputed. A paper without a vector yet gets keyword
-neighbours from its title instead.
+For a paper P and each candidate Q (the ``depth`` nearest by meaning and the ``depth``
+nearest by words, united):
+
+    score = vector_weight x cosine(P, Q)                      (MiniLM vectors)
+          + keyword_weight x tfidf_cosine(P, Q)               (index/tfidf.py)
+          + author_weight x [P and Q share an author]
+          + category_weight x |categories(P) & categories(Q)| / |categories(P) | categories(Q)|
+          + covote_weight x min(1, log2(1 + readers who upvoted or saved both) / 4)
+
+The keyword evidence is "more like this": P's title and abstract as a TF-IDF query (its
+``query_terms`` heaviest stems) against every paper's TF-IDF vector, a cosine in [0, 1]
+like the vectors'. The two text weights were chosen on the CSFCube dev fold
+(``paperfeed eval similar``; docs/search.md: flat between 0.5 and 1.2). Authors,
+categories and co-votes are not in CSFCube, so their weights are small fixed nudges that
+reorder close calls, not tuned numbers; they are looked up for the best
+``SHORTLIST_FACTOR`` x limit papers by text only.
+
+The paper itself, papers with the same title (duplicates, re-submissions) and hidden
+papers are excluded. A paper without a vector yet is ranked by the other evidence.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, func, select
 
 from paperfeed.index.schema import paper_vectors
-from paperfeed.index.vectors import backend_for, decode_embedding
+from paperfeed.index.summaries import get_summaries
+from paperfeed.index.tfidf import tfidf_neighbours
+from paperfeed.index.vectors import backend_for, decode_embedding, get_vectors
 from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.models import Hit
 from paperfeed.rank.filters import SearchFilters, paper_conditions
-from paperfeed.rank.query import parse_query
 from paperfeed.rank.snippets import highlight_snippet
-from paperfeed.store.schema import papers
+from paperfeed.store.community_schema import collection_items, collections, votes
+from paperfeed.store.schema import paper_categories, papers
 
 MAX_LIMIT = 100
+SHORTLIST_FACTOR = 3
 
 
-def similar_papers(conn: Connection, arxiv_id: str, *, limit: int = 10) -> list[Hit]:
-    """Up to ``limit`` papers closest in meaning to ``arxiv_id``, best first.
+@dataclass(frozen=True, slots=True)
+class SimilarParams:
+    """Weights of the evidence (see the module docstring)."""
 
-    Input: an arXiv id (any version, or an arXiv/HF URL). Output: Hits with the cosine
-    similarity as score and a reason; the paper itself, duplicates of it (same title) and
-    hidden papers are excluded; unknown ids give []. Side effects: none.
+    vector_weight: float = 1.0
+    keyword_weight: float = 0.8
+    author_weight: float = 0.05
+    category_weight: float = 0.03
+    covote_weight: float = 0.05
+    depth: int = 100
+    query_terms: int = 40
+
+
+DEFAULT_SIMILAR = SimilarParams()
+
+
+def similar_papers(conn: Connection, arxiv_id: str, *, limit: int = 10,
+                   params: SimilarParams = DEFAULT_SIMILAR) -> list[Hit]:
+    """Up to ``limit`` papers most similar to ``arxiv_id``, best first.
+
+    Input: an arXiv id (any version, or an arXiv/HF URL). Output: Hits with the combined
+    score and reasons (cosine, shared keywords, shared authors, co-votes); the paper
+    itself, duplicates of it (same title) and hidden papers are excluded; unknown ids give
+    []. Side effects: none.
     """
     parsed = parse_arxiv_id(arxiv_id or "")
     key = parsed[0] if parsed else (arxiv_id or "").strip()
     limit = max(1, min(int(limit), MAX_LIMIT))
     source = conn.execute(
-        select(papers.c.id, papers.c.title, papers.c.authors_text, paper_vectors.c.model_id,
-               paper_vectors.c.embedding)
+        select(papers.c.id, papers.c.title, papers.c.abstract, papers.c.authors_text,
+               paper_vectors.c.model_id, paper_vectors.c.embedding)
         .outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)
         .where(papers.c.arxiv_id == key)
     ).first()
     if source is None:
         return []
-    backend = backend_for(conn)
-    conditions = paper_conditions(SearchFilters(exclude_paper_ids=[int(source.id)]))
-    depth = limit + 5
-    if source.embedding is not None:
+    own_id = int(source.id)
+    depth = max(params.depth, limit + 5)
+    cosine: dict[int, float] = {}
+    vector: np.ndarray | None = None
+    if source.embedding is not None and params.vector_weight:
         vector = decode_embedding(source.embedding)
-        ranked = backend.vector_candidates(conn, vector, source.model_id, conditions, depth,
-                                           narrowing=False)
-        reason = "similar in meaning (cosine {:.2f})"
-    else:
-        words = parse_query(source.title)
-        ranked = backend.keyword_candidates(conn, words.terms, [], [], conditions, depth)
-        reason = "shares title words (not indexed by meaning yet)"
-    return _hits(conn, ranked, source.title, source.authors_text, reason, limit)
-
-
-def _hits(conn: Connection, ranked: list[tuple[int, float]], title: str, authors_text: str,
-          reason: str, limit: int) -> list[Hit]:
-    ids = [pid for pid, _ in ranked]
-    if not ids:
-        return []
+        conditions = paper_conditions(SearchFilters(exclude_paper_ids=[own_id]))
+        cosine = dict(backend_for(conn).vector_candidates(
+            conn, vector, source.model_id, conditions, depth, narrowing=False))
+    keyword = tfidf_neighbours(conn, source.title, source.abstract, exclude_id=own_id,
+                               depth=depth, query_terms=params.query_terms) \
+        if params.keyword_weight else {}
+    candidates = (set(cosine) | set(keyword)) - {own_id}
+    if vector is not None:
+        missing = [pid for pid in candidates if pid not in cosine]
+        for pid, other in get_vectors(conn, missing, model_id=source.model_id).items():
+            cosine[pid] = float(other @ vector)
+    text = {pid: params.vector_weight * cosine.get(pid, 0.0)
+            + params.keyword_weight * keyword.get(pid, 0.0) for pid in candidates}
+    # The other evidence adds at most author + category + co-vote weight: it reorders the
+    # best papers by text, so only those are looked up (fewer and shorter queries).
+    shortlist = sorted(text, key=lambda pid: (-text[pid], pid))[:SHORTLIST_FACTOR * limit + 10]
     rows = {r.id: r for r in conn.execute(
         select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract,
-               papers.c.authors_text).where(papers.c.id.in_(ids))
-    )}
-    own_title = " ".join(title.casefold().split())
-    own_authors = {a.strip() for a in (authors_text or "").split(",") if a.strip()}
-    hits: list[Hit] = []
-    for pid, score in ranked:
-        row = rows.get(pid)
-        if row is None or " ".join(row.title.casefold().split()) == own_title:
+               papers.c.authors_text)
+        .where(papers.c.id.in_(shortlist), *paper_conditions(SearchFilters()))
+    )} if shortlist else {}
+    categories = _categories(conn, [own_id, *rows]) if params.category_weight else {}
+    covotes = _covotes(conn, own_id, list(rows)) if params.covote_weight else {}
+    own_title = " ".join(source.title.casefold().split())
+    own_authors = {a.strip() for a in (source.authors_text or "").split(",") if a.strip()}
+    own_cats = categories.get(own_id, set())
+    scored: list[tuple[float, int, list[str]]] = []
+    for pid, row in rows.items():
+        if " ".join(row.title.casefold().split()) == own_title:
             continue
-        reasons = [reason.format(score)]
-        shared = [a for a in (row.authors_text or "").split(",") if a.strip() in own_authors]
+        reasons: list[str] = []
+        score = text[pid]
+        if pid in cosine:
+            reasons.append(f"similar in meaning (cosine {cosine[pid]:.2f})")
+        elif keyword.get(pid):
+            reasons.append("shares title and abstract words" if vector is not None else
+                           "shares title and abstract words (not indexed by meaning yet)")
+        shared = [a.strip() for a in (row.authors_text or "").split(",")
+                  if a.strip() in own_authors]
         if shared:
-            reasons.append("shares authors: " + ", ".join(a.strip() for a in shared[:3]))
-        hits.append(Hit(arxiv_id=row.arxiv_id, title=row.title, score=round(float(score), 6),
-                        snippet=highlight_snippet(row.abstract or row.title, []),
+            score += params.author_weight
+            reasons.append("shares authors: " + ", ".join(shared[:3]))
+        cats = categories.get(pid, set())
+        if own_cats and cats:
+            score += params.category_weight * len(own_cats & cats) / len(own_cats | cats)
+        both = covotes.get(pid, 0)
+        if both:
+            score += params.covote_weight * min(1.0, math.log2(1 + both) / 4)
+            reasons.append(f"{both} reader{'s' if both > 1 else ''} saved or upvoted both")
+        scored.append((score, pid, reasons))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    scored = scored[:limit]
+    topics = get_summaries(conn, [own_id, *(pid for _, pid, _ in scored)])
+    own_topics = {k.casefold() for k in topics[own_id].keywords} if own_id in topics else set()
+    hits: list[Hit] = []
+    for score, pid, reasons in scored:
+        words = [k for k in topics[pid].keywords if k.casefold() in own_topics] \
+            if pid in topics else []
+        if words:
+            reasons.insert(1, "shares keywords: " + ", ".join(words[:3]))
+        hits.append(Hit(arxiv_id=rows[pid].arxiv_id, title=rows[pid].title,
+                        score=round(score, 6),
+                        snippet=highlight_snippet(rows[pid].abstract or rows[pid].title, []),
                         reasons=tuple(reasons)))
-        if len(hits) >= limit:
-            break
     return hits
+
+
+def _categories(conn: Connection, ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 500):
+        for pid, category in conn.execute(
+            select(paper_categories.c.paper_id, paper_categories.c.category)
+            .where(paper_categories.c.paper_id.in_(ids[start:start + 500]))
+        ):
+            out.setdefault(int(pid), set()).add(category)
+    return out
+
+
+def _covotes(conn: Connection, own_id: int, ids: list[int]) -> dict[int, int]:
+    """Candidates -> number of users who upvoted or saved both them and ``own_id``."""
+    if not ids:
+        return {}
+    saved = select(collections.c.user_id.label("user_id"), collection_items.c.paper_id).join(
+        collections, collections.c.id == collection_items.c.collection_id)
+    liked = select(votes.c.user_id, votes.c.paper_id).union(saved).subquery()
+    readers = select(liked.c.user_id).where(liked.c.paper_id == own_id)
+    out: dict[int, int] = {}
+    for pid, count in conn.execute(
+        select(liked.c.paper_id, func.count(func.distinct(liked.c.user_id)))
+        .where(liked.c.user_id.in_(readers), liked.c.paper_id.in_(ids))
+        .group_by(liked.c.paper_id)
+    ):
+        out[int(pid)] = int(count)
+    return out

@@ -71,12 +71,23 @@ class HfPaper(ApiModel):
     discussionId: str = Field(description="Stable id of the paper's comment thread.")
     projectPage: str | None = None
     githubRepo: str | None = None
-    ai_summary: str | None = None
+    ai_summary: str | None = Field(
+        None, description="One-sentence TL;DR: Hugging Face's when ingested, else the "
+        "abstract's contribution sentence (see ai_summary_source)."
+    )
     ai_keywords: list[str] = Field(
-        default_factory=list, description="Always empty: paperfeed makes no AI keywords."
+        default_factory=list, description="3-8 keywords: Hugging Face's when ingested, else "
+        "extracted by paperfeed (see ai_keywords_source)."
     )
     numComments: int = 0
     # paperfeed extensions
+    ai_summary_source: str | None = Field(
+        None, description='"hf" (Hugging Face) or the extractive method, e.g. '
+        '"paperfeed-extractive-v1"; null when there is no TL;DR yet.'
+    )
+    ai_keywords_source: str | None = Field(
+        None, description='"hf" or the extractive method; null when there are no keywords yet.'
+    )
     categories: list[str] = Field(default_factory=list, description="arXiv categories.")
     primaryCategory: str | None = None
     arxivUrl: str

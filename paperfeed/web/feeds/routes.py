@@ -68,8 +68,13 @@ def paper_entries(
             for link in links
         )
         why = f"<p><em>{html.escape(reasons[i])}</em></p>" if reasons and reasons[i] else ""
+        tldr = f"<p><strong>TL;DR:</strong> {html.escape(card.tldr)}</p>" if card.tldr else ""
+        if card.keywords:
+            tldr += "<p>Keywords: " + ", ".join(
+                f'<a href="{html.escape(views.base_url)}/search?q={quote(k, safe="")}">'
+                f"{html.escape(k)}</a>" for k in card.keywords) + "</p>"
         content = (
-            f"{why}<p>{html.escape(', '.join(card.authors))}</p>"
+            f"{why}<p>{html.escape(', '.join(card.authors))}</p>{tldr}"
             f"<p>{html.escape(card.abstract)}</p>"
             f"<p>{card.upvotes} upvotes · {card.num_comments} comments · {link_html}</p>"
         )

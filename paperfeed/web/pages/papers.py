@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
+from paperfeed.index.summaries import get_summaries
 from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.collections import collections_with_paper, user_collections
@@ -105,6 +106,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
             "comments_page": comments_page, "comments_per_page": COMMENTS_PER_PAGE,
             "similar": similar,
             "similar_available": similar_available,
+            "summary": get_summaries(conn, [row.id]).get(row.id),
             "submission": get_submission(conn, row.id),
             "voted": bool(user and voted_paper_ids(conn, user.id, [row.id])),
             "collections": user_collections(conn, user.id, viewer_id=user.id) if user else [],

@@ -1,0 +1,106 @@
+"""TF-IDF cosine between papers over the in-memory BM25 postings: "more like this".
+
+A paper's keyword neighbours are the papers whose TF-IDF vectors point the same way as its
+own: weights (1 + ln tf) x idf with idf = ln((1 + n) / (1 + df)) + 1 (sublinear tf, smooth
+idf), tf the postings' field-weighted frequency (title x3), vectors L2-normalised. The
+query keeps only its ``query_terms`` heaviest stems (the rest add little and cost the most:
+they are the common ones), so a query touches few postings. On CSFCube dev this scores
+nDCG@20 0.49 alone against 0.41 for BM25 of the same text (long queries favour the
+length-normalised cosine; docs/search.md).
+
+Document norms need every posting once per postings copy: ~0.1 s at 57,852 papers, cached
+with the copy (a new copy after text changes gets new norms).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection
+
+from paperfeed.index.terms import FIELD_WEIGHTS, TermIndex, stems, term_index, tokens, top_rows
+from paperfeed.index.text import STOPWORDS
+
+
+@dataclass(slots=True)
+class _Norms:
+    df: dict[str, int]
+    norms: np.ndarray  # float32 per row of the postings copy
+
+
+_NORMS: dict[int, tuple[TermIndex, _Norms]] = {}
+_LOCK = threading.Lock()
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log((1 + n) / (1 + df)) + 1.0
+
+
+def _norms(index: TermIndex) -> _Norms:
+    with _LOCK:
+        found = _NORMS.get(id(index))
+        if found is not None and found[0] is index:
+            return found[1]
+    df: Counter[str] = Counter()
+    for segment in index.segments:
+        counts = np.diff(segment.starts)
+        for stem, tid in segment.vocab.items():
+            df[stem] += int(counts[tid])
+    n = max(index.n_alive, 1)
+    squares = np.zeros(len(index.ids), dtype=np.float64)
+    for segment in index.segments:
+        idf = np.zeros(len(segment.vocab), dtype=np.float64)
+        for stem, tid in segment.vocab.items():
+            idf[tid] = _idf(n, df[stem])
+        terms = np.repeat(np.arange(len(idf)), np.diff(segment.starts))
+        weights = (1.0 + np.log(np.maximum(segment.wtf, 1e-9))) * idf[terms]
+        squares += np.bincount(segment.rows, weights * weights, minlength=len(index.ids))
+    result = _Norms(dict(df), np.sqrt(squares).astype(np.float32))
+    with _LOCK:
+        _NORMS.clear()  # one copy per process is the common case; keep memory bounded
+        _NORMS[id(index)] = (index, result)
+    return result
+
+
+def paper_query(title: str, abstract: str) -> dict[str, float]:
+    """Stem -> field-weighted count in a paper's title (x3) and abstract."""
+    stem = stems()
+    tf: dict[str, float] = {}
+    for text, weight in ((title or "", FIELD_WEIGHTS[0]), (abstract or "", FIELD_WEIGHTS[1])):
+        for token in tokens(text):
+            word = token.decode() if isinstance(token, bytes) else token
+            if word not in STOPWORDS and len(word) > 1 and not word.isdigit():
+                key = stem(word)
+                tf[key] = tf.get(key, 0.0) + weight
+    return tf
+
+
+def tfidf_neighbours(conn: Connection, title: str, abstract: str, *, exclude_id: int,
+                     depth: int, query_terms: int = 40) -> dict[int, float]:
+    """Paper id -> TF-IDF cosine with the text ``title`` + ``abstract`` for the ``depth``
+    best papers (``exclude_id``, the paper itself, left out). Reads the postings only."""
+    index = term_index(conn)
+    info = _norms(index)
+    n = max(index.n_alive, 1)
+    weighted = [((1.0 + math.log(tf)) * _idf(n, info.df[stem_]), stem_)
+                for stem_, tf in paper_query(title, abstract).items() if info.df.get(stem_)]
+    if not weighted:
+        return {}
+    query_norm = math.sqrt(sum(w * w for w, _ in weighted))
+    weighted.sort(key=lambda item: (-item[0], item[1]))
+    scores = np.zeros(len(index.ids), dtype=np.float32)
+    for weight, stem_ in weighted[:query_terms]:
+        idf = _idf(n, info.df[stem_])
+        for segment in index.segments:
+            found = segment.postings(stem_)
+            if found is not None:
+                rows, wtf = found
+                scores[rows] += np.float32(weight * idf) * (1.0 + np.log(wtf))
+    scores /= np.maximum(info.norms, 1e-9) * np.float32(query_norm)
+    mask = index.alive & (index.ids != exclude_id)
+    best = top_rows(scores, index.ids, depth, mask)
+    return {int(index.ids[r]): float(scores[r]) for r in best}
