@@ -34,7 +34,7 @@ from paperfeed.index.tldr import clean_latex
 
 MIN_KEYWORDS = 3
 MAX_KEYWORDS = 8
-MAX_CANDIDATES = 10
+MAX_CANDIDATES = 8
 MAX_WORDS = 3
 TITLE_WEIGHT = 3.0
 LENGTH_BONUS = 0.5  # prior x (1 + LENGTH_BONUS x (words - 1))
@@ -78,13 +78,16 @@ def _shown(word: str) -> str:
     return word.lower() if word[:1].isupper() and word[1:].islower() else word
 
 
+_BREAK = STOPWORDS | FILLER
+
+
 def _runs(text: str) -> list[list[str]]:
     runs: list[list[str]] = []
     current: list[str] = []
     for token in _TOKEN.findall(text):
         folded = token.casefold()
-        if (not token[0].isalpha() or folded in STOPWORDS or folded in FILLER
-                or folded.endswith("ly") or len(token) < 2):
+        if (len(token) < 2 or not token[0].isalpha() or folded in _BREAK
+                or folded.endswith("ly")):
             if current:
                 runs.append(current)
             current = []
@@ -96,26 +99,31 @@ def _runs(text: str) -> list[list[str]]:
 
 
 def candidate_phrases(title: str, abstract: str, stem: Callable[[str], str],
-                      idf: Callable[[str], float],
-                      limit: int = MAX_CANDIDATES) -> list[Candidate]:
+                      idf: Callable[[str], float], limit: int = MAX_CANDIDATES, *,
+                      cleaned: bool = False) -> list[Candidate]:
     """The ``limit`` best candidate phrases of a paper by prior (see the module docstring).
 
     ``stem(word)`` gives a word's stem (folded), ``idf(stem)`` its inverse document
-    frequency in the corpus.
+    frequency in the corpus; ``cleaned``: the texts went through ``clean_latex`` already.
     """
+    if not cleaned:
+        title, abstract = clean_latex(title or ""), clean_latex(abstract or "")
     counts: dict[tuple[str, ...], float] = {}
     forms: dict[tuple[str, ...], Counter[str]] = {}
-    for text, weight in ((clean_latex(title or ""), TITLE_WEIGHT),
-                         (clean_latex(abstract or ""), 1.0)):
+    for text, weight in ((title or "", TITLE_WEIGHT), (abstract or "", 1.0)):
         for run in _runs(text):
-            for size in range(1, min(MAX_WORDS, len(run)) + 1):  # its 1-3 word endings
-                words = run[len(run) - size:]
-                key = tuple(stem(w.casefold()) for w in words)
+            tail = run[-MAX_WORDS:]
+            tail_stems = [stem(w.casefold()) for w in tail]
+            tail_shown = [_shown(w) for w in tail]
+            for size in range(1, len(tail) + 1):  # the run's 1-3 word endings
+                key = tuple(tail_stems[-size:])
                 counts[key] = counts.get(key, 0.0) + weight
-                forms.setdefault(key, Counter())[" ".join(_shown(w) for w in words)] += 1
+                shown = " ".join(tail_shown[-size:])
+                forms.setdefault(key, Counter())[shown] += 1
+    weights = {s: idf(s) for key in counts for s in key}
     scored: list[Candidate] = []
     for key, count in counts.items():
-        mean_idf = sum(idf(s) for s in key) / len(key)
+        mean_idf = sum(map(weights.__getitem__, key)) / len(key)
         prior = count * mean_idf * (1.0 + LENGTH_BONUS * (len(key) - 1))
         scored.append(Candidate(forms[key].most_common(1)[0][0], key, prior))
     scored.sort(key=lambda c: (-c.prior, c.phrase))

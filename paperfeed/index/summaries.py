@@ -183,7 +183,8 @@ def index_summaries(engine: Engine, embedder: Embedder, *, batch_size: int = 512
 
 def _summarise(batch: Sequence[_Todo], vectors: dict[int, Any], phrases: PhraseVectors,
                stem: Callable[[str], str], idf: Callable[[str], float]) -> list[dict[str, Any]]:
-    candidates = {t.paper_id: candidate_phrases(t.title, t.abstract, stem, idf)
+    cleaned = {t.paper_id: (clean_latex(t.title), clean_latex(t.abstract)) for t in batch}
+    candidates = {t.paper_id: candidate_phrases(*cleaned[t.paper_id], stem, idf, cleaned=True)
                   for t in batch if not t.hf_keywords and t.paper_id in vectors}
     phrases.prepare([c.phrase for cands in candidates.values() for c in cands])
     now = dt.datetime.now(dt.UTC)
@@ -201,7 +202,8 @@ def _summarise(batch: Sequence[_Todo], vectors: dict[int, Any], phrases: PhraseV
         if item.hf_summary:
             tldr, tldr_source = clean_latex(item.hf_summary), UPSTREAM
         else:
-            tldr, tldr_source = extractive_tldr(item.title, item.abstract), METHOD
+            tldr = extractive_tldr(*cleaned[item.paper_id], cleaned=True)
+            tldr_source = METHOD
         rows.append({"paper_id": item.paper_id, "method": METHOD, "text_hash": item.digest,
                      "tldr": tldr, "tldr_source": tldr_source,
                      "keywords": json.dumps(keywords, ensure_ascii=False),

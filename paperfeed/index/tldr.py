@@ -96,29 +96,39 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _content(text: str) -> Counter[str]:
-    return Counter(w for w in (m.group(0).casefold() for m in _WORD.finditer(text))
-                   if w not in STOPWORDS and len(w) > 1 and not w.isdigit())
+    return Counter(w for w in _WORD.findall(text.casefold())
+                   if len(w) > 1 and w not in STOPWORDS and not w.isdigit())
 
 
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
-    dot = sum(count * b[word] for word, count in a.items() if word in b)
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    return dot / norm if norm else 0.0
+def _centrality(bag: Counter[str], whole: Counter[str], whole_squares: int) -> float:
+    """Cosine between a sentence's words and the rest of the paper's (whole - bag), without
+    building the difference: |whole - bag|^2 = |whole|^2 - 2 whole.bag + |bag|^2."""
+    overlap = sum(count * whole[word] for word, count in bag.items())
+    bag_squares = sum(v * v for v in bag.values())
+    dot = overlap - bag_squares
+    rest = whole_squares - 2 * overlap + bag_squares
+    return dot / math.sqrt(rest * bag_squares) if rest > 0 and bag_squares else 0.0
 
 
-def extractive_tldr(title: str, abstract: str) -> str:
+def extractive_tldr(title: str, abstract: str, *, cleaned: bool = False) -> str:
     """The abstract's sentence that best states the paper's contribution (see the module
-    docstring), LaTeX-free and at most ``MAX_WORDS`` words; "" for an empty abstract."""
-    sentences = split_sentences(clean_latex(abstract or ""))
+    docstring), LaTeX-free and at most ``MAX_WORDS`` words; "" for an empty abstract.
+    ``cleaned``: the texts went through ``clean_latex`` already."""
+    if not cleaned:
+        title, abstract = clean_latex(title or ""), clean_latex(abstract or "")
+    sentences = split_sentences(abstract or "")
     if not sentences:
         return ""
     bags = [_content(s) for s in sentences]
-    whole = _content(clean_latex(title or "")) + sum(bags, Counter())
+    whole = _content(title or "")
+    for bag in bags:
+        whole.update(bag)
+    whole_squares = sum(v * v for v in whole.values())
     best, best_score = 0, -math.inf
     for number, (sentence, bag) in enumerate(zip(sentences, bags, strict=True)):
         if len(bag) < 3 and len(sentences) > 1:
             continue  # "Code is available." and the like
-        score = _cosine(bag, whole - bag)
+        score = _centrality(bag, whole, whole_squares)
         score += CUE_WEIGHT * bool(_CUES.search(sentence))
         score -= BACKGROUND_WEIGHT * bool(_BACKGROUND.search(sentence))
         if score > best_score:
