@@ -57,3 +57,29 @@ def test_cards_paper_page_and_atom_show_them_escaped(client, corpus):
     content = entry.content[0].value
     assert "TL;DR:</strong> We propose &lt;script&gt;" in content
     assert "search?q=hubness%20%26%20%3Cb%3Ebold%3C%2Fb%3E" in content
+
+
+def test_digest_emails_carry_tldr_and_keywords_escaped(engine, settings):
+    from paperfeed.index.embedder import HashingEmbedder
+    from paperfeed.mail.delivery import send_digests
+    from paperfeed.mail.mailer import MemoryMailer
+
+    from .mail_corpus import DAY1, add_corpus, add_subscriber, mail_settings
+
+    add_corpus(engine, day2=False)
+    add_subscriber(engine, "ada@example.org", "attention")
+    with engine.connect() as conn:
+        arxiv_ids = list(conn.execute(select(papers.c.arxiv_id)).scalars())
+    for arxiv_id in arxiv_ids:
+        add_summary(engine, arxiv_id)
+    mailer = MemoryMailer()
+    cfg = mail_settings(settings, smtp_concurrency=1)
+    send_digests(engine, cfg, mailer, HashingEmbedder(), day=DAY1)
+    assert len(mailer.messages) == 1
+    message = mailer.messages[0]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert f"TL;DR: {TLDR}" in text and "Keywords: hubness & <b>bold</b>, image captions" in text
+    assert "<script>alert(1)</script>" not in html
+    assert "We propose &lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "Keywords: hubness &amp; &lt;b&gt;bold&lt;/b&gt;, image captions" in html
