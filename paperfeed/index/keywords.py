@@ -39,7 +39,7 @@ MAX_WORDS = 3
 TITLE_WEIGHT = 3.0
 LENGTH_BONUS = 0.5  # prior x (1 + LENGTH_BONUS x (words - 1))
 MMR_LAMBDA = 0.7
-KEEP_RATIO = 0.75
+KEEP_RATIO = 0.6
 
 # Words that break a candidate run besides the stopwords: verbs and adjectives of
 # academic prose that are never a paper's topic.
@@ -57,7 +57,13 @@ _FILLER_WORDS = """
  made yield yields obtain obtains even still yet thus hence therefore due able
  consistently substantially available publicly https http www github com
  respectively e g i etc al et furthermore given called named termed dub dubbed
- recent recently current way ways
+ recent recently current way ways agree agrees differ differs correlate correlates
+ reveal reveals remain remains require requires exhibit exhibits suggest suggests indicate
+ indicates lead leads fail fails tend tends rely relies struggle struggles capture captures
+ perform performs offer offers explore explores investigate investigates evaluate
+ evaluates address addresses focus focuses exist exists become becomes help helps
+ contain contains produce produces remains need needs lack lacks beyond now emerge
+ emerges raise raises exceed exceeds translate translates therein thereby
 """
 FILLER = frozenset(_FILLER_WORDS.split())
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*|[^\sA-Za-z]")
@@ -73,9 +79,11 @@ class Candidate:
 
 
 def _shown(word: str) -> str:
-    """Lower-case a word capitalised only at its first letter (title case, sentence start);
-    keep acronyms and mixed case (LLM, ImageNet, GPT-4)."""
-    return word.lower() if word[:1].isupper() and word[1:].islower() else word
+    """Lower-case a word capitalised only at its first letter(s) (title case, sentence
+    start: "Context-Aware"); keep acronyms and mixed case (LLM, ImageNet, GPT-4)."""
+    parts = [p for p in word.split("-") if p]
+    title_case = all(p[:1].isupper() and (p[1:].islower() or not p[1:]) for p in parts)
+    return word.lower() if parts and title_case else word
 
 
 _BREAK = STOPWORDS | FILLER
@@ -87,7 +95,7 @@ def _runs(text: str) -> list[list[str]]:
     for token in _TOKEN.findall(text):
         folded = token.casefold()
         if (len(token) < 2 or not token[0].isalpha() or folded in _BREAK
-                or folded.endswith("ly")):
+                or folded.endswith("ly") or "'" in token):
             if current:
                 runs.append(current)
             current = []
