@@ -159,3 +159,21 @@ def test_unknown_paper_raises_the_clients_http_error(server, community):
     with pytest.raises(HfHubHTTPError) as bad:
         list(api.list_daily_papers(week="2025-W60"))
     assert bad.value.response.status_code == 400
+
+
+def test_paper_info_has_ai_summary_and_keywords_after_index(server, corpus):
+    from paperfeed.index.embedder import HashingEmbedder
+    from paperfeed.index.summaries import index_summaries
+    from paperfeed.index.vectors import index_missing
+
+    embedder = HashingEmbedder()
+    index_missing(corpus, embedder)
+    run = index_summaries(corpus, embedder)
+    assert run.computed == run.papers > 0
+    api = HfApi(endpoint=server, token=False)
+    found = list(api.list_papers(query="sensor"))
+    assert found
+    for paper in found:
+        info = api.paper_info(paper.id)
+        assert info.ai_summary and len(info.ai_summary) <= len(info.summary or "") + 1
+        assert 1 <= len(info.ai_keywords or []) <= 8
