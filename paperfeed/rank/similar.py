@@ -23,14 +23,14 @@ papers are excluded. A paper without a vector yet is ranked by the other evidenc
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 
-from paperfeed.index.schema import paper_vectors
-from paperfeed.index.summaries import get_summaries
+from paperfeed.index.schema import paper_summaries, paper_vectors
 from paperfeed.index.tfidf import tfidf_neighbours
 from paperfeed.index.vectors import backend_for, decode_embedding, get_vectors
 from paperfeed.ingest.normalize import parse_arxiv_id
@@ -72,10 +72,13 @@ def similar_papers(conn: Connection, arxiv_id: str, *, limit: int = 10,
     parsed = parse_arxiv_id(arxiv_id or "")
     key = parsed[0] if parsed else (arxiv_id or "").strip()
     limit = max(1, min(int(limit), MAX_LIMIT))
+    saved = exists().where(collection_items.c.paper_id == papers.c.id)
     source = conn.execute(
         select(papers.c.id, papers.c.title, papers.c.abstract, papers.c.authors_text,
+               papers.c.upvotes, saved.label("saved"), paper_summaries.c.keywords,
                paper_vectors.c.model_id, paper_vectors.c.embedding)
         .outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)
+        .outerjoin(paper_summaries, paper_summaries.c.paper_id == papers.c.id)
         .where(papers.c.arxiv_id == key)
     ).first()
     if source is None:
@@ -92,23 +95,35 @@ def similar_papers(conn: Connection, arxiv_id: str, *, limit: int = 10,
     keyword = tfidf_neighbours(conn, source.title, source.abstract, exclude_id=own_id,
                                depth=depth, query_terms=params.query_terms) \
         if params.keyword_weight else {}
-    candidates = (set(cosine) | set(keyword)) - {own_id}
-    if vector is not None:
-        missing = [pid for pid in candidates if pid not in cosine]
+    size = SHORTLIST_FACTOR * limit + 10
+    text = {pid: params.vector_weight * cos + params.keyword_weight * keyword.get(pid, 0.0)
+            for pid, cos in cosine.items()}
+    if vector is not None and keyword:
+        # A paper found by words only is no nearer in meaning than the farthest of the
+        # vector candidates: fetch the vectors of those that could still make the shortlist.
+        floor = params.vector_weight * min(cosine.values(), default=0.0)
+        ranked = sorted(text.values(), reverse=True)
+        bar = ranked[size - 1] if len(ranked) >= size else -math.inf
+        missing = [pid for pid, kw in keyword.items() if pid not in text
+                   and floor + params.keyword_weight * kw >= bar]
         for pid, other in get_vectors(conn, missing, model_id=source.model_id).items():
             cosine[pid] = float(other @ vector)
-    text = {pid: params.vector_weight * cosine.get(pid, 0.0)
-            + params.keyword_weight * keyword.get(pid, 0.0) for pid in candidates}
+    for pid, kw in keyword.items():
+        if pid not in text:
+            text[pid] = params.vector_weight * cosine.get(pid, 0.0) + params.keyword_weight * kw
+    text.pop(own_id, None)
     # The other evidence adds at most author + category + co-vote weight: it reorders the
     # best papers by text, so only those are looked up (fewer and shorter queries).
-    shortlist = sorted(text, key=lambda pid: (-text[pid], pid))[:SHORTLIST_FACTOR * limit + 10]
+    shortlist = sorted(text, key=lambda pid: (-text[pid], pid))[:size]
     rows = {r.id: r for r in conn.execute(
         select(papers.c.id, papers.c.arxiv_id, papers.c.title, papers.c.abstract,
-               papers.c.authors_text)
+               papers.c.authors_text, paper_summaries.c.keywords)
+        .outerjoin(paper_summaries, paper_summaries.c.paper_id == papers.c.id)
         .where(papers.c.id.in_(shortlist), *paper_conditions(SearchFilters()))
     )} if shortlist else {}
     categories = _categories(conn, [own_id, *rows]) if params.category_weight else {}
-    covotes = _covotes(conn, own_id, list(rows)) if params.covote_weight else {}
+    readers = bool(source.upvotes) or bool(source.saved)
+    covotes = _covotes(conn, own_id, list(rows)) if params.covote_weight and readers else {}
     own_title = " ".join(source.title.casefold().split())
     own_authors = {a.strip() for a in (source.authors_text or "").split(",") if a.strip()}
     own_cats = categories.get(own_id, set())
@@ -137,13 +152,10 @@ def similar_papers(conn: Connection, arxiv_id: str, *, limit: int = 10,
             reasons.append(f"{both} reader{'s' if both > 1 else ''} saved or upvoted both")
         scored.append((score, pid, reasons))
     scored.sort(key=lambda item: (-item[0], item[1]))
-    scored = scored[:limit]
-    topics = get_summaries(conn, [own_id, *(pid for _, pid, _ in scored)])
-    own_topics = {k.casefold() for k in topics[own_id].keywords} if own_id in topics else set()
+    own_topics = {k.casefold() for k in _keywords(source.keywords)}
     hits: list[Hit] = []
-    for score, pid, reasons in scored:
-        words = [k for k in topics[pid].keywords if k.casefold() in own_topics] \
-            if pid in topics else []
+    for score, pid, reasons in scored[:limit]:
+        words = [k for k in _keywords(rows[pid].keywords) if k.casefold() in own_topics]
         if words:
             reasons.insert(1, "shares keywords: " + ", ".join(words[:3]))
         hits.append(Hit(arxiv_id=rows[pid].arxiv_id, title=rows[pid].title,
@@ -151,6 +163,14 @@ def similar_papers(conn: Connection, arxiv_id: str, *, limit: int = 10,
                         snippet=highlight_snippet(rows[pid].abstract or rows[pid].title, []),
                         reasons=tuple(reasons)))
     return hits
+
+
+def _keywords(raw: str | None) -> list[str]:
+    try:
+        value = json.loads(raw) if raw else []
+    except json.JSONDecodeError:
+        return []
+    return [str(k) for k in value] if isinstance(value, list) else []
 
 
 def _categories(conn: Connection, ids: list[int]) -> dict[int, set[str]]:
