@@ -1,8 +1,11 @@
 """create_app(settings) -> ASGI app: the composition root of the web side.
 
-Everything the routers need lives on ``app.state`` (settings, engine, templates, page
-cache, rate limiter, the email seam); routers reach it through the typed dependencies in
-paperfeed/web/dependencies.py. To add a router: ``app.include_router(...)`` below.
+create_app builds every service once and keeps it on ``app.state``: settings, engine,
+templates, page caches and clocks, rate limiter, signed links, the embedder (loaded on
+first use, one fallback policy: web/services.py), the mailer and the account-email sender;
+the BM25 postings are saved under ``settings.cache_dir``. Routers take them through the
+typed dependencies in paperfeed/web/deps.py. To add a router: list it in
+``paperfeed.web.pages.page_routers`` (pages) or ``paperfeed.web.api.install_api`` (API).
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from paperfeed.config import Settings, load_settings
+from paperfeed.index.terms import use_cache_dir
+from paperfeed.mail import mailer_from_settings
 from paperfeed.store.database import open_engine
+from paperfeed.web.account_mail import SendMail, mail_sender
+from paperfeed.web.api import install_api
 from paperfeed.web.client_address import ClientAddress
 from paperfeed.web.errors import install_page_error_handlers
 from paperfeed.web.input_guards import RefuseNulBytes
-from paperfeed.web.outbox import SendMail, default_send_mail
-from paperfeed.web.pagecache import DataVersionClock, ExpireVersionOnWrite, PageCache
+from paperfeed.web.pagecache import ChangeClock, DataVersionClock, ExpireVersionOnWrite, PageCache
 from paperfeed.web.pages import page_routers
 from paperfeed.web.ratelimit import RateLimiter
 from paperfeed.web.rendering import build_environment
 from paperfeed.web.request_limits import BodySizeLimit
 from paperfeed.web.security import SecurityHeaders, SignedLinks
+from paperfeed.web.services import SiteEmbedder
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -32,36 +39,31 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     """The whole site for ``settings``: pages, JSON API and feeds.
 
     ``send_mail`` receives account emails (verification, password reset); by default they
-    go to paperfeed.mail or, without it, to the log.
+    are rendered and sent with the app's mailer (``settings.smtp_url``).
     """
-    from paperfeed.index.terms import use_cache_dir
-
     engine = open_engine(settings.database_url)
-    use_cache_dir(settings.cache_dir)  # search starts from saved BM25 postings
+    use_cache_dir(engine, settings.cache_dir)  # search starts from saved BM25 postings
     app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None)
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.templates = build_environment()
-    app.state.cache = PageCache(ttl=settings.cache_seconds)
-    app.state.data_version = DataVersionClock(engine)
-    app.state.similar_cache = PageCache(ttl=600, max_entries=4096)  # neighbours per paper
-    app.state.limiter = RateLimiter(enabled=settings.rate_limits, engine=engine)
-    app.state.links = SignedLinks(settings.secret_key)
-    app.state.send_mail = send_mail or default_send_mail(settings)
+    state = app.state
+    state.settings = settings
+    state.engine = engine
+    state.templates = build_environment()
+    state.cache = PageCache(ttl=settings.cache_seconds)
+    state.data_version = DataVersionClock(engine)
+    state.change_clock = ChangeClock()  # Last-Modified of API answers
+    state.similar_cache = PageCache(ttl=600, max_entries=4096)  # neighbours per paper
+    state.limiter = RateLimiter(enabled=settings.rate_limits, engine=engine)
+    state.links = SignedLinks(settings.secret_key)
+    state.embedder = SiteEmbedder(settings)
+    state.mailer = mailer_from_settings(settings)
+    state.send_mail = send_mail or mail_sender(settings, state.mailer)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in page_routers():
         app.include_router(router)
-    from paperfeed.web import for_you, subscriptions  # digests and "For you" (issue 6)
-
-    app.include_router(subscriptions.router)
-    app.include_router(for_you.router)
     install_page_error_handlers(app)
-
-    from paperfeed.web.api import install_api
-
-    install_api(app, settings, engine)  # JSON API, Atom feeds, /docs (issue 5)
-    app.add_middleware(ExpireVersionOnWrite, clock=app.state.data_version)
+    install_api(app, settings)  # JSON API, Atom feeds, /docs
+    app.add_middleware(ExpireVersionOnWrite, clock=state.data_version)
     app.add_middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://"))
     app.add_middleware(RefuseNulBytes)  # inside BodySizeLimit: it reads bounded bodies
     # outermost last: the client address is known before anything (even a 413) happens

@@ -104,12 +104,12 @@ def test_docs_page_is_served_locally(client):
 def test_an_unexpected_failure_is_a_json_500_without_internals(api_app):
     from fastapi.testclient import TestClient
 
-    from paperfeed.web.api import dependencies
+    from paperfeed.web import deps
 
     def broken() -> None:
         raise RuntimeError("secret internals")
 
-    api_app.dependency_overrides[dependencies.paper_views] = broken
+    api_app.dependency_overrides[deps.paper_views] = broken
     with TestClient(api_app, raise_server_exceptions=False) as client:
         r = client.get("/api/daily_papers")
     assert r.status_code == 500

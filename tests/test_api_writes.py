@@ -31,7 +31,7 @@ def test_vote_is_idempotent_and_counted_once(client, api_user):
         r = client.post(url, headers=api_user.auth)
         assert r.status_code == 200
         assert r.json() == {"id": "2503.11731", "upvoted": True, "upvotes": 1}
-    other = make_api_user(client.app.state.api_engine, "grace")
+    other = make_api_user(client.app.state.engine, "grace")
     assert client.post(url, headers=other.auth).json()["upvotes"] == 2
     assert client.get("/api/papers/2503.11731").json()["upvotes"] == 2
     r = client.delete(url, headers=api_user.auth)
@@ -97,7 +97,7 @@ def test_submit_known_paper_joins_todays_feed(client, api_user):
 
 def test_withdraw_submission(client, api_user):
     client.post("/api/submissions", json={"id": TRICKY_ID}, headers=api_user.auth)
-    other = make_api_user(client.app.state.api_engine, "grace")
+    other = make_api_user(client.app.state.engine, "grace")
     assert client.delete(f"/api/submissions/{TRICKY_ID}", headers=other.auth).status_code == 404
     assert client.delete(f"/api/submissions/{TRICKY_ID}", headers=api_user.auth).status_code == 204
     assert client.get("/api/submissions").json() == []
@@ -127,7 +127,7 @@ def test_collections_lifecycle_and_privacy(client, api_user):
     assert client.get(f"/api/collections/{cid}", headers=auth).json()["numPapers"] == 2
     assert client.get("/api/collections", params={"owner": "ada"}).json() == []
     assert len(client.get("/api/collections", params={"owner": "ada"}, headers=auth).json()) == 1
-    other = make_api_user(client.app.state.api_engine, "grace")
+    other = make_api_user(client.app.state.engine, "grace")
     r = client.post(f"/api/collections/{cid}/papers", json={"id": "2503.11731"},
                     headers=other.auth)
     assert r.status_code == 404

@@ -15,11 +15,10 @@ from paperfeed.app import create_app
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.mail.delivery import send_digests
 from paperfeed.mail.mailer import MemoryMailer
-from paperfeed.mail.messages import default_mailer
 from paperfeed.store.database import write_transaction
 from paperfeed.store.mail_schema import recommendation_feedback, subscriptions
 from paperfeed.store.users import create_user
-from paperfeed.web.outbox import MemoryOutbox
+from paperfeed.web.account_mail import RecordedAccountMail
 
 from .mail_corpus import DAY1, add_corpus, add_subscriber, mail_settings
 
@@ -31,10 +30,9 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def web(settings, engine) -> Iterator[tuple[TestClient, object, MemoryMailer]]:
     add_corpus(engine)
     cfg = mail_settings(settings, "memory://", base_url="http://testserver")
-    mailer = default_mailer(cfg)
+    app = create_app(cfg, send_mail=RecordedAccountMail())
+    mailer = app.state.mailer  # the app's own, built once by create_app
     assert isinstance(mailer, MemoryMailer)
-    mailer.messages.clear()
-    app = create_app(cfg, send_mail=MemoryOutbox())
     with TestClient(app) as client:
         yield client, cfg, mailer
     app.state.engine.dispose()
@@ -167,6 +165,32 @@ def test_logged_in_settings_preview_and_for_you(web, engine):
     first = re.search(r'name="paper" value="([^"]+)"', page.text).group(1)
     client.post("/for-you/not-interested", data={"csrf_token": token, "paper": first})
     assert f'value="{first}"' not in client.get("/for-you").text
+
+
+def test_without_the_model_for_you_and_the_preview_degrade_like_search(settings, engine,
+                                                                       tmp_path):
+    """When the embedding model cannot load, /for-you shows the week's trending papers and
+    says so (as the personal feed does), the digest preview says it is unavailable, and
+    search runs on keywords: no 500 anywhere."""
+    add_corpus(engine)
+    cfg = mail_settings(settings, "memory://", base_url="http://testserver",
+                        embedding_backend="torch", embedding_model=str(tmp_path / "no-model"))
+    app = create_app(cfg, send_mail=RecordedAccountMail())
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            _log_in(client, engine)
+            page = client.get("/for-you")
+            assert page.status_code == 200, page.text
+            assert "Personal ranking is not available" in page.text
+            listed = re.findall(r'name="paper" value="([^"]+)"', page.text)
+            assert listed and page.text.count("trending this week") == len(listed)
+            preview = client.get("/digest/preview")
+            assert preview.status_code == 200 and "No preview right now" in preview.text
+            search = client.get("/search", params={"q": "attention"})
+            assert search.status_code == 200 and 'class="card' in search.text
+            assert client.get("/api/papers/search", params={"q": "attention"}).json()
+    finally:
+        app.state.engine.dispose()
 
 
 def test_subscribe_is_rate_limited_per_address(web):

@@ -26,13 +26,6 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def no_saved_copies(monkeypatch):
-    """Only the test of saved copies saves them (create_app in other tests of the same
-    worker may have pointed the module at their cache directory)."""
-    monkeypatch.setattr(terms, "_CACHE_DIR", None)
-
-
 def keyword_ids(conn, query: str, **kw) -> list[str]:
     return [h.arxiv_id for h in search_papers(conn, query, mode="keyword", limit=50, **kw).hits]
 
@@ -168,7 +161,7 @@ def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, mon
     """A full build is saved; a new process (simulated by forget()) loads it instead of
     tokenising, and a saved copy older than the database is brought up to date."""
     monkeypatch.setattr(terms, "REBUILD_FRACTION", 10.0)
-    terms.use_cache_dir(tmp_path)
+    terms.use_cache_dir(engine, tmp_path)
     try:
         load_search_corpus(engine, embed=False)
         with engine.connect() as conn:
@@ -196,4 +189,4 @@ def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, mon
         with engine.connect() as conn:
             assert keyword_ids(conn, "hubness captions")[0] == "2502.00001"
     finally:
-        terms.use_cache_dir(None)
+        terms.use_cache_dir(engine, None)

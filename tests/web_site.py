@@ -21,7 +21,7 @@ from paperfeed.config import Settings
 from paperfeed.ingest.bulk import import_file
 from paperfeed.store.database import write_transaction
 from paperfeed.store.users import User, create_user
-from paperfeed.web.outbox import MemoryOutbox
+from paperfeed.web.account_mail import RecordedAccountMail
 
 CORPUS = Path(__file__).parent / "data" / "web" / "papers.jsonl"
 TODAY = "2025-03-20"
@@ -33,14 +33,14 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Site:
     app: FastAPI
     engine: Engine
-    outbox: MemoryOutbox
+    outbox: RecordedAccountMail
     settings: Settings
 
 
 def build_site(settings: Settings, engine: Engine) -> Site:
     import_file(engine, CORPUS, background=False)
     settings = settings.model_copy(update={"embedding_backend": "hashing"})
-    outbox = MemoryOutbox()
+    outbox = RecordedAccountMail()
     app = create_app(settings, send_mail=outbox)
     return Site(app, engine, outbox, settings)
 

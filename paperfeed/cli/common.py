@@ -66,7 +66,7 @@ def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
     engine = open_engine(settings.database_url)
     if migrate and pending_revisions(engine):
         upgrade_database(engine)
-    use_cache_dir(settings.cache_dir)  # search starts from saved BM25 postings
+    use_cache_dir(engine, settings.cache_dir)  # search starts from saved BM25 postings
     return engine
 
 

@@ -110,8 +110,8 @@ def papers_ls(db_url: str | None, config_path: str | None, as_json: bool, page: 
     """Papers of a day, week or month, like GET /api/daily_papers."""
     from paperfeed.rank.periods import InvalidPeriod
     from paperfeed.web.api.daily_papers import list_daily_papers
-    from paperfeed.web.api.dependencies import dump_json
     from paperfeed.web.api.paper_views import PaperViews
+    from paperfeed.web.api.responses import dump_json
 
     settings = settings_from(db_url, config_path)
     engine = engine_for(settings)
@@ -134,11 +134,11 @@ def papers_ls(db_url: str | None, config_path: str | None, as_json: bool, page: 
 def papers_info(db_url: str | None, config_path: str | None, arxiv_id: str, as_json: bool,
                 markdown: bool) -> None:
     """One paper, like GET /api/papers/{id} (or /papers/{id}.md with --markdown)."""
-    from paperfeed.web.api.dependencies import dump_json
     from paperfeed.web.api.errors import ApiError
     from paperfeed.web.api.markdown import paper_markdown
     from paperfeed.web.api.paper_views import PaperViews
     from paperfeed.web.api.papers import load_detail
+    from paperfeed.web.api.responses import dump_json
 
     settings = settings_from(db_url, config_path)
     engine = engine_for(settings)

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from paperfeed.index.schema import index_state
 from paperfeed.index.text import STOPWORDS, keyword_terms
@@ -329,7 +329,7 @@ def term_index(conn: Connection) -> TermIndex:
             return cached
         start = time.perf_counter()
         if cached is None:
-            cached = _load(key)  # a copy saved by an earlier process: refreshed like any other
+            cached = _load(conn, key)  # saved by an earlier process: refreshed like any other
             if cached is not None and cached.stamp == stamp:
                 cached.built_seconds = time.perf_counter() - start
                 _INDEXES[key] = cached
@@ -337,36 +337,39 @@ def term_index(conn: Connection) -> TermIndex:
         fresh = _refresh(conn, cached, stamp) if cached is not None else None
         if fresh is None:
             fresh = _build(conn, stamp)
-            _save(key, fresh)
+            _save(conn, key, fresh)
         fresh.built_seconds = time.perf_counter() - start
         _INDEXES[key] = fresh
         return fresh
 
 
-# Saved copies: one .npz file per database in ``cache_dir/terms`` (set by use_cache_dir;
-# no saving without it), written after every full build, atomically (temporary file +
-# rename). A loaded copy is checked against the database like a cached one, by ids and
-# content hashes, so an old or foreign file can cost time but never give wrong results.
-_CACHE_DIR: Path | None = None
+# Saved copies: one .npz file per database in ``cache_dir/terms`` (the engine's, set by
+# use_cache_dir; no saving without it), written after every full build, atomically
+# (temporary file + rename). A loaded copy is checked against the database like a cached
+# one, by ids and content hashes, so an old or foreign file can cost time but never give
+# wrong results.
+CACHE_DIR_OPTION = "paperfeed_cache_dir"  # an engine execution option
 _FORMAT = 1
 KEEP_SAVED = 8  # files kept in cache_dir/terms (oldest removed first)
 
 
-def use_cache_dir(path: str | Path | None) -> None:
-    """Save built copies under ``path``/terms and start processes from them."""
-    global _CACHE_DIR
-    _CACHE_DIR = Path(path).expanduser() / "terms" if path else None
+def use_cache_dir(engine: Engine, path: str | Path | None) -> None:
+    """Save copies built on ``engine`` under ``path``/terms and start processes from them.
+    Side effect: sets an execution option on ``engine`` (None: no saved copies)."""
+    engine.update_execution_options(**{CACHE_DIR_OPTION: Path(path).expanduser() / "terms"
+                                       if path else None})
 
 
-def _saved_path(key: str) -> Path | None:
-    if _CACHE_DIR is None:
+def _saved_path(conn: Connection, key: str) -> Path | None:
+    cache_dir: Path | None = conn.get_execution_options().get(CACHE_DIR_OPTION)
+    if cache_dir is None:
         return None
     digest = hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
-    return _CACHE_DIR / f"{digest}.npz"
+    return cache_dir / f"{digest}.npz"
 
 
-def _save(key: str, index: TermIndex) -> None:
-    path = _saved_path(key)
+def _save(conn: Connection, key: str, index: TermIndex) -> None:
+    path = _saved_path(conn, key)
     if path is None:
         return
     arrays: dict[str, np.ndarray] = {
@@ -396,8 +399,8 @@ def _save(key: str, index: TermIndex) -> None:
             os.unlink(tmp)
 
 
-def _load(key: str) -> TermIndex | None:
-    path = _saved_path(key)
+def _load(conn: Connection, key: str) -> TermIndex | None:
+    path = _saved_path(conn, key)
     if path is None or not path.exists():
         return None
     try:

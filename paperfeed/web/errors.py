@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .dependencies import LoginRequired
+from .deps import LoginRequired
 from .rendering import render
 
 log = logging.getLogger("paperfeed.web")

@@ -4,14 +4,20 @@ Entries remember the site data version they were built at (store.data_version) a
 expire after ``ttl`` seconds: a vote, comment or submission bumps the version in the
 database, so every worker rebuilds on its next request; changes that do not bump it
 (e.g. a nightly import from the CLI) show within ``ttl``.
+
+The clocks: :class:`DataVersionClock` (the data version as this process last read it) and
+:class:`ChangeClock` (when each URL's current answer appeared: Last-Modified of the API).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
+
+_MAX_TRACKED = 10_000
 
 
 class PageCache:
@@ -90,3 +96,25 @@ class ExpireVersionOnWrite:
             await self.app(scope, receive, send)
         finally:
             self.clock.expire()
+
+
+class ChangeClock:
+    """URL -> (etag, first served at): when the current answer of each URL appeared."""
+
+    def __init__(self, max_tracked: int = _MAX_TRACKED) -> None:
+        self._seen: OrderedDict[str, tuple[str, dt.datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_tracked
+
+    def changed_at(self, key: str, etag: str) -> dt.datetime:
+        """When ``key`` started answering with ``etag`` (now, if it just did)."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != etag:
+                seen = (etag, now)
+                self._seen[key] = seen
+            self._seen.move_to_end(key)
+            while len(self._seen) > self._max:
+                self._seen.popitem(last=False)
+            return seen[1]

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from .dependencies import load_user
+from .deps import load_user
 from .security import CSRF_PLACEHOLDER, csrf_token, fill_csrf_placeholder, set_csrf_cookie
 
 TEMPLATES = Path(__file__).parent / "templates"

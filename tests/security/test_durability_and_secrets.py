@@ -43,12 +43,12 @@ def test_the_database_password_never_reaches_a_cache_file(
     add_corpus(engine)
     url = make_url(settings.database_url).set(password=PASSWORD)  # trust auth ignores it
     secret_engine = open_engine(url.render_as_string(hide_password=False))
-    terms.use_cache_dir(tmp_path)
+    terms.use_cache_dir(secret_engine, tmp_path)
     try:
         with secret_engine.connect() as conn:
             assert terms.term_index(conn).ids.size > 0
     finally:
-        terms.use_cache_dir(None)
+        terms.use_cache_dir(secret_engine, None)
         secret_engine.dispose()
     saved = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert saved, "the BM25 copy was saved"

@@ -2,7 +2,8 @@
 
 One router per resource (daily_papers, papers, search, similar, trending, votes,
 submissions, collections, me). :func:`install_api` adds them, the JSON error handlers, read
-CORS, the Atom feeds and the local Swagger UI to the app built by ``create_app``.
+CORS, the Atom feeds and the local Swagger UI to the app built by ``create_app``, which
+owns the services they take through web/deps.py.
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ API_DESCRIPTION = (
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from sqlalchemy import Engine
 
     from paperfeed.config import Settings
 
 
-def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
+def install_api(app: FastAPI, settings: Settings) -> None:
     """Register the API on ``app``. Its routes go before any page route that was already
     registered, so that e.g. ``/papers/{id}.md`` wins over a page at ``/papers/{id}``."""
     # Imported here so that `paperfeed papers ...` does not load the web stack.
     from fastapi import Depends
 
     from paperfeed.web.feeds import routes as feed_routes
-    from paperfeed.web.ratelimit import RateLimiter
 
     from . import (
         collections,
@@ -64,15 +63,11 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine) -> None:
     ]
     if not app.description:
         app.description = API_DESCRIPTION
-    app.state.api_settings = settings
-    app.state.api_engine = engine
     before = list(app.router.routes)
     for router in routers:
         app.include_router(router, dependencies=[Depends(refuse_nul_bytes)])
     added = [r for r in app.router.routes if r not in before]
     app.router.routes[:] = added + before
-    if not hasattr(app.state, "limiter"):
-        app.state.limiter = RateLimiter(enabled=settings.rate_limits, engine=engine)
     install_error_handlers(app)
     install_docs(app, settings.site_name)
     app.add_middleware(ReadOnlyCors)

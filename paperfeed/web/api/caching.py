@@ -2,48 +2,22 @@
 
 The ETag is a digest of the body, so it changes exactly when the answer changes (a vote,
 an import, a new comment count) and needs no bookkeeping in the data layer. Last-Modified
-is the moment this process first served the current body for that URL: a client that
-revalidates with If-Modified-Since gets 304 only if the body is the one it already had.
-If-None-Match wins over If-Modified-Since, as RFC 9110 says.
+is the moment this app first served the current body for that URL (the app's
+:class:`~paperfeed.web.pagecache.ChangeClock`): a client that revalidates with
+If-Modified-Since gets 304 only if the body is the one it already had. If-None-Match
+wins over If-Modified-Since, as RFC 9110 says.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
-from collections import OrderedDict
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request
 from fastapi.responses import Response
 
-_MAX_TRACKED = 10_000
-
-
-class ChangeClock:
-    """URL -> (etag, first served at): when the current answer of each URL appeared."""
-
-    def __init__(self, max_tracked: int = _MAX_TRACKED) -> None:
-        self._seen: OrderedDict[str, tuple[str, dt.datetime]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max = max_tracked
-
-    def changed_at(self, key: str, etag: str) -> dt.datetime:
-        """When ``key`` started answering with ``etag`` (now, if it just did)."""
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        with self._lock:
-            seen = self._seen.get(key)
-            if seen is None or seen[0] != etag:
-                seen = (etag, now)
-                self._seen[key] = seen
-            self._seen.move_to_end(key)
-            while len(self._seen) > self._max:
-                self._seen.popitem(last=False)
-            return seen[1]
-
-
-CLOCK = ChangeClock()
+from ..deps import get_change_clock
 
 
 def body_etag(body: bytes) -> str:
@@ -81,7 +55,7 @@ def conditional_response(
     already holds it. ``private`` responses (personal data) are not stored by shared caches.
     """
     etag = body_etag(body)
-    changed = CLOCK.changed_at(str(request.url), etag)
+    changed = get_change_clock(request).changed_at(str(request.url), etag)
     scope = "private" if private else "public"
     headers = {
         "ETag": etag,

@@ -18,11 +18,12 @@ from paperfeed.store import collections as store
 from paperfeed.store.database import write_transaction
 from paperfeed.store.users import User, get_user_by_username
 
-from .auth import CurrentUser, OptionalUser, check_rate
-from .dependencies import AppSettings, DbConn, DbEngine, Views, cached_json
+from ..deps import DbConn, EngineDep, OptionalTokenUser, SettingsDep, TokenUser, Views
+from .auth import check_rate
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import PaperViews, hf_user, load_submissions, visible_paper_id
 from .papers import arxiv_id_or_400
+from .responses import cached_json
 from .schemas import Collection, CollectionIn, CollectionItemIn, CollectionSummary
 
 router = APIRouter(tags=["collections"], responses=ERROR_RESPONSES)
@@ -63,7 +64,7 @@ def readable(conn: Connection, collection_id: int, viewer: User | None) -> store
 @router.get("/api/collections", response_model=list[CollectionSummary],
             summary="A user's collections")
 def list_collections(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views, viewer: OptionalUser,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views, viewer: OptionalTokenUser,
     owner: Annotated[str, Query(min_length=1, max_length=40, description="Username.")],
 ) -> Response:
     """Public collections of ``owner`` (all of them when the token is the owner's)."""
@@ -79,8 +80,8 @@ def list_collections(
 @router.get("/api/collections/{collection_id}", response_model=Collection,
             summary="One collection with its papers")
 def read_collection(
-    request: Request, collection_id: CollectionId, conn: DbConn, settings: AppSettings,
-    views: Views, viewer: OptionalUser,
+    request: Request, collection_id: CollectionId, conn: DbConn, settings: SettingsDep,
+    views: Views, viewer: OptionalTokenUser,
 ) -> Response:
     found = readable(conn, collection_id, viewer)
     return cached_json(request, collection_object(conn, views, found), Collection, settings,
@@ -90,7 +91,7 @@ def read_collection(
 @router.post("/api/collections", response_model=Collection, status_code=201,
              summary="Create a collection")
 def create_collection(
-    request: Request, body: CollectionIn, user: CurrentUser, engine: DbEngine, views: Views,
+    request: Request, body: CollectionIn, user: TokenUser, engine: EngineDep, views: Views,
 ) -> Collection:
     check_rate(request, "collection", user)
     with write_transaction(engine) as conn:
@@ -106,7 +107,7 @@ def create_collection(
 @router.delete("/api/collections/{collection_id}", status_code=204,
                summary="Delete one of your collections")
 def delete_collection(
-    request: Request, collection_id: CollectionId, user: CurrentUser, engine: DbEngine,
+    request: Request, collection_id: CollectionId, user: TokenUser, engine: EngineDep,
 ) -> Response:
     check_rate(request, "collection", user)
     with write_transaction(engine) as conn:
@@ -118,8 +119,8 @@ def delete_collection(
 @router.post("/api/collections/{collection_id}/papers", response_model=Collection,
              summary="Add a paper to one of your collections (idempotent)")
 def add_paper(
-    request: Request, collection_id: CollectionId, body: CollectionItemIn, user: CurrentUser,
-    engine: DbEngine, views: Views,
+    request: Request, collection_id: CollectionId, body: CollectionItemIn, user: TokenUser,
+    engine: EngineDep, views: Views,
 ) -> Collection:
     arxiv_id = arxiv_id_or_400(body.id)
     check_rate(request, "collection", user)
@@ -140,7 +141,7 @@ def add_paper(
                response_model=Collection, summary="Remove a paper from one of your collections")
 def remove_paper(
     request: Request, collection_id: CollectionId,
-    arxiv_id: Annotated[str, Path(max_length=300)], user: CurrentUser, engine: DbEngine,
+    arxiv_id: Annotated[str, Path(max_length=300)], user: TokenUser, engine: EngineDep,
     views: Views,
 ) -> Collection:
     ident = arxiv_id_or_400(arxiv_id)

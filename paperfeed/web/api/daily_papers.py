@@ -18,9 +18,10 @@ from sqlalchemy import Connection
 from paperfeed.rank.listings import list_period, today
 from paperfeed.rank.periods import InvalidPeriod, Period, parse_period
 
-from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
+from ..deps import DbConn, SettingsDep, Views
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import PaperViews
+from .responses import cached_json, paging_headers
 from .schemas import DailyPaper
 
 router = APIRouter(tags=["daily papers"], responses=ERROR_RESPONSES)
@@ -47,7 +48,7 @@ Category = Annotated[
 def daily_papers(
     request: Request,
     conn: DbConn,
-    settings: AppSettings,
+    settings: SettingsDep,
     views: Views,
     date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
     week: Annotated[str | None, Query(max_length=8, description="YYYY-Www, e.g. 2025-W09")] = None,

@@ -8,16 +8,16 @@ from sqlalchemy import func, select
 from paperfeed.store.community_schema import collections, submissions, votes
 from paperfeed.web.feeds.personal import personal_feed_path
 
-from .auth import CurrentUser
-from .dependencies import AppSettings, DbConn, cached_json
+from ..deps import DbConn, SettingsDep, TokenUser
 from .errors import ERROR_RESPONSES
+from .responses import cached_json
 from .schemas import Me
 
 router = APIRouter(tags=["me"], responses=ERROR_RESPONSES)
 
 
 @router.get("/api/me", response_model=Me, summary="The account of the token")
-def me(request: Request, user: CurrentUser, conn: DbConn, settings: AppSettings) -> Response:
+def me(request: Request, user: TokenUser, conn: DbConn, settings: SettingsDep) -> Response:
     def count(table) -> int:  # type: ignore[no-untyped-def]
         return int(conn.execute(
             select(func.count()).select_from(table).where(table.c.user_id == user.id)

@@ -19,11 +19,12 @@ from paperfeed.models import Paper
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.papers import get_paper
 
+from ..deps import DbConn, SettingsDep, Views
 from .caching import conditional_response
-from .dependencies import AppSettings, DbConn, Views, cached_json
 from .errors import ERROR_RESPONSES, ApiError
 from .markdown import paper_markdown
 from .paper_views import PaperViews
+from .responses import cached_json
 from .schemas import PaperDetail
 
 # Catch-all paths: included after every more specific /api/papers/... router.
@@ -62,7 +63,7 @@ def load_detail(conn: Connection, views: PaperViews, raw_id: str) -> tuple[Paper
     summary="One paper (Hugging Face compatible `paper_info`)",
 )
 def paper_info(
-    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: AppSettings, views: Views
+    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: SettingsDep, views: Views
 ) -> Response:
     """The flat paper object: authors, dates, abstract, votes, links, categories."""
     _, detail = load_detail(conn, views, arxiv_id)
@@ -76,7 +77,7 @@ def paper_info(
     summary="One paper as Markdown (Hugging Face compatible `read_paper`)",
 )
 def paper_md(
-    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: AppSettings, views: Views
+    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: SettingsDep, views: Views
 ) -> Response:
     """The paper page as a Markdown document."""
     paper, detail = load_detail(conn, views, arxiv_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,10 +20,12 @@ from sqlalchemy import Connection
 from paperfeed.rank.cards import load_cards
 from paperfeed.rank.search import MAX_LIMIT, MAX_OFFSET, SearchResults, search_papers
 
+from ..deps import DbConn, EmbedderDep, SettingsDep, Views
 from ..request_limits import RateLimited
-from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
+from ..services import SiteEmbedder
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import PaperViews
+from .responses import cached_json, paging_headers
 from .schemas import DailyPaper
 
 router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
@@ -37,16 +39,9 @@ def plain_snippet(snippet_html: str) -> str:
     return html.unescape(_MARK.sub("", snippet_html))
 
 
-def app_embedder(request: Request) -> Any:
-    """The app's shared embedder (loaded once by the search page), or None."""
-    from paperfeed.web.pages.search import app_embedder as page_embedder
-
-    return page_embedder(request)
-
-
 def run_search(
-    request: Request,
     conn: Connection,
+    embedder: SiteEmbedder,
     query: str,
     *,
     limit: int,
@@ -57,12 +52,12 @@ def run_search(
     date_to: dt.date | None = None,
     author: str | None = None,
 ) -> SearchResults:
-    """search_papers with the app's embedder (None = keyword search only); a 400 for
-    dates at the ends of the calendar."""
-    embedder = app_embedder(request) if mode != "keyword" else None
+    """search_papers with the app's embedder (keyword search only without the model); a
+    400 for dates at the ends of the calendar."""
+    model = embedder.get() if mode != "keyword" else None
     try:
         return search_papers(
-            conn, query, embedder=embedder, limit=limit, offset=offset, mode=mode,
+            conn, query, embedder=model, limit=limit, offset=offset, mode=mode,
             category=category or None, date_from=date_from, date_to=date_to,
             author=author or None,
         )
@@ -91,8 +86,9 @@ def search_items(conn: Connection, views: PaperViews, results: SearchResults) ->
 def search(
     request: Request,
     conn: DbConn,
-    settings: AppSettings,
+    settings: SettingsDep,
     views: Views,
+    embedder: EmbedderDep,
     q: Annotated[str, Query(max_length=500, description="Words, \"phrases\", -excluded.")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")] = 0,
@@ -106,7 +102,7 @@ def search(
     offset = p * limit
     if offset > MAX_OFFSET:
         raise ApiError(400, f"search results go {MAX_OFFSET} deep: p * limit must be <= {MAX_OFFSET}")
-    results = run_search(request, conn, q, limit=limit, offset=offset, mode=mode,
+    results = run_search(conn, embedder, q, limit=limit, offset=offset, mode=mode,
                          category=category, date_from=date_from, date_to=date_to, author=author)
     items = search_items(conn, views, results)
     headers = paging_headers(request, total=results.total, page=p, limit=limit)

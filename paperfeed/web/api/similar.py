@@ -14,11 +14,12 @@ from fastapi.responses import Response
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.rank.similar import MAX_LIMIT, similar_papers
 
+from ..deps import DbConn, SettingsDep, Views
 from ..request_limits import RateLimited
-from .dependencies import AppSettings, DbConn, Views, cached_json
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import load_submissions, visible_paper_id
 from .papers import arxiv_id_or_400
+from .responses import cached_json
 from .schemas import SimilarPaper
 
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
@@ -31,7 +32,7 @@ def similar(
     request: Request,
     arxiv_id: Annotated[str, Path(max_length=300)],
     conn: DbConn,
-    settings: AppSettings,
+    settings: SettingsDep,
     views: Views,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
 ) -> Response:

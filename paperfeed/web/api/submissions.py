@@ -30,12 +30,13 @@ from paperfeed.store.submissions import (
 )
 from paperfeed.store.users import User
 
-from .auth import CurrentUser, check_rate
+from ..deps import DbConn, EngineDep, SettingsDep, TokenUser, Views
+from .auth import check_rate
 from .daily_papers import Limit, PageNo
-from .dependencies import AppSettings, DbConn, DbEngine, Views, cached_json, paging_headers
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import PaperViews, load_submissions, visible_paper_id
 from .papers import arxiv_id_or_400
+from .responses import cached_json, paging_headers
 from .schemas import Submission, SubmissionIn
 
 router = APIRouter(tags=["submissions"], responses=ERROR_RESPONSES)
@@ -94,8 +95,8 @@ def submit_paper(engine: Engine, settings: Settings, user: User, arxiv_id: str) 
 @router.post("/api/submissions", response_model=Submission, status_code=201,
              summary="Submit a paper to today's feed")
 def create_submission(
-    request: Request, body: SubmissionIn, user: CurrentUser, engine: DbEngine,
-    settings: AppSettings, views: Views,
+    request: Request, body: SubmissionIn, user: TokenUser, engine: EngineDep,
+    settings: SettingsDep, views: Views,
 ) -> Submission:
     """Submit by arXiv id or URL. 409 when already submitted or too old."""
     arxiv_id = arxiv_id_or_400(body.id)
@@ -108,7 +109,7 @@ def create_submission(
 @router.get("/api/submissions", response_model=list[Submission],
             summary="Submissions, newest first")
 def list_submissions(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     submitter: Annotated[str | None, Query(max_length=40, description="Username.")] = None,
     p: PageNo = 0,
     limit: Limit = 50,
@@ -137,8 +138,8 @@ def list_submissions(
 def delete_submission(
     request: Request,
     arxiv_id: Annotated[str, Path(max_length=300)],
-    user: CurrentUser,
-    engine: DbEngine,
+    user: TokenUser,
+    engine: EngineDep,
 ) -> Response:
     """204 when withdrawn; 404 when the caller has no submission of that paper."""
     ident = arxiv_id_or_400(arxiv_id)

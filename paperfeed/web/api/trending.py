@@ -13,9 +13,10 @@ from fastapi.responses import Response
 
 from paperfeed.rank.listings import trending
 
+from ..deps import DbConn, SettingsDep, Views
 from .daily_papers import Category, Limit, PageNo
-from .dependencies import AppSettings, DbConn, Views, cached_json, paging_headers
 from .errors import ERROR_RESPONSES
+from .responses import cached_json, paging_headers
 from .schemas import DailyPaper
 
 router = APIRouter(tags=["trending"], responses=ERROR_RESPONSES)
@@ -27,7 +28,7 @@ router = APIRouter(tags=["trending"], responses=ERROR_RESPONSES)
 def trending_papers(
     request: Request,
     conn: DbConn,
-    settings: AppSettings,
+    settings: SettingsDep,
     views: Views,
     window: Annotated[
         Literal["day", "week", "month"],

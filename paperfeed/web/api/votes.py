@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from paperfeed.store.database import write_transaction
 from paperfeed.store.votes import set_vote
 
-from .auth import CurrentUser, check_rate
-from .dependencies import DbEngine
+from ..deps import EngineDep, TokenUser
+from .auth import check_rate
 from .errors import ERROR_RESPONSES, ApiError
 from .paper_views import visible_paper_id
 from .papers import arxiv_id_or_400
@@ -39,13 +39,13 @@ def vote(engine: Engine, user_id: int, raw_id: str, on: bool) -> VoteState:
 
 @router.post("/api/papers/{arxiv_id:path}/vote", response_model=VoteState,
              summary="Upvote a paper (idempotent)")
-def upvote(request: Request, arxiv_id: VotePath, user: CurrentUser, engine: DbEngine) -> VoteState:
+def upvote(request: Request, arxiv_id: VotePath, user: TokenUser, engine: EngineDep) -> VoteState:
     check_rate(request, "vote", user)
     return vote(engine, user.id, arxiv_id, True)
 
 
 @router.delete("/api/papers/{arxiv_id:path}/vote", response_model=VoteState,
                summary="Take back an upvote (idempotent)")
-def unvote(request: Request, arxiv_id: VotePath, user: CurrentUser, engine: DbEngine) -> VoteState:
+def unvote(request: Request, arxiv_id: VotePath, user: TokenUser, engine: EngineDep) -> VoteState:
     check_rate(request, "vote", user)
     return vote(engine, user.id, arxiv_id, False)

@@ -20,16 +20,16 @@ from sqlalchemy import Connection, select
 from paperfeed.ingest.normalize import author_key, is_arxiv_category
 from paperfeed.rank import listings, periods
 from paperfeed.rank.cards import PaperCard, load_cards
-from paperfeed.rank.profiles import recommend_for_user
 from paperfeed.rank.trending import TRENDING_FORMULA
 from paperfeed.store.collections import collection_paper_ids, get_collection
 from paperfeed.store.schema import authors, papers
 from paperfeed.store.users import get_user_by_username
 
 from ..api.caching import conditional_response
-from ..api.dependencies import AppSettings, DbConn, Views
 from ..api.errors import ERROR_RESPONSES, ApiError
 from ..api.paper_views import PaperViews, load_submissions
+from ..deps import DbConn, EmbedderDep, SettingsDep, Views
+from ..pages.for_you import for_you_papers
 from ..request_limits import RateLimited
 from .atom import MEDIA_TYPE, AtomEntry, AtomFeed, AtomLink, render_atom
 from .personal import is_personal_feed_secret
@@ -95,7 +95,7 @@ def paper_entries(
 
 
 def atom_response(
-    request: Request, settings: AppSettings, feed: AtomFeed, *, private: bool = False
+    request: Request, settings: SettingsDep, feed: AtomFeed, *, private: bool = False
 ) -> Response:
     """The rendered feed with ETag / Last-Modified (304 when the reader has it)."""
     return conditional_response(
@@ -105,7 +105,7 @@ def atom_response(
 
 
 def make_feed(
-    request: Request, settings: AppSettings, title: str, site_path: str, subtitle: str = ""
+    request: Request, settings: SettingsDep, title: str, site_path: str, subtitle: str = ""
 ) -> AtomFeed:
     """An empty feed titled for this site, its id and self link the requested URL."""
     self_url = settings.base_url + quote(request.url.path, safe="/:@!$'()*+,;=")
@@ -125,7 +125,7 @@ def make_feed(
 @router.get("/feeds/daily.atom", response_class=Response, responses=ATOM_RESPONSE,
             summary="Papers of a day (default: the newest), ranked by votes")
 def daily_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
 ) -> Response:
     try:
@@ -143,7 +143,7 @@ def daily_feed(
 @router.get("/feeds/trending.atom", response_class=Response, responses=ATOM_RESPONSE,
             summary="Trending papers of a window")
 def trending_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     window: Literal["day", "week", "month"] = "week",
 ) -> Response:
     listing = listings.trending(conn, window, limit=FEED_SIZE)
@@ -156,7 +156,7 @@ def trending_feed(
 @router.get("/feeds/categories/{category}.atom", response_class=Response,
             responses=ATOM_RESPONSE, summary="Newest papers in an arXiv category")
 def category_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     category: Annotated[str, Path(max_length=32, description="e.g. cs.CV")],
 ) -> Response:
     if not is_arxiv_category(category):
@@ -170,7 +170,7 @@ def category_feed(
 @router.get("/feeds/authors/{name}.atom", response_class=Response, responses=ATOM_RESPONSE,
             summary="Newest papers by an author")
 def author_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     name: Annotated[str, Path(max_length=300, description="The author's name as listed.")],
 ) -> Response:
     key = author_key(name)
@@ -186,7 +186,7 @@ def author_feed(
 @router.get("/feeds/collections/{collection_id}.atom", response_class=Response,
             responses=ATOM_RESPONSE, summary="The papers of a public collection")
 def collection_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     collection_id: Annotated[int, Path(ge=1, le=2**62)],
 ) -> Response:
     found = get_collection(conn, collection_id, viewer_id=None)
@@ -213,13 +213,13 @@ def visible_ids(conn: Connection, paper_ids: Sequence[int]) -> list[int]:
 @router.get("/feeds/search.atom", response_class=Response, responses=ATOM_RESPONSE,
             summary="The best matches of a search query", dependencies=[RateLimited("search")])
 def search_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views, embedder: EmbedderDep,
     q: Annotated[str, Query(min_length=1, max_length=500, description="A search query.")],
 ) -> Response:
     """What the search page shows for ``q`` (hybrid search), as a feed to follow."""
     from ..api.search import run_search
 
-    results = run_search(request, conn, q, limit=FEED_SIZE, offset=0)
+    results = run_search(conn, embedder, q, limit=FEED_SIZE, offset=0)
     cards = load_cards(conn, results.paper_ids)
     feed = make_feed(request, settings, f"search “{q}”", f"/search?{urlencode({'q': q})}")
     feed.entries = paper_entries(conn, views, [cards[i] for i in results.paper_ids if i in cards])
@@ -230,7 +230,7 @@ def search_feed(
             responses=ATOM_RESPONSE, summary="A user's personalised feed (secret URL)",
             dependencies=[RateLimited("feed")])
 def personal_feed(
-    request: Request, conn: DbConn, settings: AppSettings, views: Views,
+    request: Request, conn: DbConn, settings: SettingsDep, views: Views, embedder: EmbedderDep,
     username: Annotated[str, Path(max_length=40)],
     secret: Annotated[str, Path(max_length=64)],
 ) -> Response:
@@ -241,16 +241,9 @@ def personal_feed(
         settings.secret_key, user.id, secret
     ):
         raise ApiError(404, "no such feed")
-    from ..api.search import app_embedder
-
-    embedder = app_embedder(request)
     feed = make_feed(request, settings, f"papers for {user.name}", "/for-you")
     feed.id = f"{settings.base_url}/feeds/users/{user.username}"  # the id must not leak the secret
-    if embedder is not None:
-        recs = recommend_for_user(conn, user.id, embedder, limit=FEED_SIZE)
-        cards = [r.card for r in recs if isinstance(r.card, PaperCard)]
-        feed.entries = paper_entries(conn, views, cards, [r.reason for r in recs])
-    else:  # no model on this site: the week's trending papers
-        listing = listings.trending(conn, "week", limit=FEED_SIZE)
-        feed.entries = paper_entries(conn, views, listing.items)
+    recs = for_you_papers(conn, user.id, embedder.get(), limit=FEED_SIZE)
+    cards = [r.card for r in recs if isinstance(r.card, PaperCard)]
+    feed.entries = paper_entries(conn, views, cards, [r.reason for r in recs])
     return atom_response(request, settings, feed, private=True)

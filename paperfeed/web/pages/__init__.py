@@ -7,7 +7,18 @@ from fastapi import APIRouter
 
 def page_routers() -> list[APIRouter]:
     """Every HTML router, in the order create_app mounts them."""
-    from . import accounts, admin, collections, feeds, papers, people, search, submit
+    from . import (
+        accounts,
+        admin,
+        collections,
+        feeds,
+        for_you,
+        papers,
+        people,
+        search,
+        submit,
+        subscriptions,
+    )
 
     return [
         feeds.router,
@@ -18,4 +29,6 @@ def page_routers() -> list[APIRouter]:
         submit.router,
         accounts.router,
         admin.router,
+        subscriptions.router,
+        for_you.router,
     ]

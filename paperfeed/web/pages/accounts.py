@@ -29,7 +29,7 @@ from paperfeed.store.users import (
     update_profile,
 )
 
-from ..dependencies import (
+from ..deps import (
     CsrfChecked,
     CurrentUser,
     EngineDep,
@@ -37,6 +37,9 @@ from ..dependencies import (
     OptionalUser,
     RowId,
     client_address,
+    get_links,
+    get_send_mail,
+    get_settings,
 )
 from ..rendering import render
 from ..security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
@@ -48,9 +51,9 @@ Text = Annotated[str, Form(max_length=2000)]
 
 def _mail(request: Request, tasks: BackgroundTasks, name: str, to: str,
           context: dict[str, Any]) -> None:
-    settings = request.app.state.settings
+    settings = get_settings(request)
     context = {"site_name": settings.site_name, "base_url": settings.base_url, **context}
-    tasks.add_task(request.app.state.send_mail, name, to, context)
+    tasks.add_task(get_send_mail(request), name, to, context)
 
 
 def _log_in(request: Request, engine: Any, user_id: int, target: str) -> Response:
@@ -77,8 +80,8 @@ def signup(
     if not limiter.allow("signup", client_address(request)):
         return render(request, "signup.html", {"values": values, "error":
                       "Too many sign-ups from your address. Try again later."}, status_code=429)
-    links = request.app.state.links
-    base = request.app.state.settings.base_url
+    links = get_links(request)
+    base = get_settings(request).base_url
     try:
         check_new_password(password)
         with write_transaction(engine) as conn:
@@ -102,7 +105,7 @@ def signup(
 
 @router.get("/verify/{token}")
 def verify(request: Request, token: str, engine: EngineDep) -> Response:
-    data = request.app.state.links.read_verify(token)
+    data = get_links(request).read_verify(token)
     if not data:
         return render(request, "error.html", {"status": 400, "title": "Link expired",
                       "detail": "This verification link is invalid or has expired. Log in "
@@ -143,8 +146,8 @@ def login(
         return render(request, "login.html", context | {"error":
                       "That email and password do not match an account."}, status_code=400)
     if not user.email_verified:
-        links = request.app.state.links
-        url = f"{request.app.state.settings.base_url}/verify/" \
+        links = get_links(request)
+        url = f"{get_settings(request).base_url}/verify/" \
               f"{links.verify_token(user.id, user.email)}"
         _mail(request, tasks, "verify_email", user.email, {"username": user.username, "url": url})
         return render(request, "login.html", context | {"error":
@@ -178,15 +181,15 @@ def reset_request(request: Request, tasks: BackgroundTasks, engine: EngineDep,
     with engine.connect() as conn:
         user = get_user_by_email(conn, email)
         if user is not None and not user.disabled:
-            token = request.app.state.links.reset_token(user.id, password_fingerprint(conn, user.id))
-            url = f"{request.app.state.settings.base_url}/reset/{token}"
+            token = get_links(request).reset_token(user.id, password_fingerprint(conn, user.id))
+            url = f"{get_settings(request).base_url}/reset/{token}"
             _mail(request, tasks, "password_reset", user.email,
                   {"username": user.username, "url": url})
     return render(request, "check_email.html", {"email": email.strip()[:320], "reset": True})
 
 
 def _reset_user(request: Request, engine: Any, token: str) -> int | None:
-    data = request.app.state.links.read_reset(token)
+    data = get_links(request).read_reset(token)
     if not data:
         return None
     with engine.connect() as conn:

@@ -14,7 +14,7 @@ from paperfeed.store.moderation import hidden_papers, set_paper_hidden
 from paperfeed.store.sessions import end_user_sessions
 from paperfeed.store.users import get_user_by_username, list_users, set_user_disabled
 
-from ..dependencies import AdminUser, CsrfChecked, EngineDep, RowId
+from ..deps import AdminUser, CsrfChecked, EngineDep, RowId
 from ..rendering import render
 
 router = APIRouter(prefix="/admin", tags=["admin"])

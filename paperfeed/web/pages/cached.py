@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paperfeed.store.users import User
 
-from ..dependencies import load_user
+from ..deps import get_engine, load_user
 from ..rendering import render, render_text, serve_cached
 from ..security import SESSION_COOKIE
 
@@ -37,7 +37,7 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
 
         def build_anonymous() -> tuple[str, int]:
             request.state.user = None
-            with app.state.engine.connect() as conn:
+            with get_engine(request).connect() as conn:
                 template, context, status = build(conn, None)
             return render_text(request, template, context, anonymous=True), status
 
@@ -48,7 +48,7 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
 
     def build_personal() -> HTMLResponse:
         user = load_user(request)
-        with app.state.engine.connect() as conn:
+        with get_engine(request).connect() as conn:
             template, context, status = build(conn, user)
         return render(request, template, context, status_code=status)
 

@@ -26,7 +26,7 @@ from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
-from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..rendering import render
 from .cached import cached_page
 from .feeds import page_number

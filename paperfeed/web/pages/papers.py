@@ -28,7 +28,7 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
-from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..request_limits import enforce_limit
 from .cached import cached_page
 from .forms import json_or_back, too_many

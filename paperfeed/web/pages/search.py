@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,9 +16,11 @@ from sqlalchemy import Connection
 
 from paperfeed.ingest.normalize import is_arxiv_category
 from paperfeed.rank.cards import load_cards_by_arxiv_id
+from paperfeed.rank.search import search_papers
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
+from ..deps import EmbedderDep
 from ..request_limits import enforce_limit
 from .cached import cached_page
 from .feeds import page_number
@@ -28,26 +29,6 @@ router = APIRouter(tags=["pages"])
 log = logging.getLogger("paperfeed.web")
 PAGE_SIZE = 20
 MODES = ("hybrid", "keyword", "semantic")
-_embedder_lock = threading.Lock()
-
-
-def app_embedder(request: Request) -> Any:
-    """The app's embedder, loaded once on first use; None when it cannot load (the
-    search then runs on keywords only)."""
-    state = request.app.state
-    if getattr(state, "embedder_loaded", False):
-        return state.embedder
-    with _embedder_lock:
-        if not getattr(state, "embedder_loaded", False):
-            try:
-                from paperfeed.index.embedder import load_embedder
-
-                state.embedder = load_embedder(state.settings)
-            except Exception:
-                log.exception("could not load the embedder; search runs on keywords")
-                state.embedder = None
-            state.embedder_loaded = True
-    return state.embedder
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -57,7 +38,7 @@ def _date(value: str | None) -> dt.date | None:
 
 
 @router.get("/search", response_class=HTMLResponse)
-async def search_page(request: Request) -> Response:
+async def search_page(request: Request, embedder: EmbedderDep) -> Response:
     q = request.query_params
     query = (q.get("q") or "").strip()[:500]
     mode = q.get("mode") or "hybrid"
@@ -90,15 +71,10 @@ async def search_page(request: Request) -> Response:
         if not query or problems:
             return "search.html", context, 400 if problems else 200
         enforce_limit(request, "search")  # only real searches count, not cached pages
-        try:
-            from paperfeed.rank.search import search_papers
-        except ImportError:
-            context["error"] = "Search is not installed on this site yet."
-            return "search.html", context, 503
-        embedder = app_embedder(request) if mode != "keyword" else None
+        model = embedder.get() if mode != "keyword" else None
         try:
             results = search_papers(
-                conn, query, embedder=embedder, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                conn, query, embedder=model, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                 mode=mode, category=category or None, date_from=date_from, date_to=date_to,
                 author=author or None,
             )
@@ -115,13 +91,12 @@ async def search_page(request: Request) -> Response:
         context.update(
             results=results, rows=rows,
             voted=voted_paper_ids(conn, user.id, [c.id for _, c in rows]) if user else set(),
-            total=int(getattr(results, "total", len(rows)) or 0),
-            has_next=page * PAGE_SIZE < int(getattr(results, "total", 0) or 0),
+            total=results.total,
+            has_next=page * PAGE_SIZE < results.total,
             rank_offset=(page - 1) * PAGE_SIZE,
         )
-        redirect = getattr(results, "redirect_arxiv_id", None)
-        if redirect:
-            context["redirect"] = redirect
+        if results.redirect_arxiv_id:
+            context["redirect"] = results.redirect_arxiv_id
         return "search.html", context, 200
 
     return await cached_page(request, build)

@@ -27,7 +27,7 @@ from paperfeed.store.submissions import (
     record_submission,
 )
 
-from ..dependencies import CsrfChecked, CurrentUser, EngineDep, Limiter, SettingsDep
+from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, SettingsDep
 from ..rendering import render
 
 router = APIRouter(tags=["pages"])

@@ -1,6 +1,9 @@
 """The "For you" page: new papers ranked for the logged-in user by
 :func:`paperfeed.rank.profiles.recommend_for_user` (the same ranking as their digest),
 each with its one-line reason and a "Not interested" button that teaches the ranking.
+
+Without the embedding model (web/services.py) the page, like the personalised feed,
+shows the week's trending papers and says so: :func:`for_you_papers`.
 """
 
 from __future__ import annotations
@@ -9,29 +12,42 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from paperfeed.rank.profiles import recommend_for_user
+from paperfeed.index.embedder import Embedder
+from paperfeed.rank import listings
+from paperfeed.rank.profiles import RecommendedPaper, recommend_for_user
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import mark_not_interested
 
-from .dependencies import CsrfChecked, CurrentUser, EngineDep, SettingsDep
-from .rendering import render
+from ..deps import CsrfChecked, CurrentUser, EmbedderDep, EngineDep
+from ..rendering import render
 
 router = APIRouter(tags=["for-you"])
+TRENDING_REASON = "trending this week"
+
+
+def for_you_papers(conn: Connection, user_id: int, embedder: Embedder | None, *,
+                   days: int = 7, limit: int = 30) -> list[RecommendedPaper]:
+    """The user's recommendations; without a model, the week's trending papers."""
+    if embedder is not None:
+        return recommend_for_user(conn, user_id, embedder, days=days, limit=limit)
+    listing = listings.trending(conn, "week", limit=limit)
+    return [RecommendedPaper(card, TRENDING_REASON, card.score, "trending")
+            for card in listing.items]
 
 
 @router.get("/for-you", response_class=HTMLResponse)
-def for_you(request: Request, user: CurrentUser, settings: SettingsDep, engine: EngineDep,
+def for_you(request: Request, user: CurrentUser, engine: EngineDep, embedder: EmbedderDep,
             days: int = 7) -> Response:
     """Recommendations over the last ``days`` announcement days (1..30)."""
-    from paperfeed.index.embedder import load_embedder
-
     days = max(1, min(days, 30))
+    model = embedder.get()
     with engine.connect() as conn:
-        items = recommend_for_user(conn, user.id, load_embedder(settings), days=days)
-    return render(request, "mail/for_you.html", {"items": items, "days": days})
+        items = for_you_papers(conn, user.id, model, days=days)
+    return render(request, "mail/for_you.html",
+                  {"items": items, "days": days, "personal": model is not None})
 
 
 @router.post("/for-you/not-interested", dependencies=[CsrfChecked])

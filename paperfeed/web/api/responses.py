@@ -1,50 +1,22 @@
-"""Typed dependencies shared by the API routers: the database connection, settings,
-paper views, and the JSON / paging response helpers."""
+"""JSON responses of the API: serialising pydantic models, conditional (cached) JSON
+responses and the paging headers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Connection, Engine
 
 from paperfeed.config import Settings
 
+from ..deps import get_settings
 from .caching import conditional_response
-from .paper_views import PaperViews
 
-
-def api_engine(request: Request) -> Engine:
-    """The app's engine (set by install_api)."""
-    return request.app.state.api_engine  # type: ignore[no-any-return]
-
-
-def api_settings(request: Request) -> Settings:
-    """The app's settings (set by install_api)."""
-    return request.app.state.api_settings  # type: ignore[no-any-return]
-
-
-def read_connection(engine: Annotated[Engine, Depends(api_engine)]) -> Iterator[Connection]:
-    """A connection for reads; closed (and its implicit transaction rolled back) after."""
-    with engine.connect() as conn:
-        yield conn
-
-
-def paper_views(settings: Annotated[Settings, Depends(api_settings)]) -> PaperViews:
-    """API object builders for this site."""
-    return PaperViews(settings.base_url)
-
-
-DbConn = Annotated[Connection, Depends(read_connection)]
-DbEngine = Annotated[Engine, Depends(api_engine)]
-AppSettings = Annotated[Settings, Depends(api_settings)]
-Views = Annotated[PaperViews, Depends(paper_views)]
-
-_adapters: dict[Any, TypeAdapter[Any]] = {}
+_adapters: dict[Any, TypeAdapter[Any]] = {}  # one adapter per response type, built once
 
 
 def dump_json(value: Any, annotation: Any) -> bytes:
@@ -82,7 +54,7 @@ def paging_headers(request: Request, *, total: int, page: int, limit: int) -> di
     links = []
     params = dict(request.query_params)
     # The public base URL, not the Host the request came with (proxies rewrite it).
-    base = request.app.state.api_settings.base_url + request.url.path
+    base = get_settings(request).base_url + request.url.path
     if (page + 1) * limit < total:
         links.append(f'<{base}?{urlencode({**params, "p": page + 1})}>; rel="next"')
     if page > 0:

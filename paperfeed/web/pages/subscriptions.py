@@ -16,7 +16,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperfeed.config import Settings
-from paperfeed.mail.messages import default_mailer
 from paperfeed.mail.outbox import deliver_outbox
 from paperfeed.mail.subscribing import (
     confirm_by_token,
@@ -37,17 +36,20 @@ from paperfeed.store.subscriptions import (
     update_preferences,
 )
 
-from .dependencies import (
+from ..deps import (
     CsrfChecked,
     CurrentUser,
+    EmbedderDep,
     EngineDep,
     Limiter,
     OptionalUser,
     SettingsDep,
     client_address,
+    get_engine,
+    get_mailer,
 )
-from .pages.forms import too_many
-from .rendering import render
+from ..rendering import render
+from .forms import too_many
 
 router = APIRouter(tags=["subscriptions"])
 log = logging.getLogger("paperfeed.web.subscriptions")
@@ -77,7 +79,7 @@ def _prefs_from_form(form: Any, settings: Settings) -> Preferences:
 def _deliver(request: Request, settings: Settings) -> None:
     """Send what the committed transaction queued (errors stay in the outbox for retry)."""
     try:
-        deliver_outbox(request.app.state.engine, settings, default_mailer(settings))
+        deliver_outbox(get_engine(request), settings, get_mailer(request))
     except Exception:
         log.exception("outbox delivery failed; the worker will retry")
 
@@ -275,9 +277,8 @@ def not_interested_post(request: Request, token: str, settings: SettingsDep, eng
 
 @router.get("/digest/preview", response_class=HTMLResponse)
 def digest_preview(request: Request, user: CurrentUser, settings: SettingsDep,
-                   engine: EngineDep) -> Response:
+                   engine: EngineDep, embedder: EmbedderDep) -> Response:
     """The logged-in user's next digest, as the email HTML (nothing is recorded)."""
-    from paperfeed.index.embedder import load_embedder
     from paperfeed.mail.digest import DigestBuilder, newest_day, period_for
     from paperfeed.store.subscriptions import Preferences as Prefs
 
@@ -289,7 +290,10 @@ def digest_preview(request: Request, user: CurrentUser, settings: SettingsDep,
         if sub is None:  # show what a default digest would look like
             sub = Subscription(id=0, email=user.email, status="preview", prefs=Prefs(),
                                user_id=user.id)
-        builder = DigestBuilder(conn, settings, load_embedder(settings),
+        model = embedder.get()
+        if model is None:
+            return render(request, "mail/subscribe_done.html", {"state": "no-model"})
+        builder = DigestBuilder(conn, settings, model,
                                 period_for(sub.prefs.frequency, day))
         digest = builder.build(conn, [sub])[0]
     if digest.rendered is None:
