@@ -260,7 +260,7 @@ def load_embedder(settings: Settings) -> Embedder:
     Raises ValueError for a model directory that does not exist.
     """
     backend = settings.embedding_backend
-    max_tokens = int(getattr(settings, "embedding_max_tokens", 0) or 0) or None
+    max_tokens = settings.embedding_max_tokens or None
     key = (backend, settings.embedding_model, settings.cache_dir, max_tokens)
     with _CACHE_LOCK:
         if key in _CACHE:

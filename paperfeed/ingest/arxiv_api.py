@@ -10,12 +10,14 @@ version's date (``published``); the other version dates are not in the API.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from paperfeed.config import Settings
 from paperfeed.models import Author, ImportSummary, Paper, Rejected, Version
 from paperfeed.store.papers import AuthorIds
 
@@ -37,6 +39,7 @@ SOURCE = "arxiv-api"
 PAGE_SIZE = 100  # arXiv suggests modest pages; 2000 is their hard maximum
 ID_BATCH = 100
 ENTRY = f"{{{NS['atom']}}}entry"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -138,6 +141,32 @@ def fetch_details(
         except InvalidDocument as exc:
             raise UpstreamError(fetched.url, str(exc)) from exc
         yield batch, page
+
+
+class FetchFailed(Exception):
+    """arXiv could not be asked, or did not answer in time."""
+
+
+def fetch_from_arxiv(settings: Settings, arxiv_id: str) -> Paper | None:
+    """The paper ``arxiv_id`` as the arXiv API (``settings.arxiv_api_url``) describes it,
+    for a person who is waiting (no spacing, one quick retry, at most 15 s per request).
+
+    Returns None when arXiv does not know the paper; raises FetchFailed when arXiv cannot
+    be reached or answers with something unreadable. Network only, no database.
+    """
+    client = Upstream(user_agent=settings.user_agent, delay_seconds=0.0,
+                      timeout_seconds=min(settings.http_timeout_seconds, 15.0), retries=1,
+                      backoff_seconds=1.0)
+    try:
+        with client:
+            for _, page in fetch_details(client, settings.arxiv_api_url, [arxiv_id]):
+                for item in page.items:
+                    if isinstance(item, Paper) and item.arxiv_id == arxiv_id:
+                        return item
+    except Exception as exc:
+        log.warning("arXiv fetch of %s failed: %s", arxiv_id, exc)
+        raise FetchFailed("arXiv did not answer; try again in a few minutes") from exc
+    return None
 
 
 def backfill_query(category: str, first_day: dt.date, last_day: dt.date) -> str:

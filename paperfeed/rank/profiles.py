@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import Connection, func, select
 
 from paperfeed.index.embedder import Embedder
+from paperfeed.store.community_schema import collection_items, collections, votes
 from paperfeed.store.digest_ledger import papers_already_sent
 from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import (
@@ -76,14 +77,7 @@ def embed_missing_interests(conn: Connection, embedder: Embedder, *, batch: int 
 
 
 def user_papers(conn: Connection, user_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """([(paper id, title)] upvoted, [(paper id, title)] saved) by a user, newest first.
-
-    Empty when the community tables do not exist (a mail-only installation).
-    """
-    try:
-        from paperfeed.store.community_schema import collection_items, collections, votes
-    except ImportError:  # pragma: no cover - community area absent
-        return [], []
+    """([(paper id, title)] upvoted, [(paper id, title)] saved) by a user, newest first."""
     upvoted = conn.execute(
         select(papers.c.id, papers.c.title)
         .join(votes, votes.c.paper_id == papers.c.id)

@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, select
 
 from paperfeed.index.embedder import Embedder
+from paperfeed.index.vectors import get_vectors
 from paperfeed.store.schema import paper_categories, paper_signals, papers
 
 Section = Literal["trending", "personal"]
@@ -179,13 +180,7 @@ class MatrixSource:
         self.embedder = embedder
 
     def __call__(self, conn: Connection, ids: Sequence[int]) -> np.ndarray:
-        stored: dict[int, np.ndarray] = {}
-        try:
-            from paperfeed.index.vectors import get_vectors
-
-            stored = get_vectors(conn, list(ids), model_id=self.embedder.model_id)
-        except ImportError:
-            pass
+        stored = get_vectors(conn, list(ids), model_id=self.embedder.model_id)
         dim = int(self.embedder.dim)
         out = np.zeros((len(ids), dim), dtype=np.float32)
         missing = []

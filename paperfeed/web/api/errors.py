@@ -11,7 +11,7 @@ app installed: these handlers delegate to it for every other path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,7 +61,7 @@ def is_program_path(path: str) -> bool:
     )
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
@@ -88,7 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 message = f"no such endpoint or resource: {request.url.path}"
             if exc.status_code == 405:
                 message = f"method {request.method} not allowed on {request.url.path}"
-            return error_response(exc.status_code, message, getattr(exc, "headers", None))
+            return error_response(exc.status_code, message, exc.headers)
         result = previous_http(request, exc)
         return await result if isinstance(result, Awaitable) else result
 

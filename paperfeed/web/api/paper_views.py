@@ -42,13 +42,6 @@ def midnight(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) if day else None
 
 
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """``value`` with UTC attached when the database returned it naive (SQLite)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def load_submissions(conn: Connection, paper_ids: Sequence[int]) -> dict[int, SubmissionFact]:
     """paper id -> its submission (submitter, feed day, time), for those that have one."""
     ids = list(dict.fromkeys(paper_ids))
@@ -64,7 +57,7 @@ def load_submissions(conn: Connection, paper_ids: Sequence[int]) -> dict[int, Su
     ).all()
     return {
         r.paper_id: SubmissionFact(
-            hf_user(r.username, r.display_name), r.feed_day, aware(r.created_at) or midnight(r.feed_day)  # type: ignore[arg-type]
+            hf_user(r.username, r.display_name), r.feed_day, r.created_at or midnight(r.feed_day)  # type: ignore[arg-type]
         )
         for r in rows
     }
@@ -86,7 +79,7 @@ class PaperViews:
         return HfPaper(
             id=card.arxiv_id,
             authors=[HfAuthor(name=name, affiliation=None) for name in card.authors],
-            publishedAt=aware(card.submitted_at) or midnight(card.announced_on) or joined,  # type: ignore[arg-type]
+            publishedAt=card.submitted_at or midnight(card.announced_on) or joined,  # type: ignore[arg-type]
             submittedOnDailyAt=joined,
             submittedOnDailyBy=submission.user if submission else None,
             title=card.title,

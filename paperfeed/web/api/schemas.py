@@ -11,15 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; every time paperfeed stores is UTC.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 def _no_nul(value: str) -> str:
@@ -58,10 +50,10 @@ class HfPaper(ApiModel):
 
     id: str = Field(description="Versionless arXiv id, e.g. 2503.11731.")
     authors: list[HfAuthor]
-    publishedAt: UtcDateTime = Field(
+    publishedAt: AwareDatetime = Field(
         description="First arXiv version (or the announcement day when unknown)."
     )
-    submittedOnDailyAt: UtcDateTime | None = Field(
+    submittedOnDailyAt: AwareDatetime | None = Field(
         None, description="When the paper joined the daily feed (announcement or submission)."
     )
     submittedOnDailyBy: HfUser | None = None
@@ -103,14 +95,14 @@ class PaperDetail(HfPaper):
     doi: str | None = None
     license: str | None = None
     latestVersion: int = 1
-    updatedAt: UtcDateTime | None = None
+    updatedAt: AwareDatetime | None = None
 
 
 class DailyPaper(ApiModel):
     """One item of ``/api/daily_papers`` and ``/api/papers/search`` (Hugging Face's shape)."""
 
     paper: HfPaper
-    publishedAt: UtcDateTime = Field(description="When the paper joined the daily feed.")
+    publishedAt: AwareDatetime = Field(description="When the paper joined the daily feed.")
     title: str
     summary: str
     numComments: int
@@ -156,7 +148,7 @@ class Submission(ApiModel):
     id: str = Field(description="arXiv id of the submitted paper.")
     submittedBy: HfUser
     feedDay: dt.date
-    submittedAt: UtcDateTime
+    submittedAt: AwareDatetime
     paper: HfPaper | None = None
 
 
@@ -177,7 +169,7 @@ class CollectionSummary(ApiModel):
     public: bool
     owner: HfUser
     numPapers: int
-    updatedAt: UtcDateTime
+    updatedAt: AwareDatetime
     url: str
 
 
@@ -193,7 +185,7 @@ class Me(ApiModel):
     fullname: str
     bio: str
     isAdmin: bool
-    createdAt: UtcDateTime
+    createdAt: AwareDatetime
     numSubmissions: int
     numUpvotes: int
     numCollections: int

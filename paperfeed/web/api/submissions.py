@@ -2,33 +2,24 @@
 (``GET /api/submissions?submitter=``), take one back (``DELETE /api/submissions/{id}``).
 
 The rules are the submit page's (store/submissions.py): once per paper, recent papers only,
-hidden ones never. A paper paperfeed does not know yet is fetched from the arXiv API first,
-as the submit page does; arXiv not answering is a 502.
+hidden ones never. Both go through :func:`paperfeed.rank.submissions.submit_paper`: a paper
+paperfeed does not know yet is fetched from the arXiv API first; arXiv not answering is a
+502.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
-from paperfeed.config import Settings
 from paperfeed.rank.cards import load_cards
-from paperfeed.rank.listings import today
+from paperfeed.rank.submissions import FetchFailed, NotOnArxiv, SubmissionRefused, submit_paper
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.database import write_transaction
-from paperfeed.store.papers import upsert_papers
 from paperfeed.store.schema import papers
-from paperfeed.store.submissions import (
-    SubmissionRefused,
-    check_age,
-    check_submittable,
-    record_submission,
-    withdraw_submission,
-)
-from paperfeed.store.users import User
+from paperfeed.store.submissions import withdraw_submission
 
 from ..deps import DbConn, EngineDep, SettingsDep, TokenUser, Views
 from .auth import check_rate
@@ -58,40 +49,6 @@ def submission_objects(conn: Connection, views: PaperViews, paper_ids: list[int]
     return out
 
 
-def submit_paper(engine: Engine, settings: Settings, user: User, arxiv_id: str) -> int:
-    """Record the user's submission of ``arxiv_id`` (fetching it from arXiv if unknown);
-    returns the paper id. Raises ApiError 404 / 409 / 502."""
-    from paperfeed.web.pages.submit import FetchFailed, fetch_from_arxiv
-
-    max_age = settings.submission_max_age_days
-    try:
-        with engine.connect() as conn:
-            day = today(conn) or dt.date.today()
-            known = check_submittable(conn, arxiv_id, today=day, max_age_days=max_age)
-        fetched = None
-        if known is None:
-            try:
-                fetched = fetch_from_arxiv(settings, arxiv_id)
-            except FetchFailed as exc:
-                raise ApiError(502, str(exc)) from exc
-            if fetched is None:
-                raise ApiError(404, f"arXiv has no paper {arxiv_id}")
-        with write_transaction(engine) as conn:
-            if fetched is not None:
-                check_age(fetched.announced_on, fetched.submitted_at, today=day,
-                          max_age_days=max_age)
-                if check_submittable(conn, arxiv_id, today=day, max_age_days=max_age) is None:
-                    upsert_papers(conn, [fetched])
-                known = conn.execute(
-                    select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)
-                ).scalar_one()
-            assert known is not None
-            record_submission(conn, known, user.id, day)
-            return known
-    except SubmissionRefused as exc:
-        raise ApiError(409, str(exc)) from exc
-
-
 @router.post("/api/submissions", response_model=Submission, status_code=201,
              summary="Submit a paper to today's feed")
 def create_submission(
@@ -101,7 +58,14 @@ def create_submission(
     """Submit by arXiv id or URL. 409 when already submitted or too old."""
     arxiv_id = arxiv_id_or_400(body.id)
     check_rate(request, "submit", user)
-    paper_id = submit_paper(engine, settings, user, arxiv_id)
+    try:
+        paper_id = submit_paper(engine, settings, user.id, arxiv_id)
+    except NotOnArxiv as exc:
+        raise ApiError(404, str(exc)) from exc
+    except SubmissionRefused as exc:
+        raise ApiError(409, str(exc)) from exc
+    except FetchFailed as exc:
+        raise ApiError(502, str(exc)) from exc
     with engine.connect() as conn:
         return submission_objects(conn, views, [paper_id])[0]
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from paperfeed.index.summaries import get_summaries
 from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.rank.cards import load_cards_by_arxiv_id
+from paperfeed.rank.similar import similar_papers
 from paperfeed.store.collections import collections_with_paper, user_collections
 from paperfeed.store.comments import (
     CommentError,
@@ -59,10 +60,6 @@ def similar_cards(conn: Connection, arxiv_id: str, cache: Any = None,
     if ids is None:
         if request is not None:
             enforce_limit(request, "similar")
-        try:
-            from paperfeed.rank.similar import similar_papers
-        except ImportError:
-            return [], False
         try:
             ids = [h.arxiv_id for h in similar_papers(conn, arxiv_id, limit=10)]
         except Exception:  # a missing index must not take the paper page down
