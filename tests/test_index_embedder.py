@@ -59,10 +59,11 @@ def test_onnx_int8_matches_torch_fp32(tmp_path):
 @pytest.mark.slow
 def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
     """Batches of texts of different lengths (right-padded) still give the reference vectors;
-    the cached model is the fused recipe (Attention fused and quantised)."""
+    the cached model is the fused recipe (MultiHeadAttention, quantised MatMuls); batches
+    without padding run the copy without a padding mask and give the same vectors."""
     import onnx
 
-    from paperfeed.index.embedder import OnnxEmbedder, bundled_model_dir
+    from paperfeed.index.embedder import OnnxEmbedder, bundled_model_dir, without_padding_mask
     from paperfeed.index.onnx_export import QUANTIZED_NAME, quantized_model_path
 
     model_dir = bundled_model_dir()
@@ -70,7 +71,21 @@ def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
     assert path.name == QUANTIZED_NAME
     assert quantized_model_path(model_dir, tmp_path) == path  # cached
     ops = {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
-    assert "QAttention" in ops and "SkipLayerNormalization" not in ops, ops
+    assert "MultiHeadAttention" in ops and "SkipLayerNormalization" not in ops, ops
+    assert "MatMulInteger" in ops and "QAttention" not in ops, ops
+    unmasked = onnx.load_from_string(without_padding_mask(path))
+    attention = [n for n in unmasked.graph.node if n.op_type == "MultiHeadAttention"]
+    assert attention and all(len(n.input) <= 4 for n in attention)
+    embedder = OnnxEmbedder(model_dir, path, workers=1)
+    assert embedder.unmasked
+    one = embedder._embed_batch([embedder.tokenizer.encode(TEXTS[0]).ids])
+    masked = embedder._masked_session(1)
+    assert masked is not embedder.session
+    ids = np.array([embedder.tokenizer.encode(TEXTS[0]).ids])
+    hidden = masked.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                               "token_type_ids": np.zeros_like(ids)})[0].mean(axis=1)
+    cosine = float((one @ hidden.T).item() / np.linalg.norm(one) / np.linalg.norm(hidden))
+    assert cosine > 0.999, cosine
     reference = load_embedder(load_settings(embedding_backend="torch")).embed(TEXTS)
     for batch_size in (1, 4):
         vectors = OnnxEmbedder(model_dir, path, batch_size=batch_size, workers=2).embed(TEXTS)

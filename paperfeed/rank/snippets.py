@@ -53,25 +53,30 @@ def highlight_snippet(text: str, matcher: QueryMatcher | list[str], *, width: in
     text = text or ""
     if not isinstance(matcher, QueryMatcher):
         matcher = QueryMatcher(matcher)
-    words = [m.span() for m in _TOKEN.finditer(text)]
-    if not words:
+    # Word starts only (one regex pass); the two words that bound the window are re-matched.
+    starts = [m.start() for m in _TOKEN.finditer(text)]
+    if not starts:
         return html.escape(text[:300])
     hits = matcher.spans(text)
     start = 0
-    if hits and len(words) > width:
-        starts = [s for s, _ in words]
+    if hits and len(starts) > width:
         hit_words = [_index_at(starts, s) for s, _ in hits]
-        best, best_count, j = hit_words[0], 0, 0
+        # The window of ``width`` words holding the most hits, starting at a hit: one pass
+        # with two pointers (hit_words is sorted), linear in the number of hits.
+        best, best_count, end_hit = hit_words[0], 0, 0
         for i, first in enumerate(hit_words):
-            while hit_words[j] < first:
-                j += 1
-            count = sum(1 for k in hit_words[i:] if k < first + width)
-            if count > best_count:
-                best, best_count = first, count
-        start = max(0, min(best - width // 4, len(words) - width))
-    end = min(len(words), start + width)
-    char_start = words[start][0] if start > 0 else 0
-    char_end = words[end - 1][1] if end < len(words) else len(text)
+            end_hit = max(end_hit, i)
+            while end_hit < len(hit_words) and hit_words[end_hit] < first + width:
+                end_hit += 1
+            if end_hit - i > best_count:
+                best, best_count = first, end_hit - i
+        start = max(0, min(best - width // 4, len(starts) - width))
+    end = min(len(starts), start + width)
+    char_start = starts[start] if start > 0 else 0
+    char_end = len(text)
+    if end < len(starts):
+        last = _TOKEN.match(text, starts[end - 1])
+        char_end = last.end() if last else starts[end - 1]
     out: list[str] = ["…"] if start > 0 else []
     cursor = char_start
     for s, e in hits:
@@ -81,7 +86,7 @@ def highlight_snippet(text: str, matcher: QueryMatcher | list[str], *, width: in
         out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
         cursor = e
     out.append(html.escape(text[cursor:char_end]))
-    if end < len(words):
+    if end < len(starts):
         out.append("…")
     return "".join(out).strip()
 
