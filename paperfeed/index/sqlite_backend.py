@@ -4,7 +4,7 @@ Keyword search is BM25 over title, abstract and authors with per-column weights:
 ``papers_fts`` FTS5 table is the index kept in the database (phrases, exclusions), the
 scores come from its in-memory twin (index/terms.py). Vectors are float32 blobs in ``paper_vectors``; each process keeps one
 matrix per (database, model) in memory and searches it exactly with a matrix-vector
-product (57k papers: ~3 ms); from IVF_MIN_ROWS vectors on, unfiltered queries go
+product, scanned in int8 first (index/vector_scan.py); from IVF_MIN_ROWS vectors on, unfiltered queries go
 through an IVF index (index/ivf.py) built when the matrix loads. ``index_state.generation``, moved by triggers on every vector
 change, tells the process when its copy is stale and must be reloaded.
 """
@@ -30,6 +30,7 @@ from paperfeed.index import terms as postings
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
 from paperfeed.index.schema import index_state, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
+from paperfeed.index.vector_scan import INT8_MIN_ROWS, Int8Rows, top_rows
 from paperfeed.store.database import database_key
 from paperfeed.store.schema import papers
 
@@ -165,12 +166,14 @@ IVF_NPROBE = 128
 @dataclass(slots=True)
 class VectorMatrix:
     """All vectors of one model in one database (row i is paper ids[i]); with ``lists``
-    the rows are in IVF cluster order."""
+    the rows are in IVF cluster order; ``int8`` is the int8 copy exact scans start from
+    (index/vector_scan.py), from INT8_MIN_ROWS rows on."""
 
     generation: int
     ids: np.ndarray  # int64
     matrix: np.ndarray  # float32 (n, dim)
     lists: IvfLists | None = None
+    int8: Int8Rows | None = None
 
 
 _MATRICES: dict[tuple[str, str], VectorMatrix] = {}
@@ -202,6 +205,8 @@ def vector_matrix(conn: Connection, model_id: str) -> VectorMatrix:
         if len(ids) >= IVF_MIN_ROWS:
             order, fresh.lists = build_ivf(matrix)
             fresh.ids, fresh.matrix = ids[order], np.ascontiguousarray(matrix[order])
+        if len(ids) >= INT8_MIN_ROWS:
+            fresh.int8 = Int8Rows(fresh.matrix)
         _MATRICES[key] = fresh
         return fresh
 
@@ -211,9 +216,10 @@ def vector_candidates(conn: Connection, query: np.ndarray, model_id: str,
                       narrowing: bool) -> list[tuple[int, float]]:
     """(paper id, cosine similarity) of the ``limit`` nearest papers passing ``conditions``.
 
-    Exact search. With narrowing filters the allowed ids are selected first and masked in,
-    so a filter never empties the result; otherwise the top hits are checked afterwards
-    (only hidden papers can fail, and they are few).
+    Exact search (index/vector_scan.py: an int8 scan, then float32 re-scoring of every row
+    that could be among the best). With narrowing filters the allowed ids are selected first
+    and masked in, so a filter never empties the result; otherwise the top hits are checked
+    afterwards (only hidden papers can fail, and they are few).
     """
     index = vector_matrix(conn, model_id)
     if limit <= 0 or len(index.ids) == 0 or index.matrix.shape[1] != query.shape[0]:
@@ -222,27 +228,34 @@ def vector_candidates(conn: Connection, query: np.ndarray, model_id: str,
     depth = min(len(index.ids), limit + 16)
     if index.lists is not None and not narrowing:
         top, top_scores = search_ivf(index.matrix, index.lists, query, depth, IVF_NPROBE)
-        scores = np.zeros(len(index.ids), dtype=np.float32)
-        scores[top] = top_scores
     else:
-        scores = index.matrix @ query
+        allowed = None
         if narrowing:
-            allowed = np.fromiter(
+            allowed_ids = np.fromiter(
                 conn.execute(select(papers.c.id).where(*conditions)).scalars(), dtype=np.int64)
-            scores = np.where(np.isin(index.ids, allowed), scores, -np.inf)
-        top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else \
-            np.arange(len(scores))
-        top = top[np.argsort(-scores[top])]
-        top = top[np.isfinite(scores[top])]
+            allowed = _id_mask(index.ids, allowed_ids)
+        top, top_scores = top_rows(index.matrix, query, depth, int8=index.int8,
+                                   allowed=allowed)
     candidate_ids = [int(i) for i in index.ids[top]]
     if not candidate_ids:
         return []
     visible = set(conn.execute(
         select(papers.c.id).where(papers.c.id.in_(candidate_ids), *conditions)
     ).scalars())
-    out = [(pid, float(scores[row])) for pid, row in zip(candidate_ids, top, strict=True)
+    out = [(pid, float(score)) for pid, score in zip(candidate_ids, top_scores, strict=True)
            if pid in visible]
     return out[:limit]
+
+
+def _id_mask(ids: np.ndarray, allowed_ids: np.ndarray) -> np.ndarray:
+    """Boolean mask over ``ids``: which are in ``allowed_ids`` (a lookup table by id, linear
+    in the sizes rather than the sorting np.isin does)."""
+    if len(ids) == 0 or len(allowed_ids) == 0:
+        return np.zeros(len(ids), dtype=bool)
+    size = int(max(ids.max(), allowed_ids.max())) + 1
+    table = np.zeros(size, dtype=bool)
+    table[allowed_ids[allowed_ids >= 0]] = True
+    return table[ids]
 
 
 def prepare_vector_query(conn: Connection, limit: int) -> None:
