@@ -39,6 +39,12 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
+## make bench: the headline benchmark table (python -m bench: machine block, then one Markdown
+## table of figures, in-run references and ratios; needs ../shared/data; the whole corpus is
+## embedded, most of the ~10-20 min). Runs under the team's bench lock when flock exists.
+bench: install-test
+	$$(command -v flock >/dev/null && echo flock /tmp/paperfeed-bench.lock) $(BIN)/python -m bench
+
 lint: install-test
 	$(BIN)/ruff check paperfeed tests bench
 	$(BIN)/mypy paperfeed

@@ -91,37 +91,33 @@ def bump_version(db_url: str, arxiv_id: str) -> None:
     engine.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", required=True, help="database URL with the corpus imported")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--paper", default="", help="arXiv id for the paper page")
-    args = parser.parse_args()
-
+def measure(db: str, *, workers: int = 2, seconds: int = 15, connections: int = 32,
+            threads: int = 2, paper: str = "") -> tuple[list[tuple[str, str, dict[str, float]]], bool]:
+    """wrk results for the home page and a paper page, and whether a vote invalidated the
+    cached home page."""
     from paperfeed.rank.listings import list_period, today
     from paperfeed.rank.periods import day_period
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import upgrade_database
 
-    engine = open_engine(args.db)
+    engine = open_engine(db)
     upgrade_database(engine)
     with engine.connect() as conn:
         day = today(conn)
         assert day is not None, "import the corpus first"
         listing = list_period(conn, day_period(day), limit=50)
         last_on_page = listing.items[-1].arxiv_id
-        paper = args.paper or listing.items[0].arxiv_id
+        paper = paper or listing.items[0].arxiv_id
     engine.dispose()
 
     port = free_port()
-    env = {**os.environ, "PAPERFEED_DATABASE_URL": args.db, "PAPERFEED_ENVIRONMENT": "production",
-           "PAPERFEED_SECRET_KEY": "bench-" + "s" * 40, "PAPERFEED_EMBEDDING_BACKEND": "hashing"}
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": db, "PAPERFEED_ENVIRONMENT": "production",
+           "PAPERFEED_SECRET_KEY": "bench-" + "s" * 40, "PAPERFEED_EMBEDDING_BACKEND": "hashing",
+           # production refuses to start without SMTP; anonymous page views never send mail
+           "PAPERFEED_SMTP_URL": os.environ.get("PAPERFEED_SMTP_URL", "smtp://127.0.0.1:9")}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "paperfeed.app:app_from_environment", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--log-level", "warning", "--no-access-log"],
         env=env,
     )
@@ -133,12 +129,12 @@ def main() -> None:
                            ("paper page", f"/papers/{paper}")):
             for _ in range(20):  # warm every worker's cache
                 urllib.request.urlopen(base + path, timeout=10).read()
-            result = run_wrk(base + path, threads=args.threads, connections=args.connections,
-                             seconds=args.seconds)
+            result = run_wrk(base + path, threads=threads, connections=connections,
+                             seconds=seconds)
             rows.append((name, path, result))
         # A vote must invalidate the cached home page.
         before = urllib.request.urlopen(base + "/", timeout=10).read().decode()
-        bump_version(args.db, last_on_page)
+        bump_version(db, last_on_page)
         time.sleep(0.6)  # other processes' writes are seen within DataVersionClock's 0.5 s
         after = urllib.request.urlopen(base + "/", timeout=10).read().decode()
         first_after = re.search(r'<li class="card" id="paper-([^"]+)"', after)
@@ -148,6 +144,22 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
+    return rows, invalidated
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", required=True, help="database URL with the corpus imported")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--paper", default="", help="arXiv id for the paper page")
+    args = parser.parse_args()
+
+    rows, invalidated = measure(args.db, workers=args.workers, seconds=args.seconds,
+                                connections=args.connections, threads=args.threads,
+                                paper=args.paper)
     print(f"\nMachine: {machine()}; uvicorn --workers {args.workers}; wrk -t{args.threads} "
           f"-c{args.connections} -d{args.seconds}s on 127.0.0.1; database {args.db.split(':')[0]}\n")
     print("| page | path | requests/s | p50 ms | p99 ms | non-2xx |")

@@ -1,0 +1,285 @@
+"""The headline benchmark table in one run: ``python -m bench`` (or ``make bench``).
+
+On the shared corpus (57,852 papers) in a fresh SQLite file: import, embedding, ``paperfeed
+index`` end to end, search and similar-papers latency, the web pages and digests. Every
+figure stands next to a reference measured in the same run on the same data, and the ratio
+between them is what the targets are about (absolute figures move with the machine and with
+whatever else runs on it; ratios to in-run references hold on any machine of the kind):
+
+- import: a raw sqlite3 + FTS5 insert of the same rows (bench_import.py);
+- embedding and indexing: sentence-transformers fp32 (torch) on the same abstracts;
+- the vector arm of search: a bare numpy matrix-vector product over the same matrix;
+- the keyword arm: an FTS5 ``bm25()`` query over the same table with the same words;
+- hybrid search: arxiv-sanity-lite's median (986 ms over the same 57,852 papers, measured in
+  another session, issue 15): the one reference not measured here.
+
+It first prints the machine block (bench/machine.py), then one Markdown table, then the load
+average after. ``paperfeed index`` of the whole corpus is most of the run (57,852 papers at
+~150/s on an idle 2-core AMD EPYC: ~6.5 min); ``--index-limit`` shortens it. Run it under
+the bench lock:
+
+    flock /tmp/paperfeed-bench.lock python -m bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench import machine
+from bench.bench_import import CORPUS, raw_sqlite_floor, timed_import
+from bench.embed_throughput import rate, read_texts
+from bench.search_latency import sample_queries
+
+ARXIV_SANITY_MEDIAN_MS = 986.0  # issue 15: arxiv-sanity-lite search, same corpus, other session
+
+
+@dataclass
+class Row:
+    measure: str
+    value: str
+    reference: str
+    reference_value: str
+    ratio: str
+    target: str
+
+
+def ms(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.array(samples) * 1000, q))
+
+
+def import_rows(corpus: Path, work: Path) -> tuple[list[Row], str]:
+    floor = raw_sqlite_floor(corpus, work)
+    (work / "raw.db").unlink()
+    db = work / "bench.db"
+    first, again, n = timed_import(f"sqlite:///{db}", corpus)
+    return [Row(f"import {n:,} papers into SQLite (keyword index included)",
+                f"{first:.2f} s ({n / first:,.0f}/s); re-import {again:.2f} s",
+                "raw sqlite3 + FTS5 insert of the same rows", f"{floor:.2f} s",
+                f"{first / floor:.2f}x the time", "<= 1.2x the time")], f"sqlite:///{db}"
+
+
+def embedding_rows(corpus: Path, db_url: str, cache_dir: str, sample: int,
+                   index_limit: int | None) -> tuple[list[Row], str]:
+    from paperfeed.config import load_settings
+    from paperfeed.index.embedder import (
+        OnnxEmbedder,
+        TorchEmbedder,
+        bundled_model_dir,
+        load_embedder,
+    )
+    from paperfeed.index.onnx_export import quantized_model_path
+    from paperfeed.index.vectors import index_missing
+    from paperfeed.store.database import open_engine
+
+    texts = read_texts(corpus, sample)
+    model_dir = bundled_model_dir()
+    onnx = OnnxEmbedder(model_dir, quantized_model_path(model_dir, cache_dir))
+    torch = TorchEmbedder(model_dir)
+    torch_rates, onnx_rates = [], []
+    for _ in range(2):  # interleaved, so that load hits both alike
+        value, reference = rate(torch.embed, texts)
+        torch_rates.append(value)
+        value, vectors = rate(onnx.embed, texts)
+        onnx_rates.append(value)
+    cosine = (vectors * reference).sum(axis=1)
+    torch_rate, onnx_rate = statistics.median(torch_rates), statistics.median(onnx_rates)
+    kernels = machine.ort_kernels(onnx, onnx.tokenizer.encode(texts[0]).ids)
+    settings = load_settings(database_url=db_url, embedding_backend="onnx-int8",
+                             cache_dir=cache_dir)
+    engine = open_engine(db_url)
+    summary = index_missing(engine, load_embedder(settings), batch_size=256, limit=index_limit)
+    engine.dispose()
+    # The reference once more after the long indexing run (the machine may have changed).
+    torch_after, _ = rate(torch.embed, texts)
+    reference_rate = statistics.median(torch_rates + [torch_after])
+    rows = [
+        Row(f"embedding, {len(texts)} abstracts (title + abstract, 256 tokens), int8 ONNX",
+            f"{onnx_rate:.1f}/s (cosine to fp32: min {cosine.min():.4f}, mean "
+            f"{cosine.mean():.4f})",
+            "sentence-transformers fp32 (torch), same abstracts",
+            f"{torch_rate:.1f}/s", f"{onnx_rate / torch_rate:.2f}x", ""),
+        Row(f"`paperfeed index` end to end, {summary.embedded:,} papers",
+            f"{summary.per_second:.1f} papers/s ({summary.seconds:.0f} s)",
+            "sentence-transformers fp32, same abstracts (3 runs, median)",
+            f"{reference_rate:.1f}/s", f"{summary.per_second / reference_rate:.2f}x", ">= 6x"),
+    ]
+    return rows, kernels
+
+
+def search_rows(db_url: str, cache_dir: str, n_queries: int) -> list[Row]:
+    from sqlalchemy import func, select
+
+    from paperfeed.config import load_settings
+    from paperfeed.index import sqlite_backend
+    from paperfeed.index.embedder import load_embedder
+    from paperfeed.rank.filters import SearchFilters, paper_conditions
+    from paperfeed.rank.query import parse_query
+    from paperfeed.rank.search import _QUERY_CACHE, embed_query, search_papers
+    from paperfeed.rank.similar import similar_papers
+    from paperfeed.store.database import open_engine
+    from paperfeed.store.schema import papers
+
+    embedder = load_embedder(load_settings(embedding_backend="onnx-int8", cache_dir=cache_dir))
+    engine = open_engine(db_url)
+    raw = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    timings: dict[str, list[float]] = {}
+
+    def timed(name: str, run: object) -> None:
+        start = time.perf_counter()
+        run()  # type: ignore[operator]
+        timings.setdefault(name, []).append(time.perf_counter() - start)
+
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(papers)).scalar_one()
+        queries = sample_queries(conn, n_queries + 20, seed=7)
+        for q in queries[:20]:  # loads the model, the postings and the vector matrix
+            search_papers(conn, q, embedder=embedder)
+        measured = queries[20:]
+        for mode in ("hybrid", "semantic", "keyword"):
+            _QUERY_CACHE.clear()  # every query pays for its embedding
+            for q in measured:
+                timed(mode, lambda q=q, mode=mode: search_papers(conn, q, embedder=embedder,
+                                                                 mode=mode))
+        matrix = sqlite_backend.vector_matrix(conn, embedder.model_id).matrix
+        conditions = paper_conditions(SearchFilters())
+        for q in measured:
+            parsed = parse_query(q)
+            vector = embed_query(embedder, parsed.text)
+            timed("vector arm", lambda v=vector: sqlite_backend.vector_candidates(
+                conn, v, embedder.model_id, conditions, 100, narrowing=False))
+            timed("bare matvec", lambda v=vector: matrix @ v)
+            timed("keyword arm", lambda p=parsed: sqlite_backend.keyword_candidates(
+                conn, p.terms, [], [], conditions, 100, narrowing=False))
+            expr = sqlite_backend.fts5_expression(parsed.terms, [], [])
+            if expr:
+                timed("fts5 bm25", lambda e=expr: raw.execute(
+                    "SELECT rowid, bm25(papers_fts) FROM papers_fts WHERE papers_fts MATCH ? "
+                    "ORDER BY bm25(papers_fts) LIMIT 100", (e,)).fetchall())
+        rng = np.random.default_rng(11)
+        ids = conn.execute(select(papers.c.arxiv_id).where(papers.c.id.in_(
+            [int(i) for i in rng.choice(count, n_queries + 20, replace=False) + 1]))).scalars().all()
+        for aid in ids[:20]:
+            similar_papers(conn, aid)
+        for aid in ids[20:]:
+            timed("similar", lambda a=aid: similar_papers(conn, a, limit=10))
+    raw.close()
+    engine.dispose()
+    t = timings
+    return [
+        Row(f"hybrid search, {count:,} papers, {len(t['hybrid'])} queries (p50 / p95)",
+            f"{ms(t['hybrid'], 50):.1f} / {ms(t['hybrid'], 95):.1f} ms",
+            "arxiv-sanity-lite search median (issue 15, another session)",
+            f"{ARXIV_SANITY_MEDIAN_MS:.0f} ms",
+            f"{ARXIV_SANITY_MEDIAN_MS / ms(t['hybrid'], 50):.0f}x faster",
+            ">= 30x faster; p95 <= 30 ms"),
+        Row("semantic search (p50 / p95), query embedding included",
+            f"{ms(t['semantic'], 50):.1f} / {ms(t['semantic'], 95):.1f} ms", "", "", "", ""),
+        Row("keyword search (p50 / p95)",
+            f"{ms(t['keyword'], 50):.1f} / {ms(t['keyword'], 95):.1f} ms", "", "", "", ""),
+        Row("vector arm: `vector_candidates`, top 100 (p50)",
+            f"{ms(t['vector arm'], 50):.2f} ms",
+            "bare numpy matrix-vector product over the same matrix (p50)",
+            f"{ms(t['bare matvec'], 50):.2f} ms",
+            f"{ms(t['vector arm'], 50) / ms(t['bare matvec'], 50):.2f}x the time", "<= 1x"),
+        Row("keyword arm: `keyword_candidates`, top 100 (p50)",
+            f"{ms(t['keyword arm'], 50):.2f} ms",
+            "FTS5 `bm25()` over the same table, same words, top 100 (p50)",
+            f"{ms(t['fts5 bm25'], 50):.2f} ms",
+            f"{ms(t['keyword arm'], 50) / ms(t['fts5 bm25'], 50):.2f}x the time", ""),
+        Row(f"similar papers, {len(t['similar'])} papers (p50 / p95)",
+            f"{ms(t['similar'], 50):.1f} / {ms(t['similar'], 95):.1f} ms",
+            "bare numpy matrix-vector product (p50)", f"{ms(t['bare matvec'], 50):.2f} ms",
+            f"{ms(t['similar'], 50) / ms(t['bare matvec'], 50):.2f}x the time", "p95 <= 5 ms"),
+    ]
+
+
+def web_rows(db_url: str, seconds: int) -> list[Row]:
+    if shutil.which("wrk") is None:
+        return [Row("web pages", "not measured: `wrk` is not installed", "", "", "", "")]
+    from bench.web_load import measure
+
+    rows, invalidated = measure(db_url, seconds=seconds)
+    return [Row(f"web: {name}, wrk -c32, {seconds} s (requests/s, p99)",
+                f"{r['rps']:,.0f}/s, p99 {r['p99']:.1f} ms, non-2xx {r['errors']:.0f}",
+                "", "", "", "vote invalidates the cached page: "
+                + ("yes" if invalidated else "NO")) for name, _, r in rows]
+
+
+def digest_rows(corpus: Path, work: Path, subscribers: int) -> list[Row]:
+    from bench import digest_bench
+    from bench.digest_bench import setup, time_build
+
+    digest_bench.CORPUS = corpus
+    url = f"sqlite:///{work / 'digest.db'}"
+    setup(url, subscribers)
+    wall, built, _empty, rank_s, render_s = time_build(url, subscribers, 1)
+    return [Row(f"digests: build + render for {subscribers:,} subscribers x 1,000 papers, "
+                "1 process", f"{wall:.1f} s ({built / wall:,.0f} digests/s)", "", "", "",
+                f"rank {rank_s:.1f} s + render {render_s:.1f} s CPU")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "pf-cache"))
+    parser.add_argument("--embed-sample", type=int, default=384,
+                        help="abstracts embedded by both engines (default 384)")
+    parser.add_argument("--index-limit", type=int, default=0,
+                        help="embed at most this many papers (default: all)")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--web-seconds", type=int, default=10)
+    parser.add_argument("--digest-subscribers", type=int, default=10_000)
+    parser.add_argument("--skip", default="", help="comma-separated: web,digest")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    skip = set(filter(None, args.skip.split(",")))
+    extra = {
+        "int8 GEMM peak (ONNX Runtime MatMulInteger, 1 thread, 256x384x1536)":
+            f"{machine.int8_peak():.0f} GMAC/s",
+        "fp32 GEMM peak (torch, 1 thread, same shape)": f"{machine.torch_fp32_peak():.0f} GMAC/s",
+    }
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="pf-bench-", ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        found, db_url = import_rows(args.corpus, work)
+        rows += found
+        found, kernels = embedding_rows(args.corpus, db_url, args.cache_dir, args.embed_sample,
+                                        args.index_limit or None)
+        rows += found
+        extra["ONNX Runtime ops of the int8 embedder (share of one text's run)"] = kernels
+        rows += search_rows(db_url, args.cache_dir, args.queries)
+        for name, run in (("web", lambda: web_rows(db_url, args.web_seconds)),
+                          ("digest", lambda: digest_rows(args.corpus, work, args.digest_subscribers))):
+            if name in skip:
+                continue
+            try:
+                rows += run()
+            except Exception as exc:  # noqa: BLE001 - one broken row must not lose the table
+                rows.append(Row(f"{name}", f"failed: {type(exc).__name__}: {exc}"[:200],
+                                "", "", "", ""))
+    print(machine.machine_block(load_before, extra))
+    print()
+    print("| measure | paperfeed | in-run reference | reference | ratio | target |")
+    print("|---|---|---|---:|---:|---|")
+    for r in rows:
+        print(f"| {r.measure} | {r.value} | {r.reference} | {r.reference_value} | {r.ratio} "
+              f"| {r.target} |")
+    print()
+    print(f"load average after: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"whole run {(time.perf_counter() - started) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
