@@ -23,12 +23,13 @@ from __future__ import annotations
 import click
 
 from . import ingest as ingest_commands
-from . import mail, ops, papers, search
+from . import mail, ops, papers, search, users
 
 COMMANDS: list[click.Command] = [
     papers.init, papers.import_, papers.stats, papers.papers,
     ingest_commands.ingest,
     search.index_cmd, search.search_cmd, search.similar_cmd, search.eval_group,
+    users.users,
     mail.digest, mail.subscribers,
     ops.serve, ops.demo, ops.worker, ops.settings_cmd,
 ]

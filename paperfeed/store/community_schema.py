@@ -1,7 +1,8 @@
 """The community schema (SQLAlchemy Core): users, sessions, votes, comments, collections,
-submissions, personal API tokens, and the data version that page caches key on.
+submissions, personal API tokens, sign-up invites, and the data version that page caches key on.
 
-Created by migration ``0003_community``. Counters on ``papers`` (upvotes, num_comments) are
+Created by migration ``0003_community`` (rate limits: ``0006_rate_limits``, invites:
+``0010_users``). Counters on ``papers`` (upvotes, num_comments) are
 kept exact by the same transaction that writes the rows they count.
 """
 
@@ -123,6 +124,17 @@ api_tokens = Table(
     Column("created_at", TZ, nullable=False),
     Column("last_used_at", TZ),
     Index("ix_api_tokens_user_id", "user_id"),
+)
+
+# One-time sign-up invites (``paperfeed users invite``; store/invites.py), by token digest.
+invites = Table(
+    "invites",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 hex of the URL's token
+    Column("created_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+    Column("used_at", TZ),
+    Column("used_by", Id, ForeignKey("users.id", ondelete="SET NULL")),
 )
 
 data_versions = Table(

@@ -1,4 +1,4 @@
-"""User accounts: argon2id password hashes, email verification, admin flags.
+"""User accounts: argon2id password hashes, email verification, admin flags, deletion.
 
 Functions take a connection and never commit. :class:`User` never carries the password
 hash: only :func:`authenticate` and :func:`set_password` touch it.
@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 
 from paperfeed.email_addresses import is_email_address
 
-from .community_schema import users
+from .community_schema import comments, users, votes
+from .mail_schema import subscriptions
 from .public_ids import new_id_values
+from .schema import papers
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,38}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"']{2,63}$")
@@ -91,7 +93,8 @@ def create_user(
     verified: bool = False,
 ) -> User:
     """Insert a user. Raises AccountError for an invalid or taken username/email or a weak
-    password. The first user of a site becomes its admin."""
+    password. Only ``is_admin=True`` makes an admin (the CLI's ``users add --admin``): the
+    first sign-up is an ordinary user like every other."""
     username = username.strip().lower()
     email = normalize_email(email)
     if not USERNAME.match(username) or username in RESERVED:
@@ -105,14 +108,13 @@ def create_user(
         raise AccountError("That username is taken.")
     if get_user_by_email(conn, email):
         raise AccountError("An account with that email already exists.")
-    first = conn.execute(select(func.count()).select_from(users)).scalar_one() == 0
     now = dt.datetime.now(dt.UTC)
     uid = conn.execute(
         users.insert()
         .values(
             **new_id_values(conn, "users"),
             username=username, email=email, password_hash=hash_password(password),
-            display_name="", bio="", is_admin=is_admin or first, disabled=False, created_at=now,
+            display_name="", bio="", is_admin=is_admin, disabled=False, created_at=now,
             email_verified_at=now if verified else None,
         )
         .returning(users.c.id)
@@ -205,9 +207,42 @@ def set_user_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
 
 
-def list_users(conn: Connection, *, limit: int = 100, offset: int = 0) -> list[User]:
-    """Users, newest first (for the admin area)."""
-    rows = conn.execute(
-        select(*_PUBLIC).order_by(users.c.id.desc()).limit(limit).offset(offset)
-    ).all()
+def list_users(conn: Connection, *, limit: int | None = 100, offset: int = 0,
+               oldest_first: bool = False) -> list[User]:
+    """Users, newest first (for the admin area) or oldest first; ``limit=None`` for all."""
+    order = users.c.id.asc() if oldest_first else users.c.id.desc()
+    rows = conn.execute(select(*_PUBLIC).order_by(order).limit(limit).offset(offset)).all()
     return [_user(r) for r in rows]
+
+
+def find_user(conn: Connection, name: str) -> User | None:
+    """The user whose username or (when ``name`` contains '@') email is ``name``, else None."""
+    return get_user_by_email(conn, name) if "@" in name else get_user_by_username(conn, name)
+
+
+def set_user_admin(conn: Connection, user_id: int, is_admin: bool) -> None:
+    """Grant or take away admin rights (only the CLI does: no web sign-up is ever admin)."""
+    conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
+
+
+def delete_user(conn: Connection, user_id: int) -> None:
+    """Delete an account and, by cascade, its votes, comments, collections, submissions,
+    sessions and API tokens. ``papers.upvotes`` and ``papers.num_comments`` drop by what
+    the user contributed (in this transaction); a submitted paper stays in the database
+    but leaves the feed day it was submitted to; a digest subscription stays, no longer
+    linked to an account. Bumps the data version so cached pages forget the user."""
+    from .data_version import bump_data_version
+
+    voted = select(votes.c.paper_id).where(votes.c.user_id == user_id).scalar_subquery()
+    conn.execute(update(papers).where(papers.c.id.in_(voted))
+                 .values(upvotes=papers.c.upvotes - 1))
+    shown = (select(comments.c.paper_id, func.count().label("n"))
+             .where(comments.c.user_id == user_id, comments.c.hidden.is_(False))
+             .group_by(comments.c.paper_id))
+    for paper_id, n in conn.execute(shown).all():
+        conn.execute(update(papers).where(papers.c.id == paper_id)
+                     .values(num_comments=papers.c.num_comments - n))
+    conn.execute(update(subscriptions).where(subscriptions.c.user_id == user_id)
+                 .values(user_id=None))
+    conn.execute(delete(users).where(users.c.id == user_id))
+    bump_data_version(conn)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperfeed.store.database import write_transaction
+from paperfeed.store.invites import invite_is_usable, use_invite
 from paperfeed.store.sessions import create_session, end_session, end_user_sessions
 from paperfeed.store.tokens import create_token, list_tokens, revoke_token
 from paperfeed.store.users import (
@@ -66,15 +67,20 @@ def _log_in(request: Request, engine: Any, user_id: int, target: str) -> Respons
 
 # --- sign up and verify ---------------------------------------------------------------
 
+# ``?invite=TOKEN`` (from ``paperfeed users invite``): the account uses up that invite.
+Invite = Annotated[str, Query(max_length=100)]
+BAD_INVITE = "This invite link is invalid, has expired or was already used."
+
+
 @router.get("/signup", response_class=HTMLResponse)
-def signup_form(request: Request) -> Response:
-    return render(request, "signup.html", {"values": {}})
+def signup_form(request: Request, invite: Invite = "") -> Response:
+    return render(request, "signup.html", {"values": {}, "invite": invite})
 
 
 @router.post("/signup", dependencies=[CsrfChecked])
 def signup(
     request: Request, tasks: BackgroundTasks, engine: EngineDep, limiter: Limiter,
-    username: Text = "", email: Text = "", password: Text = "",
+    username: Text = "", email: Text = "", password: Text = "", invite: Invite = "",
 ) -> Response:
     values = {"username": username, "email": email}
     if not limiter.allow("signup", client_address(request)):
@@ -85,9 +91,13 @@ def signup(
     try:
         check_new_password(password)
         with write_transaction(engine) as conn:
+            if invite and not invite_is_usable(conn, invite):
+                raise AccountError(BAD_INVITE)
             existing = get_user_by_email(conn, email)
             if existing is None:
                 user = create_user(conn, username=username, email=email, password=password)
+                if invite and not use_invite(conn, invite, user.id):
+                    raise AccountError(BAD_INVITE)  # used meanwhile: roll the account back
                 url = f"{base}/verify/{links.verify_token(user.id, user.email)}"
                 _mail(request, tasks, "verify_email", user.email,
                       {"username": user.username, "url": url})
@@ -98,8 +108,8 @@ def signup(
                 _mail(request, tasks, "password_reset", existing.email,
                       {"username": existing.username, "url": f"{base}/reset/{token}"})
     except AccountError as exc:
-        return render(request, "signup.html", {"values": values, "error": str(exc)},
-                      status_code=400)
+        return render(request, "signup.html", {"values": values, "error": str(exc),
+                      "invite": invite}, status_code=400)
     return render(request, "check_email.html", {"email": email.strip()[:320]})
 
 
