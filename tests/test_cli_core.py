@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from paperfeed.cli import main
@@ -56,3 +57,17 @@ def test_settings_lists_every_environment_variable() -> None:
     code, out = run("settings", "--markdown")
     assert code == 0
     assert "PAPERFEED_DATABASE_URL" in out and "PAPERFEED_SECRET_KEY" in out
+
+
+def test_settings_takes_db_and_config_and_checks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERFEED_CONFIG", str(tmp_path / "none.toml"))  # restored afterwards
+    bad = tmp_path / "bad.toml"
+    bad.write_text('embedding_backend = "nope"\n')
+    result = CliRunner().invoke(main, ["settings", "--config", str(bad)])
+    assert result.exit_code == 1 and "embedding_backend" in result.stderr
+    good = tmp_path / "good.toml"
+    good.write_text('site_name = "Lab papers"\n')
+    code, out = run("settings", "--config", str(good), "--db", "sqlite:///x.db")
+    assert code == 0 and " value " in out  # the column of values in effect
