@@ -34,10 +34,16 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
 # Debian's Chromium for the Playwright browser tests (Playwright's own download cannot work here).
+# With PAPERFEED_REQUIRE_BROWSER=1 (CI: .ci/run) a failed install fails the target, and the
+# browser tests fail instead of skipping.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+	  if [ "$$PAPERFEED_REQUIRE_BROWSER" = 1 ]; then \
+	    echo "error: could not install chromium (PAPERFEED_REQUIRE_BROWSER=1)" >&2; exit 1; \
+	  else echo "warning: could not install chromium; browser tests will be skipped"; fi
+	@if [ "$$PAPERFEED_REQUIRE_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then \
+	  echo "error: /usr/bin/chromium is missing (PAPERFEED_REQUIRE_BROWSER=1)" >&2; exit 1; fi
 
 ## make bench: the headline benchmark table (python -m bench: machine block, then one Markdown
 ## table of figures, in-run references and ratios; needs ../shared/data; the whole corpus is

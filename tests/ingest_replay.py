@@ -4,8 +4,6 @@ polite client on a manual clock, and a snapshot of the whole paper store."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,25 +68,3 @@ def checkpoints(engine: Engine) -> dict[tuple[str, str], str]:
     with engine.connect() as conn:
         rows = conn.execute(select(ingest_checkpoints)).all()
     return {(r.source, r.key): r.cursor for r in rows}
-
-
-@contextmanager
-def second_database(db_kind: str, postgres_server: str | None, tmp_path: Path) -> Iterator[Engine]:
-    """Another fresh, migrated database of the same kind, e.g. for an uninterrupted run
-    to compare an interrupted-and-resumed one with."""
-    from paperfeed.store.database import open_engine
-    from paperfeed.store.migrate import upgrade_database
-
-    from .conftest import _fresh_postgres_database
-
-    if db_kind == "postgres":
-        assert postgres_server
-        url = _fresh_postgres_database(postgres_server)
-    else:
-        url = f"sqlite:///{tmp_path / 'uninterrupted.db'}"
-    engine = open_engine(url)
-    upgrade_database(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()

@@ -12,23 +12,18 @@ import pytest
 
 from .api_corpus import *
 from .api_corpus import served
+from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-dev-shm-usage"]
 
 
 def test_swagger_ui_renders_offline(api_app, db_kind):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_browser()
     artifacts = Path(os.environ.get("PAPERFEED_TEST_ARTIFACTS", "test-artifacts")) / db_kind
     artifacts.mkdir(parents=True, exist_ok=True)
     with served(api_app) as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             hosts: list[str] = []

@@ -21,15 +21,12 @@ from sqlalchemy import Engine
 
 from paperfeed.config import Settings
 
+from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser
 from .replay import ReplayServer, Reply
 from .web_site import PASSWORD, Site, build_site, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-dev-shm-usage"]
 API_REPLY = Path(__file__).parent / "data" / "web" / "arxiv-api-2503.12345.xml"
 
 
@@ -41,12 +38,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_browser()
     # launch() gives every run a fresh, throw-away profile directory.
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 

@@ -18,10 +18,10 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_init_creates_then_upgrades_idempotently(db_url: str) -> None:
-    code, out = run("init", "--db", db_url)
+def test_init_creates_then_upgrades_idempotently(empty_db_url: str) -> None:
+    code, out = run("init", "--db", empty_db_url)
     assert code == 0 and "database ready" in out
-    code, out = run("init", "--db", db_url)
+    code, out = run("init", "--db", empty_db_url)
     assert code == 0 and "database ready" in out
 
 

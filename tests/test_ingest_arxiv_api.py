@@ -20,7 +20,6 @@ from .ingest_replay import (
     checkpoints,
     polite_client,
     recorded,
-    second_database,
     store_snapshot,
 )
 from .replay import Reply
@@ -159,7 +158,7 @@ def test_backfill_twice_changes_nothing(engine, replay):
 
 
 def test_a_backfill_stopped_on_page_two_resumes_there_and_ends_like_an_uninterrupted_one(
-    engine, replay, tmp_path, db_kind, postgres_server
+    engine, other_engine, replay
 ):
     serve_two_pages(replay, Reply(502, b"bad gateway", content_type="text/plain"))
     stopped = backfill(engine, replay)
@@ -176,11 +175,10 @@ def test_a_backfill_stopped_on_page_two_resumes_there_and_ends_like_an_uninterru
     assert checkpoints(engine) == {}
     assert len(store_snapshot(engine)) == 10
 
-    with second_database(db_kind, postgres_server, tmp_path) as other:
-        replay.routes.clear()
-        serve_two_pages(replay)
-        backfill(other, replay)
-        assert store_snapshot(other) == store_snapshot(engine)
+    replay.routes.clear()
+    serve_two_pages(replay)
+    backfill(other_engine, replay)
+    assert store_snapshot(other_engine) == store_snapshot(engine)
 
 
 def test_a_malformed_entry_is_reported_while_the_rest_of_the_page_lands(engine, replay):

@@ -13,7 +13,6 @@ from .ingest_replay import (
     checkpoints,
     polite_client,
     recorded,
-    second_database,
     store_snapshot,
 )
 from .replay import Reply
@@ -130,7 +129,7 @@ def test_without_details_only_the_listing_is_read(engine, replay):
 
 
 def test_a_details_failure_stops_at_that_batch_and_the_rerun_continues(
-    engine, replay, tmp_path, db_kind, postgres_server
+    engine, other_engine, replay
 ):
     replay.add("/rss/quant-ph", Reply(body=recorded(LISTING)))
     replay.add("/api/query", Reply(body=recorded(DETAILS)), query_contains="id_list=2504.17830")
@@ -149,9 +148,8 @@ def test_a_details_failure_stops_at_that_batch_and_the_rerun_continues(
     assert resumed.inserted == 41 and not resumed.errors
     assert checkpoints(engine) == {}
 
-    with second_database(db_kind, postgres_server, tmp_path) as other:
-        run(other, replay, batch_size=40)
-        assert store_snapshot(other) == store_snapshot(engine)
+    run(other_engine, replay, batch_size=40)
+    assert store_snapshot(other_engine) == store_snapshot(engine)
 
 
 def test_a_malformed_item_is_rejected_while_the_rest_of_the_listing_lands(engine, replay):

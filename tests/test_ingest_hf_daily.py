@@ -17,7 +17,6 @@ from .ingest_replay import (
     checkpoints,
     polite_client,
     recorded,
-    second_database,
     store_snapshot,
 )
 from .replay import Reply
@@ -186,7 +185,7 @@ def signals_of_any(paper: Paper) -> dict[str, str]:
 
 
 def test_a_range_stopped_by_a_failing_day_resumes_at_that_day(
-    engine, replay, tmp_path, db_kind, postgres_server
+    engine, other_engine, replay
 ):
     def serve(day17: Reply) -> None:
         replay.add("/api/daily_papers", json_reply([json.loads(recorded(FIXTURE))[1]]),
@@ -203,9 +202,8 @@ def test_a_range_stopped_by_a_failing_day_resumes_at_that_day(
     resumed = run(engine, replay, dt.date(2025, 3, 16), DAY)
     assert [parse_qs(e.query)["date"] for e in replay.log] == [["2025-03-17"]]
     assert (resumed.inserted, resumed.updated) == (1, 1)
-    with second_database(db_kind, postgres_server, tmp_path) as other:
-        run(other, replay, dt.date(2025, 3, 16), DAY)
-        assert store_snapshot(other) == store_snapshot(engine)
+    run(other_engine, replay, dt.date(2025, 3, 16), DAY)
+    assert store_snapshot(other_engine) == store_snapshot(engine)
 
 
 def test_a_reply_that_is_not_a_list_is_an_error_not_a_crash(engine, replay):

@@ -16,7 +16,6 @@ from .ingest_replay import (
     nock_replies,
     polite_client,
     recorded,
-    second_database,
     store_snapshot,
 )
 from .replay import Reply
@@ -120,7 +119,7 @@ def test_harvesting_twice_changes_nothing(engine, replay):
 
 
 def test_a_harvest_stopped_on_page_two_resumes_from_the_saved_token(
-    engine, replay, tmp_path, db_kind, postgres_server
+    engine, other_engine, replay
 ):
     serve_two_pages(replay, Reply(500, b"Internal Server Error", content_type="text/plain"))
     stopped = run_harvest(engine, replay)
@@ -136,10 +135,9 @@ def test_a_harvest_stopped_on_page_two_resumes_from_the_saved_token(
     assert resumed.inserted == 1 and not resumed.errors
     assert checkpoints(engine) == {}
 
-    with second_database(db_kind, postgres_server, tmp_path) as other:
-        serve_two_pages(replay)
-        run_harvest(other, replay)
-        assert store_snapshot(other) == store_snapshot(engine)
+    serve_two_pages(replay)
+    run_harvest(other_engine, replay)
+    assert store_snapshot(other_engine) == store_snapshot(engine)
 
 
 def test_no_records_match_is_an_empty_harvest_not_an_error(engine, replay):

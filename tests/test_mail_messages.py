@@ -16,6 +16,7 @@ from paperfeed.mail.mailer import MemoryMailer
 from paperfeed.mail.messages import MESSAGES, compose, render_message, send_message
 from paperfeed.store.subscriptions import find_subscription
 
+from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser
 from .mail_corpus import DAY1, SCRIPT_TITLE, add_corpus, add_subscriber, mail_settings, set_upvotes
 
 SNAPSHOTS = Path(__file__).parent / "data" / "mail"
@@ -107,17 +108,14 @@ def test_digest_matches_committed_snapshot(engine, settings):
 @pytest.mark.parametrize("width", [700, 375])
 def test_digest_screenshot_in_chromium(width):
     """The committed snapshot as Chromium shows it (desktop and phone width)."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed")
+    playwright = require_browser()
     artifacts = Path(os.environ.get("PAPERFEED_TEST_ARTIFACTS", "test-artifacts"))
     artifacts.mkdir(parents=True, exist_ok=True)
     html = (SNAPSHOTS / "digest.html").read_text(encoding="utf-8")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
         )
         page = browser.new_page(viewport={"width": width, "height": 900})
         requests: list[str] = []

@@ -4,34 +4,18 @@ upserts one after another — new, changed, unchanged and duplicated papers in o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from paperfeed.models import Author, Link, Paper, Signal, Version
-from paperfeed.store.database import open_engine, write_transaction
-from paperfeed.store.migrate import upgrade_database
+from paperfeed.store.database import write_transaction
 from paperfeed.store.paper_rows import paper_rows, write_paper_rows
 from paperfeed.store.papers import content_hash, get_paper, upsert_papers
 
 from .test_store_papers import make_paper
 
 CET = dt.timezone(dt.timedelta(hours=1))
-
-
-@pytest.fixture
-def other_engine(db_kind: str, postgres_server: str | None, tmp_path: Path) -> Iterator[Engine]:
-    """A second fresh database of the same kind, to compare two ways of getting somewhere."""
-    from .conftest import _fresh_postgres_database
-
-    url = (_fresh_postgres_database(postgres_server) if db_kind == "postgres" and postgres_server
-           else f"sqlite:///{tmp_path / 'other.db'}")
-    eng = open_engine(url)
-    upgrade_database(eng)
-    yield eng
-    eng.dispose()
 
 
 def full_paper(arxiv_id: str = "2501.00001", **kw: object) -> Paper:
