@@ -5,6 +5,9 @@ and a local HTTP server that replays recorded upstream responses.
 Every fresh database is a copy of one migrated once per session (per xdist worker): a
 template file copied with ``shutil.copy`` on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
 PostgreSQL. ``empty_db_url`` gives an unmigrated one, ``new_database`` more of either.
+
+The corpora, site, users, tokens and clients come from tests/factories.py (its docstring
+says how to use them); its fixtures are registered here.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
 from paperfeed.store.migrate import upgrade_database
 
-from .factories import REQUIRE_BROWSER
+from .factories import REQUIRE_BROWSER, api_user, client, corpus, site, site_settings  # noqa: F401 - fixtures
 from .replay import ReplayServer
 
 DATA = Path(__file__).parent / "data"

@@ -1,20 +1,22 @@
-"""Papers, subscribers and settings shared by the mail, digest and recommendation tests."""
+"""The "mail" corpus (see tests/factories.py), subscribers and settings for the mail,
+digest and recommendation tests."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from paperfeed.config import Settings
-from paperfeed.models import Author, Paper
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers
-from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import Preferences, upsert_subscription
+
+from .factories import make_paper
 
 DAY1 = dt.date(2026, 8, 13)  # a Thursday listing
 DAY2 = dt.date(2026, 8, 14)  # the Friday listing
+AUTHORS = ("Ada Lovelace", "Alan Turing")
 SCRIPT_TITLE = "Attention <script>alert('x')</script> & long context transformers"
 
 _DAY1 = [
@@ -45,26 +47,14 @@ _DAY2 = [
 ]
 
 
-def paper(arxiv_id: str, title: str, abstract: str, cats: list[str], day: dt.date,
-          authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing")) -> Paper:
-    return Paper(arxiv_id=arxiv_id, title=title, abstract=abstract,
-                 authors=[Author(a) for a in authors], categories=cats, primary_category=cats[0],
-                 announced_on=day, source="bulk")
-
-
 def add_corpus(engine: Engine, *, day2: bool = True) -> None:
     """Eight papers on DAY1 (one with <script> in its title), three on DAY2."""
-    batch = [paper(*row, DAY1, ("Grace Hopper",) if row[0] == "2608.00007" else
-                   ("Ada Lovelace", "Alan Turing")) for row in _DAY1]
+    batch = [make_paper(*row, DAY1, ("Grace Hopper",) if row[0] == "2608.00007" else
+                        AUTHORS) for row in _DAY1]
     if day2:
-        batch += [paper(*row, DAY2) for row in _DAY2]
+        batch += [make_paper(*row, DAY2, AUTHORS) for row in _DAY2]
     with write_transaction(engine) as conn:
         upsert_papers(conn, batch)
-
-
-def set_upvotes(engine: Engine, arxiv_id: str, n: int) -> None:
-    with write_transaction(engine) as conn:
-        conn.execute(update(papers).where(papers.c.arxiv_id == arxiv_id).values(upvotes=n))
 
 
 def add_subscriber(engine: Engine, email: str, *interests: str, **prefs: object) -> int:

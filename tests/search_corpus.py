@@ -1,5 +1,5 @@
-"""A small hand-written corpus for the search tests: distinct topics, authors, categories,
-dates, one hidden paper. Loaded through upsert_papers and index_missing like real data."""
+"""The "search" corpus (see tests/factories.py), hand-written for the search tests:
+distinct topics, authors, categories, dates, one hidden paper. Loaded through upsert_papers and index_missing like real data."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from sqlalchemy import Engine, update
 
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.index.vectors import index_missing
-from paperfeed.models import Author, Paper
+from paperfeed.models import Paper
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers
 from paperfeed.store.schema import papers
+
+from .factories import make_paper
 
 TOPICS = [
     ("2501.00001", "Reducing hubness in cross-modal retrieval of images and captions",
@@ -57,12 +59,8 @@ HIDDEN = "2501.00007"
 
 def search_papers_corpus() -> list[Paper]:
     """The corpus as Paper records."""
-    return [
-        Paper(arxiv_id=aid, title=title, abstract=abstract,
-              authors=[Author(n) for n in names], categories=cats, primary_category=cats[0],
-              announced_on=day, source="arxiv-api")
-        for aid, title, abstract, names, cats, day in TOPICS
-    ]
+    return [make_paper(aid, title, abstract, cats, day, names, source="arxiv-api")
+            for aid, title, abstract, names, cats, day in TOPICS]
 
 
 def load_search_corpus(engine: Engine, *, embed: bool = True) -> HashingEmbedder:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from paperfeed.cli import main
 
-from .api_corpus import *
-from .api_corpus import TRICKY_ID, set_upvotes
+from .factories import TRICKY_ID, set_upvotes
+
+pytestmark = pytest.mark.corpus("api")
 
 
 def run(db_url: str, *args: str) -> tuple[int, str]:

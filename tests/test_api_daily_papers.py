@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from .api_corpus import *
-from .api_corpus import NEWEST_DAY, TRICKY_ID, set_upvotes
+import pytest
+
+from .factories import NEWEST_DAY, TRICKY_ID, set_upvotes
+
+pytestmark = pytest.mark.corpus("api")
 
 
 def test_item_has_the_hugging_face_shape(client, corpus):

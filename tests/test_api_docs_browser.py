@@ -10,19 +10,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .api_corpus import *
-from .api_corpus import served
-from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser
+from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser, served
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.corpus("api"), pytest.mark.browser, pytest.mark.slow]
 
 
 
-def test_swagger_ui_renders_offline(api_app, db_kind):
+def test_swagger_ui_renders_offline(site, db_kind):
     sync_api = require_browser()
     artifacts = Path(os.environ.get("PAPERFEED_TEST_ARTIFACTS", "test-artifacts")) / db_kind
     artifacts.mkdir(parents=True, exist_ok=True)
-    with served(api_app) as base, sync_api.sync_playwright() as p:
+    with served(site.app) as base, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()

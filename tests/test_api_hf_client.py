@@ -28,8 +28,7 @@ from paperfeed.store.submissions import record_submission
 from paperfeed.store.users import update_profile
 from paperfeed.store.votes import set_vote
 
-from .api_corpus import *
-from .api_corpus import (
+from .factories import (
     NEWEST_DAY,
     TRICKY_ABSTRACT,
     TRICKY_ID,
@@ -37,6 +36,8 @@ from .api_corpus import (
     make_api_user,
     served,
 )
+
+pytestmark = pytest.mark.corpus("api")
 
 _real_connect = socket.socket.connect
 
@@ -61,9 +62,9 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 
 
 @pytest.fixture
-def server(api_app, offline) -> Iterator[str]:
+def server(site, offline) -> Iterator[str]:
     """The app served by uvicorn on a free 127.0.0.1 port; yields its base URL."""
-    with served(api_app) as url:
+    with served(site.app) as url:
         yield url
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
-from .api_corpus import *
+import pytest
+
+pytestmark = pytest.mark.corpus("api")
+
 
 
 def test_unknown_paths_and_methods_are_json_errors(client):
@@ -101,7 +104,7 @@ def test_docs_page_is_served_locally(client):
     assert bundle.status_code == 200 and len(bundle.content) > 500_000
 
 
-def test_an_unexpected_failure_is_a_json_500_without_internals(api_app):
+def test_an_unexpected_failure_is_a_json_500_without_internals(site):
     from fastapi.testclient import TestClient
 
     from paperfeed.web import deps
@@ -109,8 +112,8 @@ def test_an_unexpected_failure_is_a_json_500_without_internals(api_app):
     def broken() -> None:
         raise RuntimeError("secret internals")
 
-    api_app.dependency_overrides[deps.paper_views] = broken
-    with TestClient(api_app, raise_server_exceptions=False) as client:
+    site.app.dependency_overrides[deps.paper_views] = broken
+    with TestClient(site.app, raise_server_exceptions=False) as client:
         r = client.get("/api/daily_papers")
     assert r.status_code == 500
     assert r.json() == {"error": "internal server error"}

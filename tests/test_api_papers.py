@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 
-from .api_corpus import *
-from .api_corpus import TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, set_upvotes
+from .factories import TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, set_upvotes
+
+pytestmark = pytest.mark.corpus("api")
 
 
 def test_paper_info_is_flat_with_full_record_fields(client, corpus):

@@ -23,7 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .api_corpus import *
+pytestmark = pytest.mark.corpus("api")
+
 
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
 CHECKS = {
@@ -51,9 +52,9 @@ def exercise(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                          ids=["valid-requests", "invalid-requests"])
-def test_api_never_fails_and_keeps_its_contract(api_app, api_user, mode):
-    api_app.state.limiter.enabled = False
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api_app).include(
+def test_api_never_fails_and_keeps_its_contract(site, api_user, mode):
+    site.app.state.limiter.enabled = False
+    schema = schemathesis.openapi.from_asgi("/openapi.json", site.app).include(
         path_regex=PROGRAM_PATHS
     )
     labels = []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from paperfeed.store.database import write_transaction
 from paperfeed.store.tokens import revoke_token
 from paperfeed.store.users import set_user_disabled
 
-from .api_corpus import *
-from .api_corpus import NEWEST_DAY, TRICKY_ID, make_api_user
+from .factories import NEWEST_DAY, TRICKY_ID, make_api_user
+
+pytestmark = pytest.mark.corpus("api")
 
 
 def test_writes_need_a_valid_token(client, api_user):
@@ -163,21 +166,17 @@ def test_votes_are_rate_limited_per_user(client, api_user):
 def test_submitting_an_unknown_paper_fetches_it_from_arxiv(settings, corpus, replay):
     from fastapi.testclient import TestClient
 
-    from paperfeed.app import create_app
-
-    from .api_corpus import PAPERS_FILE
+    from .factories import ARXIV_REPLY, build_site
     from .replay import Reply
 
-    reply = (PAPERS_FILE.parent / "arxiv-api-2503.12345.xml").read_bytes()
-    replay.add("/api/query", Reply(body=reply), query_contains="2503.12345")
+    replay.add("/api/query", Reply(body=ARXIV_REPLY.read_bytes()), query_contains="2503.12345")
     replay.add("/api/query", Reply(body=b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/'
                                    b'2005/Atom"><opensearch:totalResults xmlns:opensearch='
                                    b'"http://a9.com/-/spec/opensearch/1.1/">0</opensearch:'
                                    b'totalResults></feed>'), query_contains="2503.54321")
     replay.add("/api/query", Reply(status=503, body=b"down"), query_contains="2503.77777")
     user = make_api_user(corpus)
-    app = create_app(settings.model_copy(update={
-        "arxiv_api_url": replay.url + "/api/query", "embedding_backend": "hashing"}))
+    app = build_site(settings, corpus, arxiv_api_url=replay.url + "/api/query").app
     with TestClient(app) as client:
         r = client.post("/api/submissions", json={"id": "2503.12345"}, headers=user.auth)
         assert r.status_code == 201, r.text

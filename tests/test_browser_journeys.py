@@ -9,9 +9,6 @@ JavaScript and a keyboard-only pass. Screenshots go to $PAPERFEED_TEST_ARTIFACTS
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +18,23 @@ from sqlalchemy import Engine
 
 from paperfeed.config import Settings
 
-from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser
+from .factories import (
+    ARXIV_REPLY,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    Site,
+    base_url_of,
+    build_site,
+    listening_socket,
+    make_user,
+    require_browser,
+    served,
+)
 from .replay import ReplayServer, Reply
-from .web_site import PASSWORD, Site, build_site, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-API_REPLY = Path(__file__).parent / "data" / "web" / "arxiv-api-2503.12345.xml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -55,26 +56,14 @@ def artifacts(db_kind: str) -> Path:
 
 
 @pytest.fixture
-def live(settings: Settings, engine: Engine, replay: ReplayServer) -> Iterator[tuple[str, Site]]:
+def live(settings: Settings, corpus: Engine, replay: ReplayServer) -> Iterator[tuple[str, Site]]:
     """The site served by uvicorn on 127.0.0.1 (arXiv API answered by the replay server)."""
-    import uvicorn
-
-    replay.add("/api/query", Reply(body=API_REPLY.read_bytes()), query_contains="2503.12345")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    site = build_site(settings.model_copy(update={
-        "arxiv_api_url": replay.url + "/api/query", "base_url": base}), engine)
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield base, site
-    server.should_exit = True
-    thread.join(timeout=10)
+    replay.add("/api/query", Reply(body=ARXIV_REPLY.read_bytes()), query_contains="2503.12345")
+    sock = listening_socket()
+    site = build_site(settings, corpus, arxiv_api_url=replay.url + "/api/query",
+                      base_url=base_url_of(sock))
+    with served(site.app, sock) as base:
+        yield base, site
 
 
 def new_page(browser: Any, base: str, *, width: int = 1280, height: int = 900,

@@ -5,43 +5,32 @@ the "For you" page. Everything escaped; GETs never change anything."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from paperfeed.app import create_app
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.mail.delivery import send_digests
 from paperfeed.mail.mailer import MemoryMailer
-from paperfeed.store.database import write_transaction
 from paperfeed.store.mail_schema import recommendation_feedback, subscriptions
-from paperfeed.store.users import create_user
-from paperfeed.web.account_mail import RecordedAccountMail
 
-from .mail_corpus import DAY1, add_corpus, add_subscriber, mail_settings
+from .factories import CSRF_FIELD, build_site, csrf_of, log_in, make_user
+from .mail_corpus import DAY1, add_subscriber, mail_settings
 
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+pytestmark = pytest.mark.corpus("mail")
 
 
 @pytest.fixture
-def web(settings, engine) -> Iterator[tuple[TestClient, object, MemoryMailer]]:
-    add_corpus(engine)
-    cfg = mail_settings(settings, "memory://", base_url="http://testserver")
-    app = create_app(cfg, send_mail=RecordedAccountMail())
-    mailer = app.state.mailer  # the app's own, built once by create_app
+def site_settings(settings):
+    return mail_settings(settings, "memory://", base_url="http://testserver")
+
+
+@pytest.fixture
+def web(site, client) -> tuple[TestClient, object, MemoryMailer]:
+    mailer = site.app.state.mailer  # the app's own, built once by create_app
     assert isinstance(mailer, MemoryMailer)
-    with TestClient(app) as client:
-        yield client, cfg, mailer
-    app.state.engine.dispose()
-
-
-def csrf(client: TestClient, path: str) -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.text
-    return _CSRF.search(page.text).group(1)
+    return client, site.settings, mailer
 
 
 def status_of(engine, email: str) -> str:
@@ -56,7 +45,7 @@ def link_in(message, prefix: str) -> str:
 
 def test_double_opt_in_then_one_click_unsubscribe(web, engine):
     client, cfg, mailer = web
-    token = csrf(client, "/subscribe")
+    token = csrf_of(client, "/subscribe")
     page = client.post("/subscribe", data={"csrf_token": token, "email": "Reader@Example.org",
                                            "interests": "long context attention\n<script>x</script>",
                                            "frequency": "daily", "content": "both", "max_papers": "5"})
@@ -90,7 +79,7 @@ def test_double_opt_in_then_one_click_unsubscribe(web, engine):
 def test_same_answer_for_subscribed_addresses_and_no_takeover(web, engine):
     client, _, mailer = web
     add_subscriber(engine, "known@example.org", "protein structure")
-    token = csrf(client, "/subscribe")
+    token = csrf_of(client, "/subscribe")
     page = client.post("/subscribe", data={"csrf_token": token, "email": "known@example.org",
                                            "interests": "something else"})
     assert "Check your inbox" in page.text and not mailer.messages
@@ -115,7 +104,7 @@ def test_manage_preferences_and_not_interested_by_token(web, engine):
     send_digests(engine, cfg, mailer, HashingEmbedder(), day=DAY1)
     html = mailer.messages[-1].get_body(("html",)).get_content()
     manage = re.search(r'href="http://testserver(/subscription/[^"]+)"', html).group(1)
-    token = csrf(client, manage)
+    token = csrf_of(client, manage)
     saved = client.post(manage, data={"csrf_token": token, "interests": "protein structure",
                                       "frequency": "weekly", "content": "both",
                                       "muted_keywords": "survey, benchmark", "max_papers": "7"})
@@ -134,12 +123,8 @@ def test_manage_preferences_and_not_interested_by_token(web, engine):
 
 
 def _log_in(client: TestClient, engine, verified: bool = True) -> int:
-    with write_transaction(engine) as conn:
-        user = create_user(conn, username="ada", email="ada@example.org", password=PASSWORD,
-                           verified=verified)
-    token = csrf(client, "/login")
-    client.post("/login", data={"email": "ada@example.org", "password": PASSWORD,
-                                "csrf_token": token, "next": "/"})
+    user = make_user(engine, "ada", verified=verified)
+    log_in(client, "ada@example.org")
     return user.id
 
 
@@ -147,7 +132,7 @@ def test_logged_in_settings_preview_and_for_you(web, engine):
     client, _, mailer = web
     assert client.get("/for-you", follow_redirects=False).status_code in (302, 303)
     user_id = _log_in(client, engine)
-    token = csrf(client, "/settings/subscription")
+    token = csrf_of(client, "/settings/subscription")
     saved = client.post("/settings/subscription", data={
         "csrf_token": token, "interests": "long context attention", "frequency": "daily",
         "content": "both", "authors": "Grace Hopper", "max_papers": "6"})
@@ -161,24 +146,23 @@ def test_logged_in_settings_preview_and_for_you(web, engine):
     page = client.get("/for-you")
     assert page.status_code == 200 and "matches your interest" in page.text
     assert "&lt;script&gt;" in page.text and "<script>alert" not in page.text
-    token = _CSRF.search(page.text).group(1)
+    token = CSRF_FIELD.search(page.text).group(1)
     first = re.search(r'name="paper" value="([^"]+)"', page.text).group(1)
     client.post("/for-you/not-interested", data={"csrf_token": token, "paper": first})
     assert f'value="{first}"' not in client.get("/for-you").text
 
 
-def test_without_the_model_for_you_and_the_preview_degrade_like_search(settings, engine,
+def test_without_the_model_for_you_and_the_preview_degrade_like_search(settings, corpus,
                                                                        tmp_path):
     """When the embedding model cannot load, /for-you shows the week's trending papers and
     says so (as the personal feed does), the digest preview says it is unavailable, and
     search runs on keywords: no 500 anywhere."""
-    add_corpus(engine)
-    cfg = mail_settings(settings, "memory://", base_url="http://testserver",
-                        embedding_backend="torch", embedding_model=str(tmp_path / "no-model"))
-    app = create_app(cfg, send_mail=RecordedAccountMail())
+    cfg = mail_settings(settings, "memory://", base_url="http://testserver")
+    app = build_site(cfg, corpus, embedding_backend="torch",
+                     embedding_model=str(tmp_path / "no-model")).app
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            _log_in(client, engine)
+            _log_in(client, corpus)
             page = client.get("/for-you")
             assert page.status_code == 200, page.text
             assert "Personal ranking is not available" in page.text
@@ -195,7 +179,7 @@ def test_without_the_model_for_you_and_the_preview_degrade_like_search(settings,
 
 def test_subscribe_is_rate_limited_per_address(web):
     client, _, mailer = web
-    token = csrf(client, "/subscribe")
+    token = csrf_of(client, "/subscribe")
     codes = [client.post("/subscribe", data={"csrf_token": token, "email": "victim@example.org"}).status_code
              for _ in range(7)]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]

@@ -10,8 +10,9 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.web.feeds.atom import AtomEntry, AtomFeed, render_atom, xml_text
 
-from .api_corpus import *
-from .api_corpus import TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, make_api_user, set_upvotes
+from .factories import TRICKY_ABSTRACT, TRICKY_ID, TRICKY_TITLE, make_api_user, set_upvotes
+
+pytestmark = pytest.mark.corpus("api")
 
 
 def parse(response):

@@ -16,8 +16,8 @@ from paperfeed.mail.mailer import MemoryMailer
 from paperfeed.mail.messages import MESSAGES, compose, render_message, send_message
 from paperfeed.store.subscriptions import find_subscription
 
-from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser
-from .mail_corpus import DAY1, SCRIPT_TITLE, add_corpus, add_subscriber, mail_settings, set_upvotes
+from .factories import CHROMIUM, CHROMIUM_ARGS, require_browser, set_upvotes
+from .mail_corpus import DAY1, SCRIPT_TITLE, add_corpus, add_subscriber, mail_settings
 
 SNAPSHOTS = Path(__file__).parent / "data" / "mail"
 UPDATE = os.environ.get("PAPERFEED_UPDATE_SNAPSHOTS") == "1"
@@ -33,8 +33,7 @@ CONTEXTS = {
 
 def build_digest(engine, settings):
     add_corpus(engine, day2=False)
-    set_upvotes(engine, "2608.00005", 12)
-    set_upvotes(engine, "2608.00004", 3)
+    set_upvotes(engine, {"2608.00005": 12, "2608.00004": 3})
     add_subscriber(engine, "reader@example.org", "long context attention", "protein structure",
                    authors=["Grace Hopper"], max_papers=6)
     cfg = mail_settings(settings)

@@ -1,6 +1,4 @@
 """Sign up, verify email, log in / out, reset password, settings, API tokens."""
-# ruff: noqa: F811
-# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ from sqlalchemy import select
 
 from paperfeed.store.community_schema import api_tokens, sessions, users
 
-from .web_site import PASSWORD, Site, client, csrf_of, log_in, make_user, post, site  # noqa: F401
+from .factories import PASSWORD, Site, csrf_of, log_in, make_user, post
 
 
 def sign_up(client: TestClient, username: str, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]

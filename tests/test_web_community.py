@@ -1,11 +1,8 @@
 """Votes, comments, collections, submissions and moderation, through the pages and the store."""
-# ruff: noqa: F811
-# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -17,10 +14,8 @@ from paperfeed.store.schema import papers
 from paperfeed.store.users import create_user
 from paperfeed.store.votes import toggle_vote
 
+from .factories import ARXIV_REPLY, Site, build_site, csrf_of, log_in, make_user, post
 from .replay import ReplayServer, Reply
-from .web_site import Site, build_site, client, csrf_of, log_in, make_user, post, site  # noqa: F401
-
-API_REPLY = Path(__file__).parent / "data" / "web" / "arxiv-api-2503.12345.xml"
 
 
 def counts(engine: Engine, arxiv_id: str) -> tuple[int, int]:
@@ -165,15 +160,14 @@ def test_submitting_a_known_paper_puts_it_on_todays_feed(site: Site, client: Tes
 
 
 def test_submitting_an_unknown_paper_fetches_it_from_arxiv(
-    settings: Settings, engine: Engine, replay: ReplayServer
+    settings: Settings, corpus: Engine, replay: ReplayServer
 ) -> None:
-    replay.add("/api/query", Reply(body=API_REPLY.read_bytes()), query_contains="2503.12345")
+    replay.add("/api/query", Reply(body=ARXIV_REPLY.read_bytes()), query_contains="2503.12345")
     replay.add("/api/query", Reply(body=b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/'
                                    b'2005/Atom"><opensearch:totalResults xmlns:opensearch='
                                    b'"http://a9.com/-/spec/opensearch/1.1/">0</opensearch:'
                                    b'totalResults></feed>'), query_contains="2503.54321")
-    site = build_site(settings.model_copy(update={"arxiv_api_url": replay.url + "/api/query"}),
-                      engine)
+    site = build_site(settings, corpus, arxiv_api_url=replay.url + "/api/query")
     make_user(site, "alice")
     with TestClient(site.app) as client:
         log_in(client, "alice@example.org")

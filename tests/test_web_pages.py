@@ -1,6 +1,4 @@
 """The reading pages: home (day / week / month), trending, paper, category, author, about."""
-# ruff: noqa: F811
-# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ from sqlalchemy import update
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 
-from .web_site import TODAY, Site, client, site  # noqa: F401
+from .factories import TODAY, Site
 
 
 def test_home_shows_the_newest_day_ranked_by_votes(site: Site, client: TestClient) -> None:
@@ -107,7 +105,7 @@ def test_a_user_profile_lists_submissions_and_public_collections(
     from paperfeed.store.collections import add_to_collection, create_collection
     from paperfeed.store.submissions import record_submission
 
-    from .web_site import make_user
+    from .factories import make_user
 
     alice = make_user(site)
     with write_transaction(site.engine) as conn:

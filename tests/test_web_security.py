@@ -1,6 +1,4 @@
 """One test per security promise: each fails if the protection is removed."""
-# ruff: noqa: F811
-# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.web.ratelimit import LIMITS
 
-from .web_site import PASSWORD, Site, client, csrf_of, log_in, make_user, post, site  # noqa: F401
+from .factories import PASSWORD, Site, csrf_of, log_in, make_user, post
 
 
 def test_state_changing_forms_need_the_csrf_token(site: Site, client: TestClient) -> None:
