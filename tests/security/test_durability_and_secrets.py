@@ -4,7 +4,6 @@ The database password never reaches a cache file; a live digest sender's claims 
 fresh (nobody retakes and resends a long batch); mail-ledger commits are fsynced on SQLite;
 upstream XML never expands entities and upstream bodies are size-capped; HSTS with an https
 base URL, CSP on /docs, no-store on settings pages."""
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -30,8 +29,8 @@ from paperfeed.mail.digest import period_for
 from paperfeed.store import digest_ledger
 from paperfeed.store.database import open_engine
 
+from ..factories import build_site, log_in, make_user
 from ..mail_corpus import DAY1, add_corpus, add_subscriber, mail_settings
-from ..web_site import Site, build_site, client, log_in, make_user, site  # noqa: F401
 
 PASSWORD = "s3cret-Pw-that-must-stay-in-memory"
 
@@ -132,10 +131,9 @@ def test_upstream_bodies_are_size_capped() -> None:
             client.get("https://upstream.test/feed")
 
 
-def test_hsts_csp_on_docs_and_no_store_settings(settings: Settings, engine: Engine) -> None:
-    secure = build_site(settings.model_copy(update={"base_url": "https://papers.example"}),
-                        engine)
-    plain = build_site(settings, engine)
+def test_hsts_csp_on_docs_and_no_store_settings(settings: Settings, corpus: Engine) -> None:
+    secure = build_site(settings, corpus, base_url="https://papers.example")
+    plain = build_site(settings, corpus)
     try:
         with TestClient(secure.app, base_url="https://testserver") as https_client:
             assert "max-age=" in https_client.get("/").headers["strict-transport-security"]

@@ -3,7 +3,6 @@
 Search (page, API, Atom), similar papers (page, API) and personal feeds have a per-client
 budget answered with 429 + Retry-After; a request body over ``max_body_bytes`` is refused
 with 413 before it is read, on every route."""
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from paperfeed.web.feeds.personal import personal_feed_path
 
-from ..web_site import Site, client, csrf_of, make_user, site  # noqa: F401
+from ..factories import Site, csrf_of, make_user
 
 PAPERS = ["2503.11731", "2503.11742", "2503.11750", "2503.11780"]
 BUDGET = 3

@@ -3,7 +3,6 @@
 Only http(s) URLs reach an href; NUL bytes give 400, never a 500; account emails are
 validated for real; manage tokens name their address; the CSRF placeholder cannot be
 triggered from user content; KaTeX runs bounded."""
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ from paperfeed.store.schema import paper_links, paper_signals, papers
 from paperfeed.store.subscriptions import Preferences, delete_subscription, upsert_subscription
 from paperfeed.web.security import CSRF_PLACEHOLDER
 
-from ..web_site import Site, client, csrf_of, make_user, site  # noqa: F401
+from ..factories import Site, csrf_of, make_user
 
 PAPER = "2503.11742"
 EVIL = ["javascript:alert(document.cookie)", "data:text/html,<script>alert(1)</script>",

@@ -16,14 +16,14 @@ from sqlalchemy import Engine
 
 from paperfeed.config import Settings, load_settings
 
-from ..web_site import Site, build_site, csrf_of
+from ..factories import Site, build_site, csrf_of
 
 PROXY = ("10.0.0.1", 40000)
 
 
 @pytest.fixture
-def proxied(settings: Settings, engine: Engine) -> Iterator[Site]:
-    site = build_site(settings.model_copy(update={"trusted_proxies": "10.0.0.1, ::1"}), engine)
+def proxied(settings: Settings, corpus: Engine) -> Iterator[Site]:
+    site = build_site(settings, corpus, trusted_proxies="10.0.0.1, ::1")
     yield site
     site.app.state.engine.dispose()
 

@@ -25,7 +25,7 @@ from paperfeed.store.subscriptions import Preferences, get_subscription, upsert_
 from paperfeed.web.feeds.personal import personal_feed_path
 from paperfeed.web.security import SignedLinks
 
-from ..web_site import Site, build_site, make_user
+from ..factories import Site, build_site, make_user
 
 
 def unconfigured(settings: Settings, data_dir: Path) -> Settings:
@@ -51,8 +51,8 @@ def test_no_key_configured_means_a_random_private_key_said_once(
 
 
 @pytest.fixture
-def fresh_install(settings: Settings, engine: Engine, tmp_path: Path) -> Iterator[Site]:
-    site = build_site(unconfigured(settings, tmp_path / "data"), engine)
+def fresh_install(settings: Settings, corpus: Engine, tmp_path: Path) -> Iterator[Site]:
+    site = build_site(unconfigured(settings, tmp_path / "data"), corpus)
     yield site
     site.app.state.engine.dispose()
 
