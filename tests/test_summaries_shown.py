@@ -6,14 +6,16 @@ import datetime as dt
 import json
 
 import feedparser
+import pytest
 from sqlalchemy import select
 
 from paperfeed.index.summaries import METHOD, store_summaries
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 
-from .api_corpus import *
-from .api_corpus import TRICKY_ID
+from .factories import TRICKY_ID
+
+pytestmark = pytest.mark.corpus("api")
 
 TLDR = "We propose <script>alert(1)</script> & co for x < y."
 KEYWORDS = ["hubness & <b>bold</b>", "image captions"]
