@@ -1,7 +1,5 @@
 """`paperfeed users add|list|promote|demote|disable|enable|delete|invite`: what a script
 sees (stdout, one-line stderr, exit codes) and what the database holds afterwards."""
-# ruff: noqa: F811
-# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -22,7 +20,7 @@ from paperfeed.store.sessions import create_session, session_user
 from paperfeed.store.tokens import create_token, user_for_token
 from paperfeed.store.users import authenticate, get_user_by_username
 
-from .web_site import PASSWORD, Site, client, csrf_of, log_in, site  # noqa: F401
+from .factories import PASSWORD, Site, csrf_of
 
 SAMPLE = Path(__file__).parent / "data" / "bulk" / "listing-sample.jsonl"
 

@@ -1,8 +1,6 @@
 """Issue 11 item 9: admin is explicit. A web sign-up never becomes admin (once the first
 sign-up did, and on PostgreSQL two racing first sign-ups both did); admins come from the
 CLI (`paperfeed users add ... --admin`, `users promote`)."""
-# ruff: noqa: F811
-# (the pytest fixtures site and client are imported from tests/web_site.py by name)
 
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ from sqlalchemy import select
 from paperfeed.cli import main
 from paperfeed.store.community_schema import users
 
-from ..web_site import PASSWORD, Site, client, log_in, post, site  # noqa: F401
+from ..factories import PASSWORD, Site, log_in, post
 
 
 def sign_up(client: TestClient, name: str) -> None:
