@@ -9,6 +9,7 @@ One module per command group; each defines plain click commands and groups:
 - ``search.py``  index, search, similar, eval beir
 - ``users.py``   users add|list|promote|demote|disable|enable|delete|invite
 - ``mail.py``    digest send, subscribers add|list|remove|import
+- ``channels.py`` channels add|list|remove|resume|send (Slack, Discord, ... webhooks)
 - ``ops.py``     serve, demo (its steps: ``ops.DEMO_STEPS``), worker, settings
 - ``reference.py`` docs/cli.md, generated from every command's ``--help``
 
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import click
 
+from . import channels, mail, ops, papers, search, users
 from . import ingest as ingest_commands
-from . import mail, ops, papers, search, users
 
 COMMANDS: list[click.Command] = [
     papers.init, papers.import_, papers.stats, papers.papers,
     ingest_commands.ingest,
     search.index_cmd, search.search_cmd, search.similar_cmd, search.eval_group,
     users.users,
-    mail.digest, mail.subscribers,
+    mail.digest, mail.subscribers, channels.channels,
     ops.serve, ops.demo, ops.worker, ops.settings_cmd,
 ]
 

@@ -111,7 +111,21 @@ def worker(ctx: click.Context, db_url: str | None, config_path: str | None, once
         ("ingest arxiv", lambda: ctx.invoke(ingest_arxiv, **options)),
     ]
     steps.append(("index", lambda: ctx.invoke(index_cmd, **options)))
+    steps.append(("channels", lambda: _post_channels(settings)))
     run_worker(settings, engine_for(settings), steps, once=once, echo=click.echo)
+
+
+def _post_channels(settings: Settings) -> None:
+    """The worker's channel step: the newest listing day to every due channel."""
+    from paperfeed.mail.channels import post_channels
+    from paperfeed.rank.listings import today
+
+    engine = engine_for(settings)
+    with engine.connect() as conn:
+        day = today(conn)
+    if day is not None:
+        report = post_channels(engine, settings, day)
+        click.echo(f"worker: channels {report.period}: {len(report.sent)} posted")
 
 
 @click.command("settings")
