@@ -10,6 +10,7 @@ def page_routers() -> list[APIRouter]:
     from . import (
         accounts,
         admin,
+        citations,
         collections,
         feeds,
         for_you,
@@ -22,6 +23,7 @@ def page_routers() -> list[APIRouter]:
 
     return [
         feeds.router,
+        citations.router,  # before papers: /papers/{id}.bib is not a paper page
         papers.router,
         search.router,
         people.router,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
+from paperfeed.citations import to_bibtex
 from paperfeed.index.summaries import get_summaries
 from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.rank.cards import load_cards_by_arxiv_id
@@ -29,7 +30,7 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
-from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId, load_user
 from ..request_limits import enforce_limit
 from .cached import cached_page
 from .forms import json_or_back, too_many
@@ -78,6 +79,12 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
         raise HTTPException(404, "That is not an arXiv id (they look like 2503.11731).")
     if parsed[0] != arxiv_id:
         return RedirectResponse(f"/papers/{parsed[0]}", status_code=301)
+    from .citations import citation_format, paper_citation
+
+    fmt = citation_format(request)  # Accept: application/x-bibtex etc. (as doi.org)
+    if fmt is not None:
+        return paper_citation(arxiv_id, fmt=fmt, engine=request.app.state.engine,
+                              user=load_user(request))
 
     raw_page = request.query_params.get("cp", "1")
     comments_page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
@@ -111,6 +118,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
             "code_links": [l for l in paper.links if l.kind == "code"],
             "project_links": [l for l in paper.links if l.kind in ("project", "data")],
             "editing": request.query_params.get("edit", ""),
+            "bibtex": to_bibtex(paper),
         }
         return "paper.html", context, 200
 

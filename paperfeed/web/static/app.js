@@ -23,3 +23,16 @@ document.addEventListener("submit", function (event) {
     button.disabled = false;
   });
 });
+
+// "Copy BibTeX" and other copy buttons: data-copy names the element whose text is copied.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+  if (!button || !navigator.clipboard) return;
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source) return;
+  navigator.clipboard.writeText(source.textContent).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  });
+});
