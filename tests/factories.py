@@ -60,6 +60,8 @@ from paperfeed.store.tokens import create_token
 from paperfeed.store.users import User, create_user
 from paperfeed.web.account_mail import RecordedAccountMail
 
+from .community_events import add_votes
+
 DATA = Path(__file__).parent / "data"
 PASSWORD = "correct horse battery staple"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -153,10 +155,10 @@ CORPORA: dict[str, Callable[[Engine], None]] = {
 
 
 def set_upvotes(engine: Engine, counts: dict[str, int]) -> None:
-    """Give papers vote counts directly (the vote routes are tested on their own)."""
-    with write_transaction(engine) as conn:
-        for arxiv_id, n in counts.items():
-            conn.execute(papers.update().where(papers.c.arxiv_id == arxiv_id).values(upvotes=n))
+    """Give papers that many upvotes, cast on their announcement day (the vote routes are
+    tested on their own; trending needs the dated votes, not only the counters)."""
+    for arxiv_id, n in counts.items():
+        add_votes(engine, arxiv_id, n)
 
 
 def paper_ids(engine: Engine) -> list[str]:

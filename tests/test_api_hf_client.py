@@ -10,10 +10,14 @@ non-loopback address fails the test.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import ipaddress
+import json
+import math
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +26,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 
+from paperfeed.ingest.hf_files import import_daily_files
+from paperfeed.rank.trending import PRIOR, STAR_WEIGHT
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.store.submissions import record_submission
@@ -178,3 +184,29 @@ def test_paper_info_has_ai_summary_and_keywords_after_index(server, corpus):
         info = api.paper_info(paper.id)
         assert info.ai_summary and len(info.ai_summary) <= len(info.summary or "") + 1
         assert 1 <= len(info.ai_keywords or []) <= 8
+
+
+def test_list_daily_papers_ranks_an_imported_hugging_face_day_by_the_blended_score(
+    site, server
+):
+    """Done-when check (issue 13): a real archived day imported, nobody voted here, and the
+    official client lists it most upvoted first, in the order of the trending formula."""
+    day = Path(__file__).parent / "data" / "ingest" / "hf-daily" / "2026-08-21.json.gz"
+    assert import_daily_files(site.engine, day).inserted == 17
+    with gzip.open(day, "rt", encoding="utf-8") as f:
+        records = json.load(f)
+
+    def blended(item: dict) -> float:  # upvotes + comments / 2 + stars per doubling + prior
+        paper = item["paper"]
+        stars = paper.get("githubStars")
+        return (paper["upvotes"] + 0.5 * item.get("numComments", 0) + PRIOR
+                + (STAR_WEIGHT * math.log2(1 + stars) if stars is not None else 0.0))
+
+    # Ties (same score, same day) go to the higher arXiv id.
+    ranked = sorted(records, key=lambda r: (blended(r), r["paper"]["id"]), reverse=True)
+    expected = [r["paper"]["id"] for r in ranked]
+    listed = list(HfApi(endpoint=server).list_daily_papers(date="2026-08-21", limit=100))
+    assert ids(listed) == expected
+    most_upvoted = max(records, key=lambda r: r["paper"]["upvotes"])["paper"]["id"]
+    assert listed[0].id == most_upvoted == "2608.19880"
+    assert listed[0].github_repo == "https://github.com/google-research/envharness"

@@ -43,12 +43,13 @@ def test_vote_is_idempotent_and_counted_once(client, api_user):
 
 
 def test_vote_invalidates_the_etag_of_the_listing(client, api_user):
-    first = client.get("/api/daily_papers", params={"date": "2025-03-18"})
+    # By local upvotes: a vote cast today does not belong to 2025-03-18's trending window.
+    first = client.get("/api/daily_papers", params={"date": "2025-03-18", "sort": "upvotes"})
     etag = first.headers["etag"]
-    assert client.get("/api/daily_papers", params={"date": "2025-03-18"},
+    assert client.get("/api/daily_papers", params={"date": "2025-03-18", "sort": "upvotes"},
                       headers={"If-None-Match": etag}).status_code == 304
     client.post("/api/papers/2503.11731/vote", headers=api_user.auth)
-    after = client.get("/api/daily_papers", params={"date": "2025-03-18"},
+    after = client.get("/api/daily_papers", params={"date": "2025-03-18", "sort": "upvotes"},
                        headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert after.json()[0]["paper"]["upvotes"] == 1

@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
+from paperfeed.rank.trending import TRENDING_FORMULA
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 
+from .community_events import add_votes
 from .factories import TODAY, Site
 
 
 def test_home_shows_the_newest_day_ranked_by_votes(site: Site, client: TestClient) -> None:
-    with write_transaction(site.engine) as conn:
-        conn.execute(update(papers).where(papers.c.arxiv_id == "2503.99901").values(upvotes=7))
+    add_votes(site.engine, "2503.99901", 7)
     page = client.get("/")
     assert page.status_code == 200
     assert "Thursday, March 20, 2025" in page.text
@@ -79,7 +79,7 @@ def test_category_author_about_and_trending(client: TestClient) -> None:
     assert author.status_code == 200 and "Safe Vision-Language Models" in author.text
     assert client.get("/authors/Nobody%20Atall").status_code == 404
     about = client.get("/about")
-    assert "(upvotes + 0.5 × comments + 1) / (age_days + 2)^1.5" in about.text
+    assert TRENDING_FORMULA in about.text and "half-life" in about.text
     for window in ("day", "week", "month"):
         trending = client.get(f"/trending?window={window}")
         assert trending.status_code == 200 and 'class="card"' in trending.text
@@ -121,3 +121,31 @@ def test_a_user_profile_lists_submissions_and_public_collections(
     assert "Vision picks" in page.text and "Secret list" not in page.text
     assert "Safe Vision-Language Models" in page.text
     assert client.get("/users/nobody").status_code == 404
+
+
+def test_cards_and_paper_pages_show_hugging_face_signals_and_rank_by_them(
+    site: Site, client: TestClient
+) -> None:
+    import datetime as dt
+
+    from paperfeed.models import Signal
+    from paperfeed.store.papers import load_papers, upsert_papers
+
+    day = dt.date.fromisoformat(TODAY)
+    with write_transaction(site.engine) as conn:
+        stored = load_papers(conn, ["2503.14620"])["2503.14620"]
+        stored.signals = [Signal("hf", "upvotes", "123", day),
+                          Signal("hf", "github_stars", "45", day),
+                          Signal("hf", "github_repo", "https://github.com/example/sim", day)]
+        upsert_papers(conn, [stored])
+    page = client.get("/")
+    assert "ranked by trending score" in page.text and 'href="/about#trending"' in page.text
+    first = re.search(r'<li class="card" id="paper-([^"]+)"', page.text)
+    assert first and first.group(1) == "2503.14620"  # nobody voted here: HF upvotes lead
+    card = page.text[page.text.index('id="paper-2503.14620"'):]
+    card = card[:card.index("</li>")]
+    assert "▲ 123 on Hugging Face" in card and "★ 45 GitHub stars" in card
+    assert 'href="https://github.com/example/sim"' in card
+    paper = client.get("/papers/2503.14620").text
+    assert "▲ 123 on Hugging Face" in paper and "★ 45 GitHub stars" in paper
+    assert "on Hugging Face" not in client.get("/papers/2503.14626").text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -115,15 +116,26 @@ def ingest_oai(db_url: str | None, config_path: str | None, set_spec: str | None
               help="Day to read (default: today, UTC); with --until, the first day.")
 @click.option("--until", "last_day", type=DAY, default=None, help="Last day of a range.")
 @click.option("--base-url", default=None, help="Hugging Face base URL (default: hf_url).")
+@click.option("--from-file", "from_file", type=click.Path(exists=True, path_type=Path),
+              default=None, help="Import archived daily_papers responses instead: a JSON "
+              "array or JSON Lines file (.gz too) or a folder of them; the day comes from "
+              "each record or the file name (2025-03-18.json.gz). No network.")
 def ingest_hf(db_url: str | None, config_path: str | None, first_day: Any, last_day: Any,
-              base_url: str | None) -> None:
+              base_url: str | None, from_file: Path | None) -> None:
     """Hugging Face daily papers with their upvotes, submitter and links, day by day."""
     import datetime as dt
 
     from paperfeed.ingest.hf_daily import ingest_daily_papers
+    from paperfeed.ingest.hf_files import import_daily_files
 
     settings = settings_from(db_url, config_path)
     engine = engine_for(settings)
+    if from_file is not None:
+        with progress_bar("HF daily papers files") as update:
+            summary = import_daily_files(engine, from_file, progress=update)
+        print_summary(summary)
+        exit_for(summary)
+        return
     first = first_day.date() if first_day else dt.datetime.now(dt.UTC).date()
     # Hugging Face is not arXiv: one request a second is polite enough there.
     delay = min(settings.arxiv_delay_seconds, 1.0)

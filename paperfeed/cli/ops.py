@@ -78,8 +78,10 @@ def serve(db_url: str | None, config_path: str | None, host: str, port: int, wor
 @click.pass_context
 def demo(ctx: click.Context, db_url: str | None, config_path: str | None, host: str, port: int,
          no_serve: bool) -> None:
-    """Load the bundled corpus (30 real arXiv listing days), index it, and serve it."""
+    """Load the bundled corpus (30 real arXiv listing days and their Hugging Face daily
+    papers), index it, and serve it."""
     from paperfeed.ingest.bulk import import_file
+    from paperfeed.ingest.hf_files import import_daily_files
 
     settings = settings_from(db_url, config_path)
     engine = engine_for(settings)
@@ -87,6 +89,10 @@ def demo(ctx: click.Context, db_url: str | None, config_path: str | None, host: 
     with resources.as_file(corpus) as path, progress_bar("demo corpus", bytes_=True) as update:
         summary = import_file(engine, path, progress=update)
     print_summary(summary)
+    # Real Hugging Face upvotes, stars and links for the demo's days (see paperfeed/data/).
+    signals = resources.files("paperfeed") / "data" / "demo-hf-daily.jsonl.gz"
+    with resources.as_file(signals) as path, progress_bar("Hugging Face signals") as update:
+        print_summary(import_daily_files(engine, path, progress=update))
     for step in DEMO_STEPS:
         step(settings, engine)
     if not no_serve:

@@ -96,7 +96,7 @@ def papers() -> None:
 @click.option("--week", metavar="YYYY-Www", help="Papers of an ISO week, e.g. 2025-W12.")
 @click.option("--month", metavar="YYYY-MM", help="Papers of a month.")
 @click.option("--sort", type=click.Choice(list(SORTS)), default=None,
-              help="publishedAt (newest first), trending or upvotes. Default: upvotes "
+              help="publishedAt (newest first), trending or upvotes. Default: trending "
               "for a period, newest first otherwise.")
 @click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=20,
               show_default=True, help="Papers per page.")

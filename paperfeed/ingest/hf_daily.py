@@ -102,7 +102,7 @@ def paper_from_daily(item: Any, day: dt.date) -> Paper:
         signal("organization", organization.get("name") or organization.get("fullname"))
     signal("discussion_id", _field(item, paper, "discussionId"))
     links = [Link(repo, "code")] if repo else []
-    if project:
+    if project and project != repo:
         kind = classify_link(project)
         links.append(Link(project, "project" if kind == "other" else kind))
     links += [link for link in find_links(abstract) if link.url not in {x.url for x in links}]
@@ -121,15 +121,21 @@ def paper_from_daily(item: Any, day: dt.date) -> Paper:
     )
 
 
-def parse_daily_papers(body: bytes | str, day: dt.date) -> list[Paper | Rejected]:
-    """A /api/daily_papers reply -> Papers and Rejected ('paper 3 of 2025-04-28').
-    Raises InvalidRecord when the reply is not a JSON list."""
+def decode_daily_list(body: bytes | str) -> list[Any]:
+    """The items of a /api/daily_papers reply (a JSON list). Raises InvalidRecord."""
     try:
         data = json.loads(body)
     except ValueError as exc:
         raise InvalidRecord(f"bad JSON: {exc}") from exc
     if not isinstance(data, list):
         raise InvalidRecord("reply is not a JSON list")
+    return data
+
+
+def parse_daily_papers(body: bytes | str, day: dt.date) -> list[Paper | Rejected]:
+    """A /api/daily_papers reply -> Papers and Rejected ('paper 3 of 2025-04-28').
+    Raises InvalidRecord when the reply is not a JSON list."""
+    data = decode_daily_list(body)
     items: list[Paper | Rejected] = []
     for number, item in enumerate(data, start=1):
         try:

@@ -43,13 +43,16 @@ class PaperCard:
     tldr_source: str | None = None
     keywords: tuple[str, ...] = ()
     keywords_source: str | None = None
+    hf_upvotes: int | None = None  # upvotes on Hugging Face's daily papers, when ingested
+    github_stars: int | None = None  # stars of the code repository, as Hugging Face reported
 
 
 def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCard]:
     """Cards by paper id (hidden papers included: callers choose what to list).
 
-    Three queries whatever the number of ids: papers, their categories, their links and
-    the HF-signal links, plus the submitter of each.
+    Four queries whatever the number of ids: papers with their submitter, their
+    categories, their links, and the Hugging Face signals (repo, project page, upvotes,
+    GitHub stars).
     """
     ids = list(dict.fromkeys(paper_ids))
     if not ids:
@@ -79,12 +82,18 @@ def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCar
         .order_by(paper_links.c.paper_id, paper_links.c.url)
     ):
         links.setdefault(r.paper_id, {}).setdefault(r.kind, r.url)
+    counts: dict[int, dict[str, int]] = {}
     for r in conn.execute(
         select(paper_signals.c.paper_id, paper_signals.c.kind, paper_signals.c.value).where(
             paper_signals.c.paper_id.in_(ids),
-            paper_signals.c.kind.in_(["github_repo", "project_page"]),
+            paper_signals.c.kind.in_(["github_repo", "project_page", "upvotes", "github_stars"]),
+            paper_signals.c.source == "hf",
         )
     ):
+        if r.kind in ("upvotes", "github_stars"):
+            if str(r.value).strip().isdigit():
+                counts.setdefault(r.paper_id, {})[r.kind] = int(r.value)
+            continue
         kind = "code" if r.kind == "github_repo" else "project"
         links.setdefault(r.paper_id, {})[kind] = r.value
     summaries = get_summaries(conn, ids)
@@ -112,6 +121,8 @@ def load_cards(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperCar
             tldr_source=summary.tldr_source if summary else None,
             keywords=summary.keywords if summary else (),
             keywords_source=summary.keywords_source if summary else None,
+            hf_upvotes=counts.get(r.id, {}).get("upvotes"),
+            github_stars=counts.get(r.id, {}).get("github_stars"),
         )
     return out
 

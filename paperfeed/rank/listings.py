@@ -13,14 +13,14 @@ day in it (``submissions.feed_day``): a known paper submitted today joins today'
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from paperfeed.rank.cards import PaperCard, load_cards
 from paperfeed.rank.periods import InvalidPeriod, Period
-from paperfeed.rank.trending import WINDOW_DAYS, Window, trending_ids
+from paperfeed.rank.trending import WINDOW_DAYS, TrendingWindow, Window, score_window
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.schema import paper_categories, papers
 
@@ -64,7 +64,13 @@ def adjacent_days(conn: Connection, day: dt.date) -> tuple[dt.date | None, dt.da
     return prev_, next_
 
 
-def _in_period(start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]
+def _in_category(category: str) -> ColumnElement[bool]:
+    return papers.c.id.in_(
+        select(paper_categories.c.paper_id).where(paper_categories.c.category == category)
+    )
+
+
+def _in_period(start: dt.date, end: dt.date) -> ColumnElement[bool]:
     submitted = select(submissions.c.paper_id).where(
         submissions.c.feed_day >= start, submissions.c.feed_day <= end
     )
@@ -81,14 +87,15 @@ def list_period(
     conn: Connection,
     period: Period,
     *,
-    sort: Sort = "votes",
+    sort: Sort = "trending",
     limit: int = 50,
     offset: int = 0,
     category: str | None = None,
     submitter: str | None = None,
 ) -> Feed:
-    """The visible papers of ``period``, ranked by votes (then comments, then newest id),
-    by publication (newest first), or by the trending score as of the period's last day.
+    """The visible papers of ``period``, ranked by the trending score of the period's
+    events (:func:`paperfeed.rank.trending.score_window`, the default), by local votes (then
+    comments, then newest id) or by publication (newest first).
 
     ``category`` keeps papers listed in that arXiv category; ``submitter`` keeps papers a
     user (by username) submitted. ``limit`` is clamped to 1..500, ``offset`` to >= 0.
@@ -96,9 +103,7 @@ def list_period(
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     cond = _in_period(period.start, period.end)
     if category:
-        cond = and_(cond, papers.c.id.in_(
-            select(paper_categories.c.paper_id).where(paper_categories.c.category == category)
-        ))
+        cond = and_(cond, _in_category(category))
     if submitter:
         cond = and_(cond, papers.c.id.in_(
             select(submissions.c.paper_id)
@@ -106,11 +111,8 @@ def list_period(
             .where(users.c.username == submitter.lower())
         ))
     if sort == "trending":
-        ranked = trending_ids(conn, cond, period.end)
-        page = ranked[offset : offset + limit]
-        cards = load_cards(conn, [pid for pid, _ in page])
-        items = [_with_score(cards[pid], score) for pid, score in page if pid in cards]
-        return Feed(period, items, len(ranked), limit, offset)
+        window = TrendingWindow(period.start, period.end, today(conn))
+        return _trending_page(conn, cond, window, period, limit, offset)
     total = conn.execute(select(func.count()).select_from(papers).where(cond)).scalar_one()
     order = (
         [papers.c.announced_on.desc(), papers.c.arxiv_id.desc()]
@@ -135,7 +137,8 @@ def trending(
     category: str | None = None,
 ) -> Feed:
     """Papers of the ``window`` (day / week / month) ending on ``as_of`` (default: today),
-    ranked by :data:`TRENDING_FORMULA`. An empty database gives an empty feed."""
+    ranked by :func:`paperfeed.rank.trending.score_window`. An empty database gives an
+    empty feed."""
     if window not in WINDOW_DAYS:
         raise InvalidPeriod(f"window must be day, week or month, not {window!r}")
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
@@ -146,14 +149,11 @@ def trending(
     period = Period("day" if window == "day" else "week", start, end)
     cond = _in_period(start, end)
     if category:
-        cond = and_(cond, papers.c.id.in_(
-            select(paper_categories.c.paper_id).where(paper_categories.c.category == category)
-        ))
-    ranked = trending_ids(conn, cond, end)
-    page = ranked[offset : offset + limit]
-    cards = load_cards(conn, [pid for pid, _ in page])
-    items = [_with_score(cards[pid], score) for pid, score in page if pid in cards]
-    return Feed(period, items, len(ranked), limit, offset, window)
+        cond = and_(cond, _in_category(category))
+    scored = TrendingWindow(start, end, today(conn) if as_of else end)
+    feed = _trending_page(conn, cond, scored, period, limit, offset)
+    feed.window = window
+    return feed
 
 
 def list_recent(
@@ -171,9 +171,7 @@ def list_recent(
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     cond: ColumnElement[bool] = papers.c.hidden.is_(False)
     if category:
-        cond = and_(cond, papers.c.id.in_(
-            select(paper_categories.c.paper_id).where(paper_categories.c.category == category)
-        ))
+        cond = and_(cond, _in_category(category))
     if author_key:
         cond = and_(cond, papers.c.id.in_(
             select(paper_authors.c.paper_id)
@@ -190,10 +188,16 @@ def list_recent(
     return Feed(None, [cards[i] for i in ids if i in cards], int(total), limit, offset)
 
 
-def _with_score(card: PaperCard, score: float) -> PaperCard:
-    from dataclasses import replace
-
-    return replace(card, score=round(score, 6))
+def _trending_page(
+    conn: Connection, cond: ColumnElement[bool], window: TrendingWindow, period: Period,
+    limit: int, offset: int,
+) -> Feed:
+    ranked = score_window(conn, cond, window)
+    page = ranked[offset : offset + limit]
+    cards = load_cards(conn, [s.paper_id for s in page])
+    items = [replace(cards[s.paper_id], score=round(s.score, 6))
+             for s in page if s.paper_id in cards]
+    return Feed(period, items, len(ranked), limit, offset)
 
 
 __all__ = [

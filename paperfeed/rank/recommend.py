@@ -6,7 +6,7 @@ both "protein structure" and "speech recognition" gets the best of each. A paper
 
     best cosine over the interest vectors
     - 0.5 x max(0, best cosine over "not interested" papers)
-    + 0.10 x trending (the period's trending score, community + Hugging Face upvotes, 0..1)
+    + 0.10 x trending (the period's trending score, rank/trending.py, scaled to 0..1)
     + 0.25 if a followed author wrote it
 
 Papers the person was already sent, muted keywords and excluded categories are removed;
@@ -30,6 +30,8 @@ from sqlalchemy import Connection, and_, select
 
 from paperfeed.index.embedder import Embedder
 from paperfeed.index.vectors import get_vectors
+from paperfeed.rank.listings import today
+from paperfeed.rank.trending import TrendingWindow, score_window
 from paperfeed.store.schema import paper_categories, paper_signals, papers
 
 Section = Literal["trending", "personal"]
@@ -121,20 +123,20 @@ def load_candidates(
 ) -> Candidates:
     """Visible papers announced between ``start`` and ``end`` (inclusive) with their vectors.
 
-    ``matrix_for(conn, ids)`` returns the (len(ids), dim) vectors. Trending uses the
-    community formula of :mod:`paperfeed.rank.trending` as of ``end``.
+    ``matrix_for(conn, ids)`` returns the (len(ids), dim) vectors. Trending is the one
+    trending score of :func:`paperfeed.rank.trending.score_window` over that window, so a
+    digest ranks exactly as the site's /trending does.
     """
-    from paperfeed.rank.trending import trending_score
-
+    in_window = and_(
+        papers.c.announced_on >= start, papers.c.announced_on <= end,
+        papers.c.hidden.is_(False),
+    )
     rows = conn.execute(
         select(
             papers.c.id, papers.c.title, papers.c.abstract, papers.c.authors_text,
-            papers.c.upvotes, papers.c.num_comments, papers.c.announced_on,
+            papers.c.upvotes,
         )
-        .where(
-            and_(papers.c.announced_on >= start, papers.c.announced_on <= end),
-            papers.c.hidden.is_(False),
-        )
+        .where(in_window)
         .order_by(papers.c.id)
     ).all()
     ids = [r.id for r in rows]
@@ -144,8 +146,7 @@ def load_candidates(
             select(paper_categories).where(paper_categories.c.paper_id.in_(ids[start_at:start_at + 900]))
         ):
             cats.setdefault(r.paper_id, []).append((not r.is_primary, r.category))
-    # Community upvotes plus Hugging Face upvotes where ingested (paper_signals "hf"), so a
-    # fresh site without votes still has a meaningful trending section.
+    # The upvotes a reason quotes: local ones plus Hugging Face's where ingested.
     votes = {r.id: r.upvotes for r in rows}
     for start_at in range(0, len(ids), 900):
         for pid, value in conn.execute(
@@ -155,11 +156,11 @@ def load_candidates(
             )
         ):
             votes[pid] += int(value) if str(value).isdigit() else 0
-    scores = np.array(
-        [trending_score(votes[r.id], r.num_comments, (end - (r.announced_on or end)).days)
-         for r in rows],
-        dtype=np.float32,
-    )
+    scored = {
+        s.paper_id: s.score
+        for s in score_window(conn, in_window, TrendingWindow(start, end, today(conn)))
+    }
+    scores = np.array([scored.get(r.id, 0.0) for r in rows], dtype=np.float32)
     top = float(scores.max()) if len(scores) else 1.0
     return Candidates(
         ids=np.array(ids, dtype=np.int64),

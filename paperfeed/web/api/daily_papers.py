@@ -1,9 +1,11 @@
 """``GET /api/daily_papers``: Hugging Face's daily-papers listing, same parameters and shape.
 
 Without ``date`` / ``week`` / ``month`` it lists every paper newest first (page through
-with ``p``); with one of them, that period's papers ranked by votes as on the home page.
-``sort=publishedAt`` orders any listing newest first and ``sort=trending`` by the trending
-score (see the about page); ``sort=upvotes`` is a paperfeed extension.
+with ``p``); with one of them, that period's papers ranked by the trending score of the
+period's events, as on the home page (local votes, comments, saves and submissions plus
+Hugging Face upvotes and GitHub stars; see the about page). ``sort=publishedAt`` orders any
+listing newest first, ``sort=trending`` by that score; ``sort=upvotes`` (local votes only)
+is a paperfeed extension.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def list_daily_papers(
     """(one page of items, how many there are in all) for the daily-papers parameters;
     shared by the API and ``paperfeed papers ls``. Raises InvalidPeriod for a bad period."""
     period = parse_period(date=date, week=week, month=month)
-    order = SORTS[sort] if sort is not None else ("votes" if period is not None else "published")
+    order = SORTS[sort] if sort is not None else ("trending" if period is not None else "published")
     if period is None:
         # Every paper up to "today", so that trending ages are counted from the newest day.
         period = Period("month", FIRST_DAY, max(today(conn) or FIRST_DAY, FIRST_DAY))

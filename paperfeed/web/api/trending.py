@@ -1,7 +1,7 @@
 """``GET /api/trending?window=day|week|month``: papers ranked by the trending score.
 
-The score is rank/trending.py's formula (votes and comments, decayed by age; see the about
-page); each item carries it as ``score``. Items have the daily-papers shape.
+The score is rank/trending.py's (the window's events, decayed by age, plus a recency prior;
+see the about page); each item carries it as ``score``. Items have the daily-papers shape.
 """
 
 from __future__ import annotations

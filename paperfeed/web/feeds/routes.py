@@ -73,10 +73,13 @@ def paper_entries(
             tldr += "<p>Keywords: " + ", ".join(
                 f'<a href="{html.escape(views.base_url)}/search?q={quote(k, safe="")}">'
                 f"{html.escape(k)}</a>" for k in card.keywords) + "</p>"
+        hf = f" · ▲ {card.hf_upvotes} on Hugging Face" if card.hf_upvotes is not None else ""
+        if card.github_stars is not None:
+            hf += f" · ★ {card.github_stars} GitHub stars"
         content = (
             f"{why}<p>{html.escape(', '.join(card.authors))}</p>{tldr}"
             f"<p>{html.escape(card.abstract)}</p>"
-            f"<p>{card.upvotes} upvotes · {card.num_comments} comments · {link_html}</p>"
+            f"<p>{card.upvotes} upvotes · {card.num_comments} comments{hf} · {link_html}</p>"
         )
         entries.append(
             AtomEntry(
@@ -123,7 +126,7 @@ def make_feed(
 
 
 @router.get("/feeds/daily.atom", response_class=Response, responses=ATOM_RESPONSE,
-            summary="Papers of a day (default: the newest), ranked by votes")
+            summary="Papers of a day (default: the newest), ranked by the trending score")
 def daily_feed(
     request: Request, conn: DbConn, settings: SettingsDep, views: Views,
     date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,

@@ -12,9 +12,10 @@ from sqlalchemy import Connection, select
 
 from paperfeed.ingest.normalize import author_key, is_arxiv_category
 from paperfeed.rank import listings, periods
+from paperfeed.rank import trending as trending_score
 from paperfeed.rank.listings import Feed
 from paperfeed.rank.periods import InvalidPeriod, Period
-from paperfeed.rank.trending import GRAVITY, TRENDING_FORMULA, WINDOW_DAYS
+from paperfeed.rank.trending import TRENDING_FORMULA, WINDOW_DAYS
 from paperfeed.store.schema import authors
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
@@ -85,7 +86,7 @@ def _home_page(conn: Connection, user: User | None, date: str | None, week: str 
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> HTMLResponse:
-    """The newest day's papers by votes; ?date=, ?week=YYYY-Www, ?month=YYYY-MM."""
+    """The newest day's papers by trending score; ?date=, ?week=YYYY-Www, ?month=YYYY-MM."""
     q = request.query_params
     page = page_number(request)
 
@@ -123,8 +124,11 @@ async def trending_page(request: Request) -> HTMLResponse:
 @router.get("/about", response_class=HTMLResponse)
 async def about(request: Request) -> HTMLResponse:
     def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
-        return "about.html", {"formula": TRENDING_FORMULA,
-                              "gravity": GRAVITY, "windows": WINDOW_DAYS}, 200
+        return "about.html", {
+            "formula": TRENDING_FORMULA, "windows": WINDOW_DAYS,
+            "weights": trending_score.WEIGHTS, "star_weight": trending_score.STAR_WEIGHT,
+            "prior": trending_score.PRIOR, "late_days": trending_score.LATE_DAYS,
+        }, 200
 
     return await cached_page(request, build)
 

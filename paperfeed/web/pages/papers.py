@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from paperfeed.citations import to_bibtex
 from paperfeed.index.summaries import get_summaries
 from paperfeed.ingest.normalize import parse_arxiv_id
-from paperfeed.rank.cards import load_cards_by_arxiv_id
+from paperfeed.rank.cards import load_cards, load_cards_by_arxiv_id
 from paperfeed.rank.similar import similar_papers
 from paperfeed.store.collections import collections_with_paper, user_collections
 from paperfeed.store.comments import (
@@ -104,6 +104,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
         context: dict[str, Any] = {
             "paper": paper,
             "row": row,
+            "card": load_cards(conn, [row.id]).get(row.id),
             "comments": list_comments(conn, row.id, include_hidden=admin,
                                       limit=COMMENTS_PER_PAGE + 1,
                                       offset=(comments_page - 1) * COMMENTS_PER_PAGE),
