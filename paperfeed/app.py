@@ -19,6 +19,7 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.index.terms import use_cache_dir
 from paperfeed.mail import mailer_from_settings
 from paperfeed.store.database import open_engine
+from paperfeed.web import health
 from paperfeed.web.account_mail import SendMail, mail_sender
 from paperfeed.web.api import install_api
 from paperfeed.web.client_address import ClientAddress
@@ -57,8 +58,10 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     state.embedder = SiteEmbedder(settings)
     state.mailer = mailer_from_settings(settings)
     state.send_mail = send_mail or mail_sender(settings, state.mailer)
+    state.warm_up = None  # the search warm-up thread, when the server starts one
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(health.router)
     for router in page_routers():
         app.include_router(router)
     install_page_error_handlers(app)
@@ -78,5 +81,5 @@ def app_from_environment() -> FastAPI:
     from paperfeed.rank.search import warm_up
 
     app = create_app(load_settings())
-    warm_up(app.state.engine, app.state.settings)
+    app.state.warm_up = warm_up(app.state.engine, app.state.settings)  # /readyz waits for it
     return app

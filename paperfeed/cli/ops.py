@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -169,3 +170,35 @@ def _without_password(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+@click.command()
+@common_options
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup(db_url: str | None, config_path: str | None, out: Path) -> None:
+    """Write a consistent snapshot of the database to OUT while the site keeps serving
+    (SQLite: a SQLite file; PostgreSQL: a pg_dump custom-format archive)."""
+    from paperfeed.store.backup import BackupError, backup_database
+
+    settings = settings_from(db_url, config_path)
+    try:
+        result = backup_database(settings.database_url, out)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup of {redact(settings.database_url)} written to {result.path} "
+               f"({result.bytes:,} bytes, {result.kind})")
+
+
+@click.command()
+@common_options
+@click.argument("backup_file", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+def restore(db_url: str | None, config_path: str | None, backup_file: Path) -> None:
+    """Restore a backup made by `paperfeed backup` into an empty database."""
+    from paperfeed.store.backup import BackupError, restore_database
+
+    settings = settings_from(db_url, config_path)
+    try:
+        restore_database(backup_file, settings.database_url)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {backup_file} into {redact(settings.database_url)}")
