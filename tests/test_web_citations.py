@@ -1,6 +1,5 @@
 """Citations on the web: /papers/{id}.bib|.ris|.json, Accept negotiation, citation_* meta
 tags and the Copy BibTeX block, collection and search exports; all parse in real parsers."""
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import get_paper
 from paperfeed.store.schema import papers
 
-from .web_site import Site, client, make_user, site  # noqa: F401
+from .factories import Site, make_user
 
 HOSTILE = "2503.99901"  # its title holds LaTeX, quotes and a <script>
 
