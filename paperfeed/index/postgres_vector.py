@@ -1,7 +1,9 @@
 """pgvector for the search index (PostgreSQL only): the ``vector(n)`` column type and DDL.
 
 Kept beside the index rather than in store/postgres.py because only the search index
-uses it; migration 0002_search and index/schema.py import it.
+uses it (index/schema.py). Migration 0002_search has its own frozen copy of the DDL;
+VECTOR_INDEX_DDL here is what a bulk load recreates after dropping the index
+(bench/pg_million.py).
 """
 
 from __future__ import annotations
@@ -54,12 +56,8 @@ def parse_vector(value: Any) -> Any:
     return np.asarray(value, dtype=np.float32)
 
 
-VECTOR_EXTENSION_DDL = "CREATE EXTENSION IF NOT EXISTS vector"
-
 VECTOR_INDEX_DDL = [
     # Inner product on unit vectors ranks exactly like cosine, one subtraction cheaper.
     """CREATE INDEX IF NOT EXISTS ix_paper_vectors_embedding_hnsw ON paper_vectors
         USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)""",
 ]
-
-DROP_VECTOR_INDEX_DDL = ["DROP INDEX IF EXISTS ix_paper_vectors_embedding_hnsw"]

@@ -40,24 +40,6 @@ FTS_WEIGHTS = postings.FIELD_WEIGHTS
 _fts = table("papers_fts", column("rowid"))
 
 
-# paper_vectors holds float32 blobs; each process searches an in-memory copy of them and
-# reloads it when index_state.generation moves (these triggers move it on every change).
-VECTOR_INDEX_DDL = [
-    "INSERT OR IGNORE INTO index_state(name, generation) VALUES ('paper_vectors', 0)",
-    *[
-        f"""CREATE TRIGGER IF NOT EXISTS paper_vectors_gen_{op[0]} AFTER {op} ON paper_vectors
-        BEGIN
-            UPDATE index_state SET generation = generation + 1 WHERE name = 'paper_vectors';
-        END"""
-        for op in ("INSERT", "UPDATE", "DELETE")
-    ],
-]
-
-DROP_VECTOR_INDEX_DDL = [
-    f"DROP TRIGGER IF EXISTS paper_vectors_gen_{op}" for op in ("I", "U", "D")
-]
-
-
 def fts5_expression(terms: list[str], phrases: list[list[str]],
                     excluded: list[list[str]], *, at_least: int = 1) -> str | None:
     """An FTS5 MATCH expression built only from quoted words, or None if nothing to match.

@@ -31,7 +31,7 @@ from paperfeed.index.schema import paper_summaries
 from paperfeed.index.terms import stems, term_index
 from paperfeed.index.tldr import clean_latex, extractive_tldr
 from paperfeed.index.vectors import get_vectors
-from paperfeed.store.database import write_transaction
+from paperfeed.store.database import dialect, write_transaction
 from paperfeed.store.schema import paper_signals, papers
 
 METHOD = "paperfeed-extractive-v1"
@@ -215,9 +215,7 @@ def store_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or replace paper_summaries rows (dicts with every column)."""
     if not rows:
         return
-    from paperfeed.store.papers import dialect_module
-
-    insert = dialect_module(conn).insert(paper_summaries)
+    insert = dialect(conn).insert(paper_summaries)
     conn.execute(insert.on_conflict_do_update(
         index_elements=[paper_summaries.c.paper_id],
         set_={c: insert.excluded[c] for c in ("method", "text_hash", "tldr", "tldr_source",

@@ -256,54 +256,12 @@ class TermIndex:
         return total
 
 
-# What moves the stamp (migration 0005_terms). SQLite has one writer at a time and gives
-# new papers larger ids, so a counter moved by text updates and deletes, plus max(id), is
-# enough. PostgreSQL commits concurrent transactions in any order and a shared counter row
-# would serialise (and could deadlock) writers, so each statement that inserts, deletes or
-# rewrites papers' text appends a row to a log; the stamp counts the committed rows.
-SQLITE_TERMS_DDL = [
-    f"INSERT OR IGNORE INTO index_state(name, generation) VALUES ('{TEXT_GENERATION}', 0)",
-    *[
-        f"""CREATE TRIGGER IF NOT EXISTS papers_text_gen_{name} AFTER {event} ON papers
-        BEGIN
-            UPDATE index_state SET generation = generation + 1
-            WHERE name = '{TEXT_GENERATION}';
-        END"""
-        for name, event in (("u", "UPDATE OF title, abstract, authors_text"),
-                            ("d", "DELETE"))
-    ],
-]
-SQLITE_DROP_TERMS_DDL = [
-    "DROP TRIGGER IF EXISTS papers_text_gen_u",
-    "DROP TRIGGER IF EXISTS papers_text_gen_d",
-    f"DELETE FROM index_state WHERE name = '{TEXT_GENERATION}'",
-]
-POSTGRES_TERMS_DDL = [
-    """CREATE TABLE IF NOT EXISTS papers_text_changes (
-        id bigserial PRIMARY KEY,
-        changed_at timestamptz NOT NULL DEFAULT now())""",
-    """CREATE OR REPLACE FUNCTION papers_text_changed() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            INSERT INTO papers_text_changes DEFAULT VALUES;
-            RETURN NULL;
-        END $$""",
-    """CREATE TRIGGER papers_text_changed
-        AFTER INSERT OR DELETE OR UPDATE OF title, abstract, authors_text ON papers
-        FOR EACH STATEMENT EXECUTE FUNCTION papers_text_changed()""",
-]
-POSTGRES_DROP_TERMS_DDL = [
-    "DROP TRIGGER IF EXISTS papers_text_changed ON papers",
-    "DROP FUNCTION IF EXISTS papers_text_changed()",
-    "DROP TABLE IF EXISTS papers_text_changes",
-]
-
 _INDEXES: dict[str, TermIndex] = {}
 _LOCK = threading.Lock()
 
 
 def _stamp(conn: Connection) -> tuple[int, int]:
-    """Changes when the papers' text may have changed (see the DDL above)."""
+    """Changes when the papers' text may have changed (triggers of migration 0005_terms)."""
     # the change counter first: a change committed between the two reads only costs one
     # more refresh, never a missed one
     if conn.dialect.name == "postgresql":

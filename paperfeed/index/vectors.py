@@ -22,7 +22,7 @@ from paperfeed.index import postgres_backend, sqlite_backend
 from paperfeed.index.embedder import Embedder
 from paperfeed.index.schema import paper_vectors
 from paperfeed.index.text import embedding_text, text_hash
-from paperfeed.store.database import write_transaction
+from paperfeed.store.database import dialect, write_transaction
 from paperfeed.store.schema import papers
 
 Progress = Callable[..., None]
@@ -110,8 +110,6 @@ def store_vectors(conn: Connection, keys: list[tuple[int, str]], vectors: np.nda
     process reloads its in-memory matrix on its next query.
     """
     backend = backend_for(conn)
-    from paperfeed.store.papers import dialect_module
-
     now = dt.datetime.now(dt.UTC)
     rows = [
         {"paper_id": pid, "model_id": model_id, "text_hash": digest,
@@ -120,7 +118,7 @@ def store_vectors(conn: Connection, keys: list[tuple[int, str]], vectors: np.nda
     ]
     if not rows:
         return
-    insert = dialect_module(conn).insert(paper_vectors)
+    insert = dialect(conn).insert(paper_vectors)
     stmt = insert.on_conflict_do_update(
         index_elements=[paper_vectors.c.paper_id],
         set_={c: insert.excluded[c] for c in ("model_id", "text_hash", "embedding",

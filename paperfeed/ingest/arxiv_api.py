@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Author, ImportSummary, Paper, Rejected, Version
 from paperfeed.store.papers import AuthorIds
 
@@ -29,7 +30,6 @@ from .normalize import (
     clean_text,
     find_links,
     is_arxiv_category,
-    parse_arxiv_id,
     parse_datetime,
 )
 from .pages import Progress, finish_run, land_page, saved_cursor

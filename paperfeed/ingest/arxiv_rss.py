@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Author, ImportSummary, Paper, Rejected, Signal, Version
 from paperfeed.store.papers import AuthorIds, merge_papers
 
@@ -34,7 +35,6 @@ from .normalize import (
     clean_optional,
     clean_text,
     find_links,
-    parse_arxiv_id,
 )
 from .pages import Progress, finish_run, land_page, record_rejection, saved_cursor
 from .upstream import Upstream, UpstreamError

@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import functools
 import re
-import unicodedata
 
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Link
 from paperfeed.safe_urls import safe_url
 
-_NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
-_OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
-_ID_IN_TEXT = re.compile(
-    r"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|arxiv:|^)\s*"
-    r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?",
-    re.IGNORECASE,
-)
 # arXiv categories: "cs.CV", "math.AG", "hep-th", "q-bio.NC", "astro-ph.GA", "stat.ML" ...
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
 _WS = re.compile(r"\s+")
@@ -42,31 +34,6 @@ def normalize_arxiv_id(raw: str) -> str:
     if parsed is None:
         raise InvalidRecord(f"not an arXiv id: {raw!r}")
     return parsed[0]
-
-
-def parse_arxiv_id(raw: str) -> tuple[str, int | None] | None:
-    """(versionless id, version or None) for an id or arXiv/HF URL, else None."""
-    text = (raw or "").strip()
-    if not text or len(text) > 300:
-        return None
-    text = re.sub(r"[?#].*$", "", text).rstrip("/")
-    text = text.removesuffix(".pdf")
-    for pattern in (_NEW_ID, _OLD_ID):
-        m = pattern.match(text)
-        if m:
-            return _canonical(m.group(1)), int(m.group(2)[1:]) if m.group(2) else None
-    m = _ID_IN_TEXT.search(text)
-    if m and (m.end() == len(text)):
-        return _canonical(m.group(1)), int(m.group(2)[1:]) if m.group(2) else None
-    return None
-
-
-def _canonical(ident: str) -> str:
-    if "/" in ident:
-        archive, number = ident.split("/", 1)
-        # 'math.AG/0601001' names the same paper as arXiv's canonical 'math/0601001'.
-        return f"{archive.split('.', 1)[0].lower()}/{number}"
-    return ident
 
 
 def clean_text(text: str | None) -> str:
@@ -137,16 +104,6 @@ def classify_link(url: str) -> str:
     if host.endswith(("github.io", ".io")) or "project" in low:
         return "project"
     return "other"
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def author_key(name: str) -> str:
-    """Case- and accent-folded name used to find one author across papers."""
-    if name.isascii():
-        return " ".join(name.split()).lower()[:255]
-    folded = unicodedata.normalize("NFKD", name)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(folded.split()).lower()[:255]
 
 
 _MIN_DATE = dt.date(1986, 1, 1)

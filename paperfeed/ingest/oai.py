@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Author, ImportSummary, Paper, Rejected, Version
 from paperfeed.store.checkpoints import DONE
 from paperfeed.store.papers import AuthorIds
@@ -29,7 +30,6 @@ from .normalize import (
     clean_text,
     find_links,
     is_arxiv_category,
-    parse_arxiv_id,
     parse_datetime,
 )
 from .pages import Progress, finish_run, land_page, saved_cursor

@@ -21,7 +21,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.identifiers import parse_arxiv_id
 
 MAX_QUERY_CHARS = 2000
 MAX_TERMS = 64

@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, delete, select
 
-from .papers import dialect_module
+from .database import dialect
 from .schema import ingest_checkpoints
 
 DONE = "done"
@@ -27,7 +27,7 @@ def get_checkpoint(conn: Connection, source: str, key: str) -> str | None:
 
 def set_checkpoint(conn: Connection, source: str, key: str, cursor: str) -> None:
     """Save the cursor for (source, key), replacing the previous one."""
-    stmt = dialect_module(conn).insert(ingest_checkpoints).values(
+    stmt = dialect(conn).insert(ingest_checkpoints).values(
         source=source, key=key[:255], cursor=cursor, updated_at=dt.datetime.now(dt.UTC)
     )
     stmt = stmt.on_conflict_do_update(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 
 from .community_schema import data_versions
-from .papers import dialect_module
+from .database import dialect
 
 SITE = "site"
 
@@ -23,7 +23,7 @@ def bump_data_version(conn: Connection) -> None:
         .values(value=data_versions.c.value + 1)
     )
     if result.rowcount == 0:
-        stmt = dialect_module(conn).insert(data_versions).values(name=SITE, value=1)
+        stmt = dialect(conn).insert(data_versions).values(name=SITE, value=1)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["name"], set_={"value": data_versions.c.value + 1}

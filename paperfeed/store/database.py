@@ -1,15 +1,92 @@
-"""Opening a database: one engine per URL, configured by the dialect module that owns it."""
+"""Opening a database: one engine per URL, configured by the dialect module that owns it;
+and ``dialect(conn)``, the one seam through which store/ and index/ reach dialect-specific
+SQL (store/sqlite.py and store/postgres.py are its two implementations)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, Table, create_engine
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import make_url
 
 from . import postgres, sqlite
+
+# INSERT with ON CONFLICT DO NOTHING / DO UPDATE, which both dialects spell the same way.
+ConflictInsert = SqliteInsert | PostgresInsert
+
+
+class Dialect(Protocol):
+    """What differs between SQLite and PostgreSQL below the search index: implemented by
+    the modules store/sqlite.py and store/postgres.py, handed out by :func:`dialect`."""
+
+    @property
+    def NAME(self) -> str:
+        """The SQLAlchemy dialect name: "sqlite" or "postgresql"."""
+        ...
+
+    def insert(self, table: Table) -> ConflictInsert:
+        """An INSERT into ``table`` that supports ``on_conflict_do_nothing/_update``."""
+        ...
+
+    def configure_engine(self, engine: Engine) -> None:
+        """Per-connection settings of a new engine."""
+        ...
+
+    def bind_time(self, value: Any) -> Any:
+        """A date or datetime as the raw value this database stores for it."""
+        ...
+
+    def read_time(self, value: Any) -> Any:
+        """The inverse of :meth:`bind_time`."""
+        ...
+
+    def find_papers(self, conn: Connection,
+                    arxiv_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """arxiv_id -> (id, content_hash) of those already stored."""
+        ...
+
+    def find_authors(self, conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+        """name_key -> authors.id of those already stored."""
+        ...
+
+    def insert_tuples(self, conn: Connection, table: str, columns: Sequence[str],
+                      rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk INSERT of ready-made tuples by the fastest path the database has."""
+        ...
+
+    def insert_papers(self, conn: Connection, columns: Sequence[str],
+                      rows: Sequence[tuple[Any, ...]], now: dt.datetime) -> list[int]:
+        """Insert new papers rows, index them for keyword search, return their ids."""
+        ...
+
+    def insert_authors(self, conn: Connection, table: Table,
+                       names: dict[str, str]) -> dict[str, int]:
+        """Insert missing authors (name_key -> name); return their ids."""
+        ...
+
+    def hold_advisory_lock(self, conn: Connection, key: int) -> None:
+        """Hold a lock on ``key`` for as long as ``conn`` stays open (no-op without one)."""
+        ...
+
+    def release_advisory_lock(self, conn: Connection, key: int) -> None:
+        """Release a lock taken by :meth:`hold_advisory_lock`."""
+        ...
+
+    def advisory_lock_held(self, conn: Connection, key: int) -> bool | None:
+        """Whether some session holds the lock ``key``; None when the database has no
+        such locks (the caller decides another way)."""
+        ...
+
+
+def dialect(conn: Connection) -> Dialect:
+    """The dialect-specific SQL for ``conn``'s database."""
+    return postgres if conn.dialect.name == "postgresql" else sqlite
 
 
 def is_postgres_url(url: str) -> bool:

@@ -21,9 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, select, update
 
-from . import postgres
+from .database import dialect
 from .mail_schema import digest_runs, digest_sends, sent_papers, subscriptions
-from .papers import dialect_module
 
 IN_FLIGHT = ("claimed", "sending")
 _LIVE_OWNERS: set[str] = set()  # runs of this process that have not ended
@@ -57,15 +56,13 @@ def hold_owner_lock(conn: Connection, owner: str) -> None:
     On SQLite nothing is needed: liveness is the owner's process id on this host.
     """
     _LIVE_OWNERS.add(owner)
-    if conn.dialect.name == "postgresql":
-        postgres.hold_advisory_lock(conn, owner_lock_key(owner))
+    dialect(conn).hold_advisory_lock(conn, owner_lock_key(owner))
 
 
 def release_owner_lock(conn: Connection, owner: str) -> None:
     """End ``owner``'s life: rows it left unfinished become retakeable at once."""
     _LIVE_OWNERS.discard(owner)
-    if conn.dialect.name == "postgresql":
-        postgres.release_advisory_lock(conn, owner_lock_key(owner))
+    dialect(conn).release_advisory_lock(conn, owner_lock_key(owner))
 
 
 def owner_is_alive(conn: Connection, owner: str) -> bool:
@@ -74,8 +71,9 @@ def owner_is_alive(conn: Connection, owner: str) -> bool:
     PostgreSQL: its session still holds the advisory lock (works across hosts). SQLite:
     the process id still exists on this host (an SQLite file is only shared on one host).
     """
-    if conn.dialect.name == "postgresql":
-        return not postgres.advisory_lock_is_free(conn, owner_lock_key(owner))
+    held = dialect(conn).advisory_lock_held(conn, owner_lock_key(owner))
+    if held is not None:
+        return held
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
     if host == socket.gethostname()[:60] and pid == str(os.getpid()):
@@ -99,7 +97,7 @@ def message_id_for(period: str, sub_id: int, domain: str) -> str:
 
 def start_run(conn: Connection, period: str, papers: int) -> None:
     """Record that digests of ``period`` are being sent (idempotent)."""
-    stmt = dialect_module(conn).insert(digest_runs).values(
+    stmt = dialect(conn).insert(digest_runs).values(
         period=period, started_at=dt.datetime.now(dt.UTC), papers=papers
     )
     conn.execute(stmt.on_conflict_do_nothing())
@@ -174,7 +172,7 @@ def claim_digests(
         for sub_id, email in due
     ]
     stmt = (
-        dialect_module(conn)
+        dialect(conn)
         .insert(digest_sends)
         .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
         .returning(
@@ -258,7 +256,7 @@ def mark_sent(
         .values(status="sent", sent_at=dt.datetime.now(dt.UTC), error=None)
     )
     if paper_ids:
-        stmt = dialect_module(conn).insert(sent_papers).on_conflict_do_nothing()
+        stmt = dialect(conn).insert(sent_papers).on_conflict_do_nothing()
         conn.execute(
             stmt,
             [{"subscription_id": claim.subscription_id, "paper_id": p, "sent_on": day}
@@ -309,7 +307,7 @@ def papers_already_sent(
 def record_sent_papers(conn: Connection, sub_id: int, paper_ids: Sequence[int], day: dt.date) -> None:
     """Remember papers shown to a subscriber outside a digest (e.g. `digest send --to`)."""
     if paper_ids:
-        stmt = dialect_module(conn).insert(sent_papers).on_conflict_do_nothing()
+        stmt = dialect(conn).insert(sent_papers).on_conflict_do_nothing()
         conn.execute(stmt, [{"subscription_id": sub_id, "paper_id": p, "sent_on": day}
                             for p in paper_ids])
 

@@ -17,10 +17,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, update
 
+from paperfeed.identifiers import author_key
 from paperfeed.models import Author, ImportSummary, Link, Paper, Signal, Version
 from paperfeed.safe_urls import safe_url
 
 from . import postgres, sqlite
+from .database import Dialect
 from .papers import (
     _CHUNK,
     AuthorIds,
@@ -46,7 +48,7 @@ PAPER_COLUMNS = (
     "latest_version", "source", "content_hash",
 )
 _HASH = PAPER_COLUMNS.index("content_hash")
-_DIALECTS = {sqlite.NAME: sqlite, postgres.NAME: postgres}
+_DIALECTS: dict[str, Dialect] = {sqlite.NAME: sqlite, postgres.NAME: postgres}
 
 
 @dataclass(slots=True)
@@ -108,8 +110,6 @@ def paper_rows(
     """Row tuples for ``batch``. Later records of an arXiv id merge into the first one
     (merge_papers). ``hashes`` (arxiv_id -> content_hash) may give digests already known;
     the rest are computed. ``dialect`` is the name of the database the rows are for."""
-    from paperfeed.ingest.normalize import author_key
-
     by_id: dict[str, Paper] = {}
     merged: set[str] = set()
     for paper in batch:

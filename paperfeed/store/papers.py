@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 from paperfeed.models import Author, ImportSummary, Link, Paper, Signal, Version
 from paperfeed.safe_urls import safe_url
 
-from . import postgres, sqlite
+from .database import dialect
 from .schema import (
     authors,
     paper_authors,
@@ -28,10 +28,6 @@ from .schema import (
 )
 
 _CHUNK = 500  # ids per IN (...) list: far below both databases' parameter limits
-
-
-def dialect_module(conn: Connection) -> Any:
-    return sqlite if conn.dialect.name == "sqlite" else postgres
 
 
 def content_hash(paper: Paper) -> str:
@@ -135,11 +131,11 @@ class AuthorIds:
     def resolve(self, conn: Connection, names: dict[str, str]) -> None:
         """Make sure every name_key in ``names`` (key -> display name) has a row and an id."""
         missing = [k for k in names if k not in self.ids]
-        dialect = dialect_module(conn)
-        self.ids.update(dialect.find_authors(conn, missing))
+        sql = dialect(conn)
+        self.ids.update(sql.find_authors(conn, missing))
         new = {k: names[k] for k in missing if k not in self.ids}
         if new:
-            self.ids.update(dialect.insert_authors(conn, authors, new))
+            self.ids.update(sql.insert_authors(conn, authors, new))
 
 
 def upsert_papers(
@@ -161,7 +157,7 @@ def upsert_papers(
     """
     from .paper_rows import paper_rows, write_paper_rows
 
-    rows = paper_rows(batch, dialect_module(conn).NAME, hashes=hashes)
+    rows = paper_rows(batch, dialect(conn).NAME, hashes=hashes)
     return write_paper_rows(conn, rows, now=now, author_ids=author_ids)
 
 

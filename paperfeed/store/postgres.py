@@ -1,4 +1,8 @@
-"""Everything PostgreSQL-specific: connection setup, full-text search DDL, pgvector."""
+"""Everything PostgreSQL-specific below the search index: connection setup, COPY bulk writes,
+advisory locks. (The tsvector column is created by migration 0001_core; pgvector lives with
+the search index, index/postgres_vector.py.)
+
+One implementation of store.database.Dialect (the module itself is the object)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 NAME = "postgresql"
@@ -16,23 +20,6 @@ insert = pg_insert
 def configure_engine(engine: Engine) -> None:
     """Nothing to set per connection beyond psycopg's defaults; kept for symmetry with
     sqlite.configure_engine (vectors are bound as text by index/postgres_vector.py)."""
-
-
-KEYWORD_INDEX_DDL = [
-    # Weighted tsvector kept in sync by PostgreSQL itself: title A, authors B, abstract C.
-    """ALTER TABLE papers ADD COLUMN IF NOT EXISTS search_tsv tsvector
-        GENERATED ALWAYS AS (
-            setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
-            setweight(to_tsvector('simple', coalesce(authors_text, '')), 'B') ||
-            setweight(to_tsvector('english', coalesce(abstract, '')), 'C')
-        ) STORED""",
-    "CREATE INDEX IF NOT EXISTS ix_papers_search_tsv ON papers USING gin (search_tsv)",
-]
-
-DROP_KEYWORD_INDEX_DDL = [
-    "DROP INDEX IF EXISTS ix_papers_search_tsv",
-    "ALTER TABLE papers DROP COLUMN IF EXISTS search_tsv",
-]
 
 
 def bind_time(value: Any) -> Any:
@@ -105,28 +92,22 @@ def insert_papers(
     return ids
 
 
-def hold_advisory_lock(conn: Any, key: int) -> None:
+def hold_advisory_lock(conn: Connection, key: int) -> None:
     """Take a session-level advisory lock on ``key`` (held until the connection closes)."""
-    from sqlalchemy import text
-
     conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
     conn.commit()
 
 
-def advisory_lock_is_free(conn: Any, key: int) -> bool:
-    """Whether no session holds the advisory lock ``key`` (probe: take it, release it)."""
-    from sqlalchemy import text
-
+def advisory_lock_held(conn: Connection, key: int) -> bool | None:
+    """Whether some session holds the advisory lock ``key`` (probe: take it, release it)."""
     got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
     if got:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-    return got
+    return not got
 
 
-def release_advisory_lock(conn: Any, key: int) -> None:
+def release_advisory_lock(conn: Connection, key: int) -> None:
     """Release a session-level advisory lock taken by :func:`hold_advisory_lock`."""
-    from sqlalchemy import text
-
     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     conn.commit()
 

@@ -13,7 +13,7 @@ import hashlib
 from sqlalchemy import Connection, delete, select, update
 
 from .community_schema import rate_limit_hits
-from .papers import dialect_module
+from .database import dialect
 
 
 def key_digest(key: str) -> str:
@@ -31,7 +31,7 @@ def take(conn: Connection, bucket: str, key: str, limit: int, now: float,
     digest = key_digest(key)
     this_window = (rate_limit_hits.c.bucket == bucket, rate_limit_hits.c.key_digest == digest,
                    rate_limit_hits.c.window_start == start)
-    insert = dialect_module(conn).insert(rate_limit_hits).values(
+    insert = dialect(conn).insert(rate_limit_hits).values(
         bucket=bucket, key_digest=digest, window_start=start, hits=1)
     current = conn.execute(
         insert.on_conflict_do_update(

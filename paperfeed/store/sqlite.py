@@ -1,4 +1,7 @@
-"""Everything SQLite-specific: connection pragmas, sqlite-vec, FTS5 keyword index DDL."""
+"""Everything SQLite-specific: connection pragmas, sqlite-vec, bulk writes that keep the FTS5
+keyword index (``papers_fts``, created by migration 0001_core) up to date, no advisory locks.
+
+One implementation of store.database.Dialect (the module itself is the object)."""
 
 from __future__ import annotations
 
@@ -59,34 +62,6 @@ def load_vector_extension(dbapi_conn: sqlite3.Connection) -> bool:
         return True
     except (ImportError, AttributeError, sqlite3.OperationalError):
         return False
-
-
-KEYWORD_INDEX_DDL = [
-    # External-content FTS5 over papers: the text lives once, in papers. New rows are
-    # indexed by insert_papers() one batch at a time (a per-row AFTER INSERT trigger made
-    # bulk import 2.3x slower); updates and deletes are followed by triggers.
-    """CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
-        title, abstract, authors,
-        content='papers', content_rowid='id',
-        tokenize='porter unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER IF NOT EXISTS papers_fts_ad AFTER DELETE ON papers BEGIN
-        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
-        VALUES ('delete', old.id, old.title, old.abstract, old.authors_text);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS papers_fts_au
-        AFTER UPDATE OF title, abstract, authors_text ON papers BEGIN
-        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
-        VALUES ('delete', old.id, old.title, old.abstract, old.authors_text);
-        INSERT INTO papers_fts(rowid, title, abstract, authors)
-        VALUES (new.id, new.title, new.abstract, new.authors_text);
-    END""",
-]
-
-DROP_KEYWORD_INDEX_DDL = [
-    "DROP TRIGGER IF EXISTS papers_fts_au",
-    "DROP TRIGGER IF EXISTS papers_fts_ad",
-    "DROP TABLE IF EXISTS papers_fts",
-]
 
 
 def bind_time(value: Any) -> Any:
@@ -205,3 +180,18 @@ def insert_authors(conn: Connection, table: Table, names: dict[str, str]) -> dic
         [(ids[key], name, key) for key, name in names.items()],
     )
     return ids
+
+
+# SQLite has no advisory locks: an SQLite file is shared by processes of one host, whose
+# liveness the caller checks by process id instead.
+def hold_advisory_lock(conn: Connection, key: int) -> None:
+    """Nothing to hold on SQLite (see :func:`advisory_lock_held`)."""
+
+
+def release_advisory_lock(conn: Connection, key: int) -> None:
+    """Nothing to release on SQLite."""
+
+
+def advisory_lock_held(conn: Connection, key: int) -> bool | None:
+    """None: SQLite cannot tell; the caller checks the owner's process id."""
+    return None

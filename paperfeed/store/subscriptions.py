@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from paperfeed.email_addresses import is_email_address
 
+from .database import dialect
 from .mail_schema import interest_vectors, recommendation_feedback, subscriptions
 from .public_ids import new_id_values
 
@@ -346,10 +347,8 @@ def store_interest_vectors(
         for i, (text, vec) in enumerate(zip(texts, vectors, strict=True))
     ]
     if rows:
-        from .papers import dialect_module
-
         # Two workers may embed the same new subscription at once: same model, same vectors.
-        conn.execute(dialect_module(conn).insert(interest_vectors).on_conflict_do_nothing(), rows)
+        conn.execute(dialect(conn).insert(interest_vectors).on_conflict_do_nothing(), rows)
 
 
 def load_interest_vectors(
@@ -389,9 +388,7 @@ def subscriptions_missing_vectors(conn: Connection, model_id: str, limit: int = 
 
 def mark_not_interested(conn: Connection, subject: str, paper_id: int) -> None:
     """Record a "not interested" click of ``subject`` ("user:<id>" or "sub:<id>") on a paper."""
-    from .papers import dialect_module
-
-    stmt = dialect_module(conn).insert(recommendation_feedback).values(
+    stmt = dialect(conn).insert(recommendation_feedback).values(
         subject=subject, paper_id=paper_id, kind="not_interested", created_at=_now()
     )
     conn.execute(stmt.on_conflict_do_nothing())

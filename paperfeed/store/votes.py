@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from .community_schema import votes
 from .data_version import bump_data_version
-from .papers import dialect_module
+from .database import dialect
 from .schema import papers
 
 
@@ -37,7 +37,7 @@ def set_vote(conn: Connection, user_id: int, paper_id: int, on: bool) -> VoteRes
     inserted or deleted, papers.upvotes moved by exactly that, the data version bumped."""
     _lock_paper(conn, paper_id)
     if on:
-        stmt = dialect_module(conn).insert(votes).values(
+        stmt = dialect(conn).insert(votes).values(
             user_id=user_id, paper_id=paper_id, created_at=dt.datetime.now(dt.UTC)
         ).on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
         # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Paper
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.papers import get_paper

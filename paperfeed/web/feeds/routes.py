@@ -17,7 +17,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, select
 
-from paperfeed.ingest.normalize import author_key, is_arxiv_category
+from paperfeed.identifiers import author_key
+from paperfeed.ingest.normalize import is_arxiv_category
 from paperfeed.rank import listings, periods
 from paperfeed.rank.cards import PaperCard, load_cards
 from paperfeed.rank.trending import TRENDING_FORMULA

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.store.comments import recent_comments, set_comment_hidden
 from paperfeed.store.database import write_transaction
 from paperfeed.store.moderation import hidden_papers, set_paper_hidden

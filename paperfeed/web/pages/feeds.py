@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection, select
 
-from paperfeed.ingest.normalize import author_key, is_arxiv_category
+from paperfeed.identifiers import author_key
+from paperfeed.ingest.normalize import is_arxiv_category
 from paperfeed.rank import listings, periods
 from paperfeed.rank import trending as trending_score
 from paperfeed.rank.listings import Feed

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
 from paperfeed.citations import to_bibtex
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.index.summaries import get_summaries
-from paperfeed.ingest.normalize import parse_arxiv_id
 from paperfeed.rank.cards import load_cards, load_cards_by_arxiv_id
 from paperfeed.rank.similar import similar_papers
 from paperfeed.store.collections import collections_with_paper, user_collections

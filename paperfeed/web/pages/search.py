@@ -59,7 +59,7 @@ async def search_page(request: Request, embedder: EmbedderDep) -> Response:
         problems.append("Dates look like 2025-03-04.")
         date_from = date_to = None
     if query and not problems:
-        from paperfeed.ingest.normalize import parse_arxiv_id
+        from paperfeed.identifiers import parse_arxiv_id
 
         parsed = parse_arxiv_id(query)
         if parsed is not None:

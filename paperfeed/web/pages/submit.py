@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperfeed.config import Settings
-from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.rank.submissions import (
     FetchFailed,
     NotOnArxiv,

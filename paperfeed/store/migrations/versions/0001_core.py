@@ -7,8 +7,6 @@ Create Date: 2026-11-28 04:44:52.587017
 import sqlalchemy as sa
 from alembic import op
 
-from paperfeed.store import postgres, sqlite
-
 revision = '0001_core'
 down_revision = None
 branch_labels = None
@@ -135,8 +133,52 @@ def downgrade() -> None:
     # ### end Alembic commands ###
 
 
+# The keyword index: dialect DDL frozen as it was when this revision was written (the live
+# code may move on; this revision must not). SQLite: external-content FTS5 over papers (new
+# rows are indexed by store.sqlite.insert_papers one batch at a time, updates and deletes
+# by triggers). PostgreSQL: a weighted tsvector kept in sync by PostgreSQL itself (title A,
+# authors B, abstract C) with a GIN index.
+SQLITE_KEYWORD_INDEX = [
+    """CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
+        title, abstract, authors,
+        content='papers', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER IF NOT EXISTS papers_fts_ad AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+        VALUES ('delete', old.id, old.title, old.abstract, old.authors_text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS papers_fts_au
+        AFTER UPDATE OF title, abstract, authors_text ON papers BEGIN
+        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+        VALUES ('delete', old.id, old.title, old.abstract, old.authors_text);
+        INSERT INTO papers_fts(rowid, title, abstract, authors)
+        VALUES (new.id, new.title, new.abstract, new.authors_text);
+    END""",
+]
+SQLITE_DROP_KEYWORD_INDEX = [
+    "DROP TRIGGER IF EXISTS papers_fts_au",
+    "DROP TRIGGER IF EXISTS papers_fts_ad",
+    "DROP TABLE IF EXISTS papers_fts",
+]
+POSTGRES_KEYWORD_INDEX = [
+    """ALTER TABLE papers ADD COLUMN IF NOT EXISTS search_tsv tsvector
+        GENERATED ALWAYS AS (
+            setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
+            setweight(to_tsvector('simple', coalesce(authors_text, '')), 'B') ||
+            setweight(to_tsvector('english', coalesce(abstract, '')), 'C')
+        ) STORED""",
+    "CREATE INDEX IF NOT EXISTS ix_papers_search_tsv ON papers USING gin (search_tsv)",
+]
+POSTGRES_DROP_KEYWORD_INDEX = [
+    "DROP INDEX IF EXISTS ix_papers_search_tsv",
+    "ALTER TABLE papers DROP COLUMN IF EXISTS search_tsv",
+]
+
+
 def _keyword_index(*, create: bool) -> None:
-    """The keyword index is dialect DDL (FTS5 / tsvector), owned by the dialect modules."""
-    dialect = sqlite if op.get_bind().dialect.name == "sqlite" else postgres
-    for ddl in dialect.KEYWORD_INDEX_DDL if create else dialect.DROP_KEYWORD_INDEX_DDL:
-        op.execute(ddl)
+    if op.get_bind().dialect.name == "sqlite":
+        ddl = SQLITE_KEYWORD_INDEX if create else SQLITE_DROP_KEYWORD_INDEX
+    else:
+        ddl = POSTGRES_KEYWORD_INDEX if create else POSTGRES_DROP_KEYWORD_INDEX
+    for statement in ddl:
+        op.execute(statement)
