@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 
 from paperfeed.config import load_settings
 from paperfeed.index import postgres_backend, sqlite_backend
+from paperfeed.index.backend import backend_for
 from paperfeed.index.embedder import load_embedder
 from paperfeed.index.schema import paper_vectors
-from paperfeed.index.vectors import backend_for, decode_embedding
+from paperfeed.index.vectors import decode_embedding
 from paperfeed.rank.filters import SearchFilters, paper_conditions
 from paperfeed.store.database import open_engine
 from paperfeed.store.schema import papers

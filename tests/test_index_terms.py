@@ -1,5 +1,6 @@
-"""The in-memory BM25 postings (index/terms.py): the same scores as FTS5's bm25(), the same
-tokens, and never stale after papers are added, changed or deleted (both databases)."""
+"""The in-memory BM25 postings (index/tokens.py, postings.py, terms.py, bm25.py): the same
+scores as FTS5's bm25(), the same tokens, and never stale after papers are added, changed
+or deleted (both databases)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from paperfeed.index import terms
-from paperfeed.index.terms import build_segment, query_stems, term_index
+from paperfeed.index.backend import backend_for
+from paperfeed.index.postings import build_segment
+from paperfeed.index.terms import term_index
+from paperfeed.index.tokens import query_stems
 from paperfeed.models import Author, Paper
 from paperfeed.rank.search import search_papers
 from paperfeed.store.database import write_transaction
@@ -43,7 +47,7 @@ def test_scores_equal_fts5_bm25(engine, db_kind):
 
     load_search_corpus(engine, embed=False)
     with engine.connect() as conn:
-        index = term_index(conn)
+        index = term_index(conn, backend_for(conn).text_changes)
         for query in QUERIES:
             words = query.split()
             expected = dict(conn.exec_driver_sql(
@@ -94,7 +98,7 @@ def test_refreshed_copy_scores_like_a_fresh_build(engine, monkeypatch):
     monkeypatch.setattr(terms, "REBUILD_FRACTION", 10.0)  # the tiny corpus would rebuild
     load_search_corpus(engine, embed=False)
     with engine.connect() as conn:
-        term_index(conn)
+        term_index(conn, backend_for(conn).text_changes)
     for i in range(3):
         with write_transaction(engine) as conn:
             upsert_papers(conn, [paper(f"2502.0000{i}", f"Speech models round {i}",
@@ -103,10 +107,10 @@ def test_refreshed_copy_scores_like_a_fresh_build(engine, monkeypatch):
         upsert_papers(conn, [paper("2501.00002", "Diffusion models for image generation at scale",
                                    "Speech diffusion, rewritten.", "Grace Hopper")])
     with engine.connect() as conn:
-        refreshed = term_index(conn)
+        refreshed = term_index(conn, backend_for(conn).text_changes)
         assert len(refreshed.segments) > 1 and refreshed.dead >= 1
         terms.forget()
-        fresh = term_index(conn)
+        fresh = term_index(conn, backend_for(conn).text_changes)
         assert len(fresh.segments) == 1 and fresh.dead == 0
         for query in QUERIES + ["speech diffusion"]:
             stems = query_stems(query.split())
@@ -165,7 +169,7 @@ def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, mon
     try:
         load_search_corpus(engine, embed=False)
         with engine.connect() as conn:
-            built = term_index(conn)
+            built = term_index(conn, backend_for(conn).text_changes)
             before = keyword_ids(conn, "hubness captions")
         saved = list((tmp_path / "terms").glob("*.npz"))
         assert len(saved) == 1
@@ -174,7 +178,7 @@ def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, mon
         monkeypatch.setattr(terms, "build_segment",
                             lambda *a: calls.append(a) or build_segment(*a))
         with engine.connect() as conn:
-            loaded = term_index(conn)
+            loaded = term_index(conn, backend_for(conn).text_changes)
             assert calls == [] and loaded is not built
             assert keyword_ids(conn, "hubness captions") == before
         with write_transaction(engine) as conn:  # the saved copy is now one paper behind

@@ -1,6 +1,6 @@
 """PostgreSQL side of the search index: full-text search and pgvector HNSW queries.
 
-Keyword search is BM25 from the in-memory postings (index/terms.py), with
+Keyword search is BM25 from the in-memory postings (index/bm25.py), with
 ``papers.search_tsv`` (title weight A, authors B, abstract C) matching phrases and
 exclusions; vector search orders ``paper_vectors.embedding`` by inner product through the
 HNSW index, with iterative index scans so that filters do not starve the result.
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, bindparam, func, literal_column, select, text
 
-from paperfeed.index import terms as postings
+from paperfeed.index import bm25
 from paperfeed.index.postgres_vector import Vector
 from paperfeed.index.schema import DIM, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
@@ -64,7 +64,7 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
                        narrowing: bool = True) -> list[tuple[int, float]]:
     """(paper id, BM25 score, higher is better) of the best keyword matches.
 
-    As on SQLite: BM25 from the in-memory postings (index/terms.py; ``ts_rank`` is not
+    As on SQLite: BM25 from the in-memory postings (index/bm25.py; ``ts_rank`` is not
     BM25 and costs a detoasted tsvector per match), "phrases" and -excluded words matched
     by ``search_tsv``; a query of stopwords only is ranked by ``ts_rank`` (all the words
     first, any word only when too few papers have all).
@@ -72,8 +72,9 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
     if limit <= 0:
         return []
     if weights == RANK_WEIGHTS:
-        scored = postings.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
-                                             narrowing=narrowing, fulltext_ids=fulltext_ids)
+        scored = bm25.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
+                                         narrowing=narrowing, fulltext_ids=fulltext_ids,
+                                         text_changes=text_changes)
         if scored is not None:
             return scored
     found: list[tuple[int, float]] = []
@@ -121,6 +122,13 @@ def matching_ids(conn: Connection, any_of: list[list[str]], paper_ids: list[int]
     if not paper_ids:
         return set()
     return {int(i) for i in fulltext_ids(conn, any_of, every=False, among=paper_ids)}
+
+
+def text_changes(conn: Connection) -> int:
+    """How many statements inserted, deleted or rewrote papers' text (the BM25 postings'
+    stamp): rows of the log that migration 0005_terms's statement trigger appends to. A
+    shared counter row would serialise (and could deadlock) concurrent writers."""
+    return int(conn.exec_driver_sql("SELECT count(*) FROM papers_text_changes").scalar() or 0)
 
 
 def encode_embedding(vector: np.ndarray) -> np.ndarray:

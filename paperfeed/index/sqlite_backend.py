@@ -2,7 +2,7 @@
 
 Keyword search is BM25 over title, abstract and authors with per-column weights: the
 ``papers_fts`` FTS5 table is the index kept in the database (phrases, exclusions), the
-scores come from its in-memory twin (index/terms.py). Vectors are float32 blobs in ``paper_vectors``; each process keeps one
+scores come from its in-memory twin (index/bm25.py). Vectors are float32 blobs in ``paper_vectors``; each process keeps one
 matrix per (database, model) in memory and searches it exactly with a matrix-vector
 product, scanned in int8 first (index/vector_scan.py); from IVF_MIN_ROWS vectors on, unfiltered queries go
 through an IVF index (index/ivf.py) built when the matrix loads. ``index_state.generation``, moved by triggers on every vector
@@ -26,8 +26,9 @@ from sqlalchemy import (
     text,
 )
 
-from paperfeed.index import terms as postings
+from paperfeed.index import bm25
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
+from paperfeed.index.postings import FIELD_WEIGHTS
 from paperfeed.index.schema import index_state, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.index.vector_scan import INT8_MIN_ROWS, Int8Rows, top_rows
@@ -36,7 +37,7 @@ from paperfeed.store.schema import papers
 
 NAME = "sqlite"
 # BM25 weights of the FTS5 columns (title, abstract, authors): the postings' weights.
-FTS_WEIGHTS = postings.FIELD_WEIGHTS
+FTS_WEIGHTS = FIELD_WEIGHTS
 _fts = table("papers_fts", column("rowid"))
 
 
@@ -70,7 +71,7 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
     """(paper id, BM25 score, higher is better) of the best keyword matches.
 
     BM25 of every paper containing any of the words comes from the in-memory postings
-    (index/terms.py: the same scores as FTS5's ``bm25()``, computed over the matches only);
+    (index/bm25.py: the same scores as FTS5's ``bm25()``, computed over the matches only);
     FTS5 answers which papers contain the "phrases" (required) and -excluded words.
     A query of stopwords only (which the postings leave out) is answered by FTS5 alone:
     papers with all the words first, any word only when fewer than ``limit`` have all.
@@ -78,8 +79,9 @@ def keyword_candidates(conn: Connection, terms: list[str], phrases: list[list[st
     if limit <= 0:
         return []
     if weights == FTS_WEIGHTS:
-        scored = postings.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
-                                             narrowing=narrowing, fulltext_ids=fulltext_ids)
+        scored = bm25.keyword_candidates(conn, terms, phrases, excluded, conditions, limit,
+                                         narrowing=narrowing, fulltext_ids=fulltext_ids,
+                                         text_changes=text_changes)
         if scored is not None:
             return scored
     found: list[tuple[int, float]] = []
@@ -132,6 +134,18 @@ def matching_ids(conn: Connection, any_of: list[list[str]], paper_ids: list[int]
     if not paper_ids:
         return set()
     return {int(i) for i in fulltext_ids(conn, any_of, every=False, among=paper_ids)}
+
+
+# The index_state row that triggers of migration 0005_terms move on papers' text updates
+# and deletes (new papers always get a larger id here: the postings see them by max(id)).
+TEXT_GENERATION = "papers_text"
+
+
+def text_changes(conn: Connection) -> int:
+    """The counter of papers' text updates and deletes (the BM25 postings' stamp)."""
+    return int(conn.execute(
+        select(index_state.c.generation).where(index_state.c.name == TEXT_GENERATION)
+    ).scalar() or 0)
 
 
 def encode_embedding(vector: np.ndarray) -> bytes:

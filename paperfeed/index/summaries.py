@@ -28,8 +28,9 @@ from sqlalchemy import Connection, Engine, select
 from paperfeed.index.embedder import Embedder, embed_short_texts
 from paperfeed.index.keywords import PhraseVectors, candidate_phrases, select_keywords
 from paperfeed.index.schema import paper_summaries
-from paperfeed.index.terms import stems, term_index
+from paperfeed.index.terms import term_index
 from paperfeed.index.tldr import clean_latex, extractive_tldr
+from paperfeed.index.tokens import stems
 from paperfeed.index.vectors import get_vectors
 from paperfeed.store.database import dialect, write_transaction
 from paperfeed.store.schema import paper_signals, papers

@@ -1,4 +1,5 @@
-"""In-memory BM25 over title, abstract and authors: the keyword arm's scorer.
+"""The process-wide, persisted copy of a database's BM25 postings (index/postings.py), kept
+fresh: what the keyword arm (index/bm25.py) scores.
 
 The database's own full-text index (SQLite FTS5, PostgreSQL tsvector) scores every paper
 that contains any query word, which for common words is most of the corpus (tens of ms
@@ -11,8 +12,8 @@ of the paper), over the candidates only, in a millisecond or two at 57k papers.
 
 The database stays the record: phrases and ``-excluded`` words are still matched by the
 database's full-text index (the caller masks with them), filters by SQL, and this copy is
-refreshed when the papers' text changes. Freshness: ``index_state`` row
-``papers_text`` is moved by triggers on text updates and deletes (and, on PostgreSQL, on
+refreshed when the papers' text changes. Freshness: the search backend's ``text_changes``
+counter is moved by triggers on text updates and deletes (and, on PostgreSQL, on
 inserts; on SQLite new papers always get a larger id, so ``max(id)`` shows inserts).
 When the stamp moves, the ids and content hashes are compared with the copy: new and
 changed papers go into a new segment, replaced and deleted ones are masked; when the
@@ -28,255 +29,51 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
-import re
 import tempfile
 import threading
 import time
-import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from paperfeed.index.schema import index_state
-from paperfeed.index.text import STOPWORDS, keyword_terms
+from paperfeed.index.postings import Segment, TermIndex, build_segment
 from paperfeed.store.database import database_key
 from paperfeed.store.schema import papers
 
 log = logging.getLogger(__name__)
-TEXT_GENERATION = "papers_text"  # the index_state row moved by text changes
-# title, abstract, authors: BM25 column weights (tuned on SciFact train), also given to
-# FTS5 by the SQLite backend (FTS_WEIGHTS)
-FIELD_WEIGHTS = (3.0, 1.0, 1.0)
-K1 = 1.2
-B = 0.75
 SEGMENT_DOCS = 100_000
 REBUILD_FRACTION = 0.2  # rebuild once replaced + new papers pass this share of the corpus
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOP = -1
-
-
-def fold(text: str) -> str:
-    """Lower-cased, with diacritics removed (``remove_diacritics``)."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-class _Stems:
-    """Porter stems of folded words, cached (the vocabulary is small, the text is not)."""
-
-    def __init__(self) -> None:
-        import Stemmer
-
-        self._stemmer = Stemmer.Stemmer("porter")
-        self._cache: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, word: str) -> str:
-        stem = self._cache.get(word)
-        if stem is None:
-            with self._lock:
-                stem = self._stemmer.stemWord(word)
-            self._cache[word] = stem
-        return stem
-
-
-_STEMS: _Stems | None = None
-
-
-def stems() -> _Stems:
-    global _STEMS
-    if _STEMS is None:
-        _STEMS = _Stems()
-    return _STEMS
-
-
-def query_stems(words: Iterable[str]) -> list[str]:
-    """The distinct indexed stems of query words (stopwords have no postings)."""
-    stem = stems()
-    out: list[str] = []
-    for word in words:
-        for token in _WORD.findall(fold(word)):
-            if token in STOPWORDS:
-                continue
-            s = stem(token)
-            if s not in out:
-                out.append(s)
-    return out
-
-
-# ASCII text is tokenised by a byte table (letters and digits kept, lower-cased, the rest
-# becomes spaces) and split(): 3x faster than the regex and the same tokens.
-_ASCII_TABLE = bytes(
-    (c + 32 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122)
-    else 32
-    for c in range(256)
-)
-
-
-def tokens(text: str) -> list[str] | list[bytes]:
-    """The folded words of ``text`` (bytes for ASCII text, str otherwise)."""
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_TABLE).split()
-    return _WORD.findall(fold(text))
-
-
-class _TermIds(dict[str | bytes, int]):
-    """Folded token -> term id of its stem (``_STOP`` for stopwords); grows on lookup."""
-
-    def __init__(self, vocab: dict[str, int]) -> None:
-        super().__init__()
-        self.vocab = vocab
-        self.stem = stems()
-
-    def __missing__(self, token: str | bytes) -> int:
-        word = token.decode("ascii") if isinstance(token, bytes) else token
-        if word in STOPWORDS:
-            tid = _STOP
-        else:
-            tid = self.vocab.setdefault(self.stem(word), len(self.vocab))
-        self[token] = tid
-        return tid
-
-
-@dataclass(slots=True)
-class Segment:
-    """Postings of some papers: term t's entries are ``rows[starts[t]:starts[t+1]]``
-    (rows of the whole index, i.e. already offset) with weighted frequencies ``wtf``."""
-
-    vocab: dict[str, int]
-    starts: np.ndarray  # int64, len(vocab) + 1
-    rows: np.ndarray  # int32
-    wtf: np.ndarray  # float32
-
-    def postings(self, stem: str) -> tuple[np.ndarray, np.ndarray] | None:
-        tid = self.vocab.get(stem)
-        if tid is None:
-            return None
-        a, b = int(self.starts[tid]), int(self.starts[tid + 1])
-        return self.rows[a:b], self.wtf[a:b]
-
-
-def build_segment(docs: Sequence[tuple[str | None, str | None, str | None]],
-                  row_offset: int) -> tuple[Segment, np.ndarray]:
-    """Postings and token counts (lengths) of ``docs`` = (title, abstract, authors)."""
-    vocab: dict[str, int] = {}
-    lookup = _TermIds(vocab)
-    get = lookup.__getitem__
-    term_ids: list[int] = []
-    extend = term_ids.extend
-    counts = np.zeros(len(docs) * 3, dtype=np.int64)
-    k = 0
-    for doc in docs:
-        for text in doc:
-            if text:
-                words = tokens(text)
-                counts[k] = len(words)
-                extend(map(get, words))
-            k += 1
-    n = len(docs)
-    lengths = counts.reshape(n, 3).sum(axis=1).astype(np.float32) if n else \
-        np.zeros(0, dtype=np.float32)
-    tids = np.fromiter(term_ids, dtype=np.int64, count=len(term_ids))
-    doc_rows = np.repeat(np.repeat(np.arange(n, dtype=np.int64), 3), counts)
-    weights = np.repeat(np.tile(np.asarray(FIELD_WEIGHTS, dtype=np.float32), n), counts)
-    keep = tids != _STOP
-    tids, doc_rows, weights = tids[keep], doc_rows[keep], weights[keep]
-    keys = tids * max(n, 1) + doc_rows
-    order = np.argsort(keys, kind="stable")
-    keys, weights = keys[order], weights[order]
-    if len(keys):
-        first = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
-        wtf = np.add.reduceat(weights, first).astype(np.float32)
-        keys = keys[first]
-    else:
-        wtf = np.zeros(0, dtype=np.float32)
-    terms = keys // max(n, 1)
-    rows = (keys % max(n, 1) + row_offset).astype(np.int32)
-    starts = np.searchsorted(terms, np.arange(len(vocab) + 1)).astype(np.int64)
-    return Segment(vocab, starts, rows, wtf), lengths
-
-
-@dataclass(slots=True)
-class TermIndex:
-    """BM25 postings of one database's papers; row i is paper ``ids[i]``."""
-
-    stamp: tuple[int, int]
-    ids: np.ndarray  # int64
-    hashes: np.ndarray  # bytes (S32): content hash per row, to spot changed papers
-    lengths: np.ndarray  # float32 tokens per paper
-    alive: np.ndarray  # bool: False for replaced / deleted papers
-    segments: list[Segment] = field(default_factory=list)
-    norm: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    n_alive: int = 0
-    built_seconds: float = 0.0
-
-    def finish(self) -> TermIndex:
-        self.n_alive = int(self.alive.sum())
-        live = self.lengths[self.alive]
-        avgdl = float(live.mean()) if len(live) else 1.0
-        self.norm = (K1 * (1.0 - B + B * self.lengths / max(avgdl, 1e-9))).astype(np.float32)
-        return self
-
-    @property
-    def dead(self) -> int:
-        return len(self.ids) - self.n_alive
-
-    def scores(self, query: Sequence[str]) -> np.ndarray | None:
-        """BM25 of every row for the stems ``query`` (0 where none occurs; dead rows 0),
-        or None when no stem is in the index."""
-        total = np.zeros(len(self.ids), dtype=np.float32)
-        found = False
-        n = self.n_alive
-        for stem in query:
-            parts = [p for p in (s.postings(stem) for s in self.segments) if p is not None]
-            if not parts:
-                continue
-            rows = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
-            wtf = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
-            df = int(self.alive[rows].sum()) if self.dead else len(rows)
-            if df == 0:
-                continue
-            found = True
-            idf = math.log((n - df + 0.5) / (df + 0.5))
-            idf = idf if idf > 0 else 1e-6  # as FTS5: very common words still count a little
-            total[rows] += np.float32(idf) * wtf * np.float32(K1 + 1.0) / (wtf + self.norm[rows])
-        if not found:
-            return None
-        if self.dead:
-            total[~self.alive] = 0.0
-        return total
-
+TextChanges = Callable[[Connection], int]  # a backend's text_changes (migration 0005_terms)
 
 _INDEXES: dict[str, TermIndex] = {}
 _LOCK = threading.Lock()
 
 
-def _stamp(conn: Connection) -> tuple[int, int]:
+def _stamp(conn: Connection, text_changes: TextChanges) -> tuple[int, int]:
     """Changes when the papers' text may have changed (triggers of migration 0005_terms)."""
     # the change counter first: a change committed between the two reads only costs one
     # more refresh, never a missed one
-    if conn.dialect.name == "postgresql":
-        changes = conn.exec_driver_sql("SELECT count(*) FROM papers_text_changes").scalar()
-    else:
-        changes = conn.execute(
-            select(index_state.c.generation).where(index_state.c.name == TEXT_GENERATION)
-        ).scalar()
+    changes = text_changes(conn)
     top = conn.execute(select(func.max(papers.c.id))).scalar()
-    return int(changes or 0), int(top or 0)
+    return changes, int(top or 0)
 
 
-def term_index(conn: Connection) -> TermIndex:
-    """The process-wide BM25 copy of this database's papers, refreshed when stale."""
-    stamp = _stamp(conn)
+def term_index(conn: Connection, text_changes: TextChanges | None = None) -> TermIndex:
+    """The process-wide BM25 copy of this database's papers, refreshed when stale.
+
+    ``text_changes`` is the search backend's counter of text changes (the backends pass
+    their own; by default backend_for(conn).text_changes). Side effects: builds or
+    refreshes the copy, and saves a full build under the cache directory (use_cache_dir)."""
+    if text_changes is None:
+        # imported here: the backends import this module (through bm25.py)
+        from paperfeed.index.backend import backend_for
+
+        text_changes = backend_for(conn).text_changes
+    stamp = _stamp(conn, text_changes)
     key = database_key(conn.engine)  # no password in memory keys or saved files
     cached = _INDEXES.get(key)
     if cached is not None and cached.stamp == stamp:
@@ -456,83 +253,6 @@ def _refresh(conn: Connection, old: TermIndex, stamp: tuple[int, int]) -> TermIn
         alive=np.concatenate([alive, np.ones(len(docs), dtype=bool)]),
         segments=[*old.segments, segment],
     ).finish()
-
-
-def top_rows(scores: np.ndarray, ids: np.ndarray, depth: int,
-             mask: np.ndarray | None = None) -> np.ndarray:
-    """Rows of the ``depth`` best positive scores (ties: smaller paper id first)."""
-    ok = scores > 0
-    if mask is not None:
-        ok &= mask
-    candidates = np.flatnonzero(ok)
-    if len(candidates) > depth:
-        keep = np.argpartition(-scores[candidates], depth - 1)[:depth]
-        # equal scores at the cut: widen to all of them so the tie-break is by id
-        cut = scores[candidates[keep]].min()
-        candidates = candidates[scores[candidates] >= cut]
-    order = np.lexsort((ids[candidates], -scores[candidates]))
-    return candidates[order][:depth]
-
-
-def keyword_candidates(conn: Connection, words: list[str], phrases: list[list[str]],
-                       excluded: list[list[str]], conditions: list[ColumnElement[bool]],
-                       limit: int, *, narrowing: bool,
-                       fulltext_ids: Callable[..., np.ndarray]) -> list[tuple[int, float]] | None:
-    """The keyword arm over the postings: BM25 of the words and the phrases' words, the
-    "phrases" required and the -excluded words left out as the database's full-text index
-    says (``fulltext_ids(conn, phrases, every=...)``). None when no word has postings (a
-    query of stopwords only): the caller asks its full-text index instead."""
-    stems = query_stems(keyword_terms(words) + [w for p in phrases for w in p])
-    if not stems:
-        return None
-    return bm25_candidates(
-        conn, stems, conditions, limit, narrowing=narrowing,
-        must=fulltext_ids(conn, phrases, every=True) if phrases else None,
-        must_not=fulltext_ids(conn, excluded, every=False) if excluded else None,
-    )
-
-
-def bm25_candidates(conn: Connection, query: Sequence[str],
-                    conditions: list[ColumnElement[bool]], limit: int, *, narrowing: bool,
-                    must: np.ndarray | None = None,
-                    must_not: np.ndarray | None = None) -> list[tuple[int, float]]:
-    """(paper id, BM25) of the ``limit`` best papers for the stems ``query``.
-
-    ``must``: ids of which one is required (phrase matches; they qualify even when no other
-    word occurs); ``must_not``: ids excluded. With ``narrowing`` filters the ids passing
-    ``conditions`` are selected first and masked in; otherwise the top hits are checked
-    against ``conditions`` afterwards (only hidden papers can fail, and they are few).
-    """
-    if limit <= 0:
-        return []
-    index = term_index(conn)
-    scores = index.scores(query)
-    if scores is None:
-        if must is None:
-            return []
-        scores = np.zeros(len(index.ids), dtype=np.float32)
-    mask: np.ndarray | None = None
-    if must is not None:
-        mask = np.isin(index.ids, must)
-        scores = np.where(mask, np.maximum(scores, np.float32(1e-9)), scores)
-    if must_not is not None and len(must_not):
-        keep = ~np.isin(index.ids, must_not)
-        mask = keep if mask is None else mask & keep
-    if narrowing:
-        allowed = np.fromiter(conn.execute(select(papers.c.id).where(*conditions)).scalars(),
-                              dtype=np.int64)
-        keep = np.isin(index.ids, allowed)
-        mask = keep if mask is None else mask & keep
-    rows = top_rows(scores, index.ids, limit + (0 if narrowing else 16), mask)
-    candidate_ids = [int(i) for i in index.ids[rows]]
-    if not candidate_ids:
-        return []
-    visible = candidate_ids if narrowing else set(conn.execute(
-        select(papers.c.id).where(papers.c.id.in_(candidate_ids), *conditions)).scalars())
-    visible = set(visible)
-    out = [(pid, float(scores[row])) for pid, row in zip(candidate_ids, rows, strict=True)
-           if pid in visible]
-    return out[:limit]
 
 
 def forget() -> None:

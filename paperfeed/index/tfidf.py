@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Connection
 
-from paperfeed.index.terms import FIELD_WEIGHTS, TermIndex, stems, term_index, tokens, top_rows
+from paperfeed.index.postings import FIELD_WEIGHTS, TermIndex, top_rows
+from paperfeed.index.terms import term_index
 from paperfeed.index.text import STOPWORDS
+from paperfeed.index.tokens import stems, tokens
 
 
 @dataclass(slots=True)

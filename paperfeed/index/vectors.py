@@ -12,13 +12,12 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, select
 
-from paperfeed.index import postgres_backend, sqlite_backend
+from paperfeed.index.backend import backend_for
 from paperfeed.index.embedder import Embedder
 from paperfeed.index.schema import paper_vectors
 from paperfeed.index.text import embedding_text, text_hash
@@ -27,11 +26,6 @@ from paperfeed.store.schema import papers
 
 Progress = Callable[..., None]
 _CHUNK = 500
-
-
-def backend_for(conn: Connection) -> ModuleType:
-    """The dialect module (sqlite_backend or postgres_backend) for this connection."""
-    return postgres_backend if conn.dialect.name == "postgresql" else sqlite_backend
 
 
 @dataclass(slots=True)

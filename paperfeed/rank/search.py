@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from sqlalchemy import Connection, Engine, select
 
+from paperfeed.index.backend import SearchBackend, backend_for
 from paperfeed.index.embedder import Embedder
 from paperfeed.index.text import keyword_terms
-from paperfeed.index.vectors import backend_for, has_vectors
+from paperfeed.index.vectors import has_vectors
 from paperfeed.models import Hit
 from paperfeed.rank.filters import SearchFilters, paper_conditions
 from paperfeed.rank.fusion import Fused, FusionParams, fuse
@@ -155,21 +156,21 @@ def _filters(parsed: ParsedQuery, category: str | list[str] | None, date_from: d
     return SearchFilters(categories=categories, authors=authors, date_from=start, date_to=end)
 
 
-def _drop_excluded(conn: Connection, backend: object, parsed: ParsedQuery,
+def _drop_excluded(conn: Connection, backend: SearchBackend, parsed: ParsedQuery,
                    ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """-excluded words apply to the semantic arm too."""
     if not parsed.excluded or not ranked:
         return ranked
-    bad = backend.matching_ids(conn, parsed.excluded, [p for p, _ in ranked])  # type: ignore[attr-defined]
+    bad = backend.matching_ids(conn, parsed.excluded, [p for p, _ in ranked])
     return [(p, s) for p, s in ranked if p not in bad]
 
 
-def _keep_phrases(conn: Connection, backend: object, parsed: ParsedQuery,
+def _keep_phrases(conn: Connection, backend: SearchBackend, parsed: ParsedQuery,
                   ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """"Quoted phrases" are required in the semantic arm too."""
     ids = [p for p, _ in ranked]
     for phrase in parsed.phrases:
-        ok = backend.matching_ids(conn, [phrase], ids)  # type: ignore[attr-defined]
+        ok = backend.matching_ids(conn, [phrase], ids)
         ids = [p for p in ids if p in ok]
     keep = set(ids)
     return [(p, s) for p, s in ranked if p in keep]

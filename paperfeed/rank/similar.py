@@ -31,9 +31,10 @@ import numpy as np
 from sqlalchemy import Connection, exists, func, select
 
 from paperfeed.identifiers import parse_arxiv_id
+from paperfeed.index.backend import backend_for
 from paperfeed.index.schema import paper_summaries, paper_vectors
 from paperfeed.index.tfidf import tfidf_neighbours
-from paperfeed.index.vectors import backend_for, decode_embedding, get_vectors
+from paperfeed.index.vectors import decode_embedding, get_vectors
 from paperfeed.models import Hit
 from paperfeed.rank.filters import SearchFilters, paper_conditions
 from paperfeed.rank.snippets import highlight_snippet
