@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, insert, select, update
 
 from .channel_schema import channel_posts, channels
+from .database import dialect
 from .digest_ledger import owner_is_alive
-from .papers import dialect_module
 
 Kind = Literal["slack", "discord", "mattermost", "matrix", "webhook"]
 FeedKind = Literal["daily", "trending", "category", "search", "collection"]
@@ -166,7 +166,7 @@ def claim_post(conn: Connection, channel: Channel, period: str, owner: str) -> P
     if row is None:
         delivery = secrets.token_hex(16)
         inserted = conn.execute(
-            dialect_module(conn).insert(channel_posts).values(
+            dialect(conn).insert(channel_posts).values(
                 channel_id=channel.id, period=period, status="claimed", owner=owner,
                 delivery_id=delivery, claimed_at=now,
             ).on_conflict_do_nothing().returning(channel_posts.c.id)

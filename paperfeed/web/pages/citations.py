@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from paperfeed.citations import bibtex_document, csl_json, ris_document
-from paperfeed.ingest.normalize import parse_arxiv_id
+from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Paper
 from paperfeed.store.collections import collection_paper_ids, get_collection
 from paperfeed.store.papers import load_papers
