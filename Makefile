@@ -54,6 +54,7 @@ bench: install-test
 lint: install-test
 	$(BIN)/ruff check paperfeed tests bench
 	$(BIN)/mypy paperfeed
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
