@@ -104,7 +104,7 @@ def main() -> None:
           f"load average before/after: {load_before} / {os.getloadavg()}")
     print("| engine | max tokens | batch | abstracts/s (median) | runs | cosine min | cosine mean |")
     print("|---|---:|---:|---:|---|---:|---:|")
-    for (name, tokens, batch, _), runs, vecs in zip(variants, rates, vectors):
+    for (name, tokens, batch, _), runs, vecs in zip(variants, rates, vectors, strict=True):
         runs_text = ", ".join(f"{r:.1f}" for r in runs)
         if reference is not None:
             cos = (vecs * reference).sum(axis=1)

@@ -18,7 +18,7 @@ def pickles_by_constructor(cls: type[T]) -> type[T]:
     def __reduce__(self: Any) -> tuple[type[T], tuple[Any, ...]]:
         return cls, tuple(getattr(self, n) for n in names)
 
-    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
     return cls
 
 

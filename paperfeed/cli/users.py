@@ -58,10 +58,11 @@ def users_add(db_url: str | None, config_path: str | None, email: str, username:
     from paperfeed.store.database import write_transaction
     from paperfeed.store.users import AccountError, create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
+    password = (
+        sys.stdin.readline().rstrip("\r\n")
+        if password_stdin
+        else secrets.token_urlsafe(15)  # 20 characters, 120 bits
+    )
     engine = engine_for(settings_from(db_url, config_path))
     try:
         with write_transaction(engine) as conn:

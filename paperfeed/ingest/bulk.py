@@ -9,6 +9,7 @@ with the same database as an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import gzip
 import itertools
@@ -186,10 +187,8 @@ def read_batches_in_background(
         if proc.poll() is None:
             proc.kill()
         while receiver.is_alive():  # let it finish its put() and see the end of the pipe
-            try:
+            with contextlib.suppress(queue.Empty):
                 ahead.get(timeout=0.1)
-            except queue.Empty:
-                pass
         proc.wait()
         stream.close()
 

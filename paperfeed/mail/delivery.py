@@ -202,7 +202,7 @@ class DigestSender:
             live = [c for c in claims
                     if (s := subs.get(c.subscription_id)) is not None and s.status == "active"]
             gone = [c for c in claims if c not in live]
-            digests = self.builder.build(conn, [subs[c.subscription_id] for c in live])  # type: ignore[misc]
+            digests = self.builder.build(conn, [subs[c.subscription_id] for c in live])
         empty = [c for c, d in zip(live, digests, strict=True) if d.rendered is None]
         if empty or gone:
             with write_transaction(self.engine, durable=True) as conn:

@@ -10,6 +10,7 @@ connections with exponential backoff, and raises :class:`PermanentMailError` on 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import queue
 import random
@@ -273,10 +274,8 @@ class SmtpMailer:
 
     @staticmethod
     def _discard(client: smtplib.SMTP) -> None:
-        try:
+        with contextlib.suppress(OSError):
             client.close()
-        except OSError:
-            pass
 
     def close(self) -> None:
         """Say QUIT on every idle connection."""

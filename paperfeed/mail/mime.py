@@ -34,7 +34,7 @@ class OutgoingMail:
 
     def parsed(self) -> EmailMessage:
         """The message parsed back (for the console and memory mailers, and tests)."""
-        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 def _header(name: str, value: str) -> bytes:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, Row, Select, and_, delete, func, select, update
 
 from .community_schema import collection_items, collections, users
 from .data_version import bump_data_version
@@ -37,7 +38,7 @@ class Collection:
     updated_at: dt.datetime
 
 
-def _stmt():  # type: ignore[no-untyped-def]
+def _stmt() -> Select[Any]:
     size = (
         select(func.count())
         .select_from(collection_items)
@@ -49,7 +50,7 @@ def _stmt():  # type: ignore[no-untyped-def]
     )
 
 
-def _collection(r) -> Collection:  # type: ignore[no-untyped-def]
+def _collection(r: Row[Any]) -> Collection:
     return Collection(
         id=r.id, user_id=r.user_id, owner=r.username, name=r.name, description=r.description,
         is_public=bool(r.is_public), size=int(r.size), updated_at=r.updated_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from .community_schema import comments, users
 from .data_version import bump_data_version
@@ -127,8 +127,15 @@ def recent_comments(conn: Connection, *, limit: int = 50) -> list[Comment]:
     return _select(conn, None, include_hidden=True, newest_first=True, limit=limit)
 
 
-def _select(conn: Connection, cond, *, include_hidden: bool, newest_first: bool = False,  # type: ignore[no-untyped-def]
-            limit: int | None = None, offset: int = 0) -> list[Comment]:
+def _select(
+    conn: Connection,
+    cond: ColumnElement[bool] | None,
+    *,
+    include_hidden: bool,
+    newest_first: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Comment]:
     stmt = select(
         comments, users.c.username, users.c.display_name
     ).join(users, users.c.id == comments.c.user_id)

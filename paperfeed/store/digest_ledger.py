@@ -280,7 +280,7 @@ def ledger_counts(conn: Connection, period: str) -> dict[str, int]:
         .where(digest_sends.c.period == period)
         .group_by(digest_sends.c.status)
     ).all()
-    return {status: n for status, n in rows}
+    return dict(rows)
 
 
 def papers_already_sent(

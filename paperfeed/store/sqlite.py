@@ -5,6 +5,7 @@ One implementation of store.database.Dialect (the module itself is the object)."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -35,10 +36,8 @@ def configure_engine(engine: Engine) -> None:
         # and 8 KB pages hold them with less slack than 4 KB ones (bulk import writes
         # ~25% fewer pages and its commits take ~25% less time).
         cur.execute("PRAGMA page_size=8192")
-        try:
+        with contextlib.suppress(sqlite3.OperationalError):  # e.g. :memory:
             cur.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:
-            pass  # e.g. :memory:
         cur.close()
         load_vector_extension(dbapi_conn)
 
@@ -107,7 +106,7 @@ def find_authors(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
         "SELECT a.name_key, a.id FROM json_each(?) AS j JOIN authors AS a ON a.name_key = j.value",
         (json.dumps(list(keys)),),
     )
-    return {key: aid for key, aid in rows}
+    return dict(rows)
 
 
 def insert_tuples(
@@ -118,7 +117,7 @@ def insert_tuples(
     if rows:
         conn.exec_driver_sql(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            rows,  # type: ignore[arg-type]
+            rows,
         )
 
 

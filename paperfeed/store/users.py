@@ -54,7 +54,7 @@ class User:
         return self.display_name or self.username
 
 
-def _user(row: Row) -> User:  # type: ignore[type-arg]
+def _user(row: Row) -> User:
     return User(
         id=row.id,
         username=row.username,

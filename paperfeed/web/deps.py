@@ -48,11 +48,11 @@ class Forbidden(HTTPException):
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+    return request.app.state.engine
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
@@ -62,29 +62,29 @@ def get_conn(request: Request) -> Iterator[Connection]:
 
 
 def get_limiter(request: Request) -> RateLimiter:
-    return request.app.state.limiter  # type: ignore[no-any-return]
+    return request.app.state.limiter
 
 
 def get_embedder(request: Request) -> SiteEmbedder:
     """The app's embedder: ``.get()`` loads it on first use (None when the model cannot
     load; features degrade), so routes that may not need it do not pay for it."""
-    return request.app.state.embedder  # type: ignore[no-any-return]
+    return request.app.state.embedder
 
 
 def get_mailer(request: Request) -> Mailer:
-    return request.app.state.mailer  # type: ignore[no-any-return]
+    return request.app.state.mailer
 
 
 def get_send_mail(request: Request) -> SendMail:
-    return request.app.state.send_mail  # type: ignore[no-any-return]
+    return request.app.state.send_mail
 
 
 def get_change_clock(request: Request) -> ChangeClock:
-    return request.app.state.change_clock  # type: ignore[no-any-return]
+    return request.app.state.change_clock
 
 
 def get_links(request: Request) -> SignedLinks:
-    return request.app.state.links  # type: ignore[no-any-return]
+    return request.app.state.links
 
 
 def paper_views(request: Request) -> PaperViews:
@@ -95,7 +95,7 @@ def paper_views(request: Request) -> PaperViews:
 def load_user(request: Request) -> User | None:
     """The logged-in user (cached on the request), or None."""
     if hasattr(request.state, "user"):
-        return request.state.user  # type: ignore[no-any-return]
+        return request.state.user
     token = request.cookies.get(SESSION_COOKIE)
     user = None
     if token:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from paperfeed.store.community_schema import collections, submissions, votes
 from paperfeed.web.feeds.personal import personal_feed_path
@@ -18,7 +18,7 @@ router = APIRouter(tags=["me"], responses=ERROR_RESPONSES)
 
 @router.get("/api/me", response_model=Me, summary="The account of the token")
 def me(request: Request, user: TokenUser, conn: DbConn, settings: SettingsDep) -> Response:
-    def count(table) -> int:  # type: ignore[no-untyped-def]
+    def count(table: Table) -> int:
         return int(conn.execute(
             select(func.count()).select_from(table).where(table.c.user_id == user.id)
         ).scalar_one())

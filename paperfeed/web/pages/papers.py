@@ -116,8 +116,8 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
             "voted": bool(user and voted_paper_ids(conn, user.id, [row.id])),
             "collections": user_collections(conn, user.id, viewer_id=user.id) if user else [],
             "in_collections": collections_with_paper(conn, user.id, row.id) if user else set(),
-            "code_links": [l for l in paper.links if l.kind == "code"],
-            "project_links": [l for l in paper.links if l.kind in ("project", "data")],
+            "code_links": [link for link in paper.links if link.kind == "code"],
+            "project_links": [link for link in paper.links if link.kind in ("project", "data")],
             "editing": request.query_params.get("edit", ""),
             "bibtex": to_bibtex(paper),
         }

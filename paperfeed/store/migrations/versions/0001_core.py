@@ -1,7 +1,7 @@
 """core schema
 
 Revision ID: 0001_core
-Revises: 
+Revises:
 Create Date: 2026-11-28 04:44:52.587017
 """
 import sqlalchemy as sa
