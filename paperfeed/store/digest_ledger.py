@@ -280,7 +280,7 @@ def ledger_counts(conn: Connection, period: str) -> dict[str, int]:
         .where(digest_sends.c.period == period)
         .group_by(digest_sends.c.status)
     ).all()
-    return dict(rows)
+    return {status: n for status, n in rows}
 
 
 def papers_already_sent(

@@ -53,7 +53,7 @@ def find_authors(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     rows = conn.exec_driver_sql(
         "SELECT name_key, id FROM authors WHERE name_key = ANY(%s)", (list(keys),)
     )
-    return dict(rows)
+    return {key: aid for key, aid in rows}
 
 
 def insert_tuples(

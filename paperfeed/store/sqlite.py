@@ -106,7 +106,7 @@ def find_authors(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
         "SELECT a.name_key, a.id FROM json_each(?) AS j JOIN authors AS a ON a.name_key = j.value",
         (json.dumps(list(keys)),),
     )
-    return dict(rows)
+    return {key: aid for key, aid in rows}
 
 
 def insert_tuples(

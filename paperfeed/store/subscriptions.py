@@ -244,7 +244,7 @@ def count_subscriptions(conn: Connection) -> dict[str, int]:
     rows = conn.execute(
         select(subscriptions.c.status, func.count()).group_by(subscriptions.c.status)
     ).all()
-    return dict(rows)
+    return {status: n for status, n in rows}
 
 
 def confirm_subscription(conn: Connection, sub_id: int, email: str) -> Subscription | None:
