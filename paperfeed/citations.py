@@ -343,11 +343,11 @@ def read_bibtex(text: str) -> tuple[list[ImportedReference], list[str]]:
     return refs, problems
 
 
-def _split_authors(field_value: str) -> list[str]:
-    """BibTeX's ``and`` split, at brace depth 0 only."""
-    names, depth, start = [], 0, 0
-    i = 0
-    text = field_value
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` (matched case-insensitively) outside braces, skipping
+    backslash escapes: BibTeX's ``and`` between names, the commas inside one name."""
+    parts, depth, start, i = [], 0, 0, 0
+    width = len(separator)
     while i < len(text):
         ch = text[i]
         if ch == "\\":
@@ -357,14 +357,18 @@ def _split_authors(field_value: str) -> list[str]:
             depth += 1
         elif ch == "}":
             depth -= 1
-        elif depth == 0 and text[i:i + 5].lower() == " and ":
-            names.append(text[start:i])
-            start = i + 5
-            i += 5
+        elif depth == 0 and text[i:i + width].lower() == separator:  # per slice: İ grows
+            parts.append(text[start:i].strip())
+            start = i = i + width
             continue
         i += 1
-    names.append(text[start:])
-    return [n.strip() for n in names if n.strip()]
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _split_authors(field_value: str) -> list[str]:
+    """BibTeX's ``and`` split, at brace depth 0 only."""
+    return [n for n in _split_top_level(field_value, " and ") if n]
 
 
 def _strip_group(text: str) -> str:
@@ -380,31 +384,12 @@ def _bibtex_display(name: str) -> str:
     name = name.strip()
     if name.startswith("{") and name.endswith("}") and _balanced(name[1:-1]):
         return unescape_bibtex(name[1:-1])
-    parts = [unescape_bibtex(_strip_group(p)) for p in _split_top_commas(name)]
+    parts = [unescape_bibtex(_strip_group(p)) for p in _split_top_level(name, ",")]
     if len(parts) == 1:
         return parts[0]
     if len(parts) == 2:
         return f"{parts[1]} {parts[0]}".strip()
     return f"{parts[2]} {parts[0]} {parts[1]}".strip()
-
-
-def _split_top_commas(name: str) -> list[str]:
-    out, depth, start = [], 0, 0
-    escaped = False
-    for i, ch in enumerate(name):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(name[start:i].strip())
-            start = i + 1
-    out.append(name[start:].strip())
-    return out
 
 
 def read_csl_json(text: str) -> tuple[list[ImportedReference], list[str]]:
