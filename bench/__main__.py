@@ -167,7 +167,8 @@ def search_rows(db_url: str, cache_dir: str, n_queries: int) -> list[Row]:
                     "ORDER BY bm25(papers_fts) LIMIT 100", (e,)).fetchall())
         rng = np.random.default_rng(11)
         ids = conn.execute(select(papers.c.arxiv_id).where(papers.c.id.in_(
-            [int(i) for i in rng.choice(count, n_queries + 20, replace=False) + 1]))).scalars().all()
+            [int(i) for i in rng.choice(count, n_queries + 20, replace=False) + 1]
+        ))).scalars().all()
         for aid in ids[:20]:
             similar_papers(conn, aid)
         for aid in ids[20:]:
@@ -261,8 +262,10 @@ def main() -> None:
         rows += found
         extra["ONNX Runtime ops of the int8 embedder (share of one text's run)"] = kernels
         rows += search_rows(db_url, args.cache_dir, args.queries)
-        for name, run in (("web", lambda: web_rows(db_url, args.web_seconds)),
-                          ("digest", lambda: digest_rows(args.corpus, work, args.digest_subscribers))):
+        for name, run in (
+            ("web", lambda: web_rows(db_url, args.web_seconds)),
+            ("digest", lambda: digest_rows(args.corpus, work, args.digest_subscribers)),
+        ):
             if name in skip:
                 continue
             try:

@@ -87,7 +87,10 @@ def setup(db_url: str, n_subs: int) -> None:
     pool = embedder.embed(phrases)
     with engine.connect() as conn:
         names = [r[0] for r in conn.execute(
-            select(authors_t.c.name).join(paper_authors, paper_authors.c.author_id == authors_t.c.id).limit(3000))]
+            select(authors_t.c.name)
+            .join(paper_authors, paper_authors.c.author_id == authors_t.c.id)
+            .limit(3000)
+        )]
     rng = random.Random(7)
     now = __import__("datetime").datetime.now(__import__("datetime").UTC)
     cats = ["cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO"]
@@ -104,7 +107,9 @@ def setup(db_url: str, n_subs: int) -> None:
                 "authors": [rng.choice(names)] if rng.random() < 0.2 else [],
                 "include_categories": [],
                 "exclude_categories": [rng.choice(cats)] if rng.random() < 0.3 else [],
-                "muted_keywords": [rng.choice(["survey", "benchmark", "dataset"])] if rng.random() < 0.1 else [],
+                "muted_keywords": (
+                    [rng.choice(["survey", "benchmark", "dataset"])] if rng.random() < 0.1 else []
+                ),
                 "max_papers": 10, "source": "import", "failures": 0,
                 "created_at": now, "updated_at": now, "confirmed_at": now,
             })
@@ -204,18 +209,22 @@ def time_delivery(db_url: str, limit: int, concurrency: int) -> dict[str, float]
     engine = open_engine(db_url)
     if limit:
         with write_transaction(engine) as conn:  # deliver to the first `limit` subscribers only
-            conn.execute(subscriptions.update().where(subscriptions.c.id > limit).values(status="paused"))
+            conn.execute(
+                subscriptions.update().where(subscriptions.c.id > limit).values(status="paused")
+            )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = Path(tempfile.mkdtemp()) / "sink.log"
-    sink = subprocess.Popen([sys.executable, "-c", SINK, str(port), str(log)], stdout=subprocess.PIPE)
+    sink = subprocess.Popen([sys.executable, "-c", SINK, str(port), str(log)],
+                            stdout=subprocess.PIPE)
     assert sink.stdout is not None and sink.stdout.readline().startswith(b"ready")
-    settings = settings_for(db_url, smtp_url=f"smtp://127.0.0.1:{port}", smtp_concurrency=concurrency)
+    settings = settings_for(db_url, smtp_url=f"smtp://127.0.0.1:{port}",
+                            smtp_concurrency=concurrency)
     mailer = mailer_from_settings(settings)
     started = time.perf_counter()
-    report = send_digests(engine, settings, mailer, HashingEmbedder(), day=dt.date.fromisoformat(DAY),
-                          batch_size=1000)
+    report = send_digests(engine, settings, mailer, HashingEmbedder(),
+                          day=dt.date.fromisoformat(DAY), batch_size=1000)
     elapsed = time.perf_counter() - started
     mailer.close()
     sink.terminate()
@@ -252,7 +261,8 @@ def main() -> None:
         print(rows[-1], file=sys.stderr)
     if args.deliver:
         d = time_delivery(args.db, args.deliver, args.concurrency)
-        rows.append((f"delivery to aiosmtpd, {args.concurrency} connections", f"{d['rate']:.0f} msg/s",
+        rows.append((f"delivery to aiosmtpd, {args.concurrency} connections",
+                     f"{d['rate']:.0f} msg/s",
                      (f"{d['sent']:,.0f} sent in {d['seconds']:.1f} s (incl. build); sink got "
                       f"{d['received']:,.0f}, duplicates {d['duplicates']:.0f}")))
     cpu = platform.processor() or platform.machine()

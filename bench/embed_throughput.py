@@ -102,7 +102,8 @@ def main() -> None:
     reference = vectors[0] if not args.no_torch else None
     print(f"{len(texts)} abstracts, {args.rounds} interleaved rounds, {os.cpu_count()} cores, "
           f"load average before/after: {load_before} / {os.getloadavg()}")
-    print("| engine | max tokens | batch | abstracts/s (median) | runs | cosine min | cosine mean |")
+    print("| engine | max tokens | batch | abstracts/s (median) | runs "
+          "| cosine min | cosine mean |")
     print("|---|---:|---:|---:|---|---:|---:|")
     for (name, tokens, batch, _), runs, vecs in zip(variants, rates, vectors, strict=True):
         runs_text = ", ".join(f"{r:.1f}" for r in runs)

@@ -1,5 +1,6 @@
 """The "search" corpus (see tests/factories.py), hand-written for the search tests:
-distinct topics, authors, categories, dates, one hidden paper. Loaded through upsert_papers and index_missing like real data."""
+distinct topics, authors, categories, dates, one hidden paper. Loaded through
+upsert_papers and index_missing like real data."""
 
 from __future__ import annotations
 

@@ -80,7 +80,9 @@ def community(corpus):
     ada = make_api_user(corpus, "ada")
     grace = make_api_user(corpus, "grace")
     with write_transaction(corpus) as conn:
-        ids = dict(conn.execute(papers.select().with_only_columns(papers.c.arxiv_id, papers.c.id)).all())
+        ids = dict(conn.execute(
+            papers.select().with_only_columns(papers.c.arxiv_id, papers.c.id)
+        ).all())
         update_profile(conn, ada.id, display_name="Ada Lovelace", bio="")
         record_submission(conn, ids[TRICKY_ID], ada.id, NEWEST_DAY)
         set_vote(conn, ada.id, ids[TRICKY_ID], True)

@@ -26,7 +26,9 @@ def test_precedence_is_defaults_then_toml_then_env_then_flags(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     toml = tmp_path / "paperfeed.toml"
-    toml.write_text('site_name = "from toml"\nbase_url = "https://toml.example/"\nhttp_retries = 7\n')
+    toml.write_text(
+        'site_name = "from toml"\nbase_url = "https://toml.example/"\nhttp_retries = 7\n'
+    )
     monkeypatch.setenv("PAPERFEED_CONFIG", str(toml))
     monkeypatch.setenv("PAPERFEED_BASE_URL", "https://env.example")
     monkeypatch.setenv("PAPERFEED_HTTP_RETRIES", "9")

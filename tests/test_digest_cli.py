@@ -26,7 +26,8 @@ def cli(settings, engine, tmp_path):
     add_corpus(engine)
     env = {"PAPERFEED_SMTP_URL": "memory://", "PAPERFEED_EMBEDDING_BACKEND": "hashing",
            "PAPERFEED_SECRET_KEY": settings.secret_key, "PAPERFEED_ENVIRONMENT": "test",
-           "PAPERFEED_CACHE_DIR": str(tmp_path / "cache"), "PAPERFEED_CONFIG": str(tmp_path / "none.toml")}
+           "PAPERFEED_CACHE_DIR": str(tmp_path / "cache"),
+           "PAPERFEED_CONFIG": str(tmp_path / "none.toml")}
     mailer = default_mailer(mail_settings(settings, "memory://"))
     mailer.messages.clear()  # type: ignore[attr-defined]
     runner = CliRunner()
@@ -97,10 +98,14 @@ def test_worker_once_sends_the_newest_day(cli):
 def test_announcement_timetable():
     thursday_noon = dt.datetime(2026, 8, 13, 12, 0, tzinfo=ET)
     at = next_announcement(thursday_noon, 45)
-    assert at == dt.datetime(2026, 8, 13, 20, 45, tzinfo=ET) and listing_day(at) == dt.date(2026, 8, 14)
+    assert at == dt.datetime(2026, 8, 13, 20, 45, tzinfo=ET) and (
+        listing_day(at) == dt.date(2026, 8, 14)
+    )
     friday_night = dt.datetime(2026, 8, 14, 21, 0, tzinfo=ET)  # no mailing Fri/Sat
     assert next_announcement(friday_night).date() == dt.date(2026, 8, 16)
     assert listing_day(next_announcement(friday_night)) == dt.date(2026, 8, 17)  # Monday
-    assert next_announcement(dt.datetime(2026, 8, 16, 20, 0, tzinfo=ET)).date() == dt.date(2026, 8, 17)
+    assert next_announcement(
+        dt.datetime(2026, 8, 16, 20, 0, tzinfo=ET)
+    ).date() == dt.date(2026, 8, 17)
     assert weekly_periods_due(dt.date(2026, 8, 14)) == [dt.date(2026, 8, 9), dt.date(2026, 8, 14)]
     assert weekly_periods_due(dt.date(2026, 8, 17)) == [dt.date(2026, 8, 16)]

@@ -47,7 +47,8 @@ def per_recipient(received) -> dict[str, list[str]]:
 
 def ledger(engine) -> dict[str, str]:
     with engine.connect() as conn:
-        return {r.email: r.status for r in conn.execute(select(digest_sends.c.email, digest_sends.c.status))}
+        return {r.email: r.status
+                for r in conn.execute(select(digest_sends.c.email, digest_sends.c.status))}
 
 
 def test_each_subscriber_gets_one_digest_with_list_headers(engine, settings):
@@ -62,11 +63,14 @@ def test_each_subscriber_gets_one_digest_with_list_headers(engine, settings):
     assert (report.sent, report.finished) == (3, True)
     assert again.skipped == "already sent" and again.sent == 0
     assert sorted(per_recipient(sink.received)) == emails
-    assert isinstance(mailer, SmtpMailer) and mailer.connections_opened == 1  # one connection, reused
+    # one connection, reused
+    assert isinstance(mailer, SmtpMailer) and mailer.connections_opened == 1
     msg = sink.received[0].message
     assert msg["Date"] and msg["Message-ID"].endswith("@paperfeed.test>")
     unsubscribe = msg["List-Unsubscribe"]
-    assert "<https://papers.example/unsubscribe/" in unsubscribe and "<mailto:unsubscribe@paperfeed.test?subject=unsubscribe%20" in unsubscribe
+    assert "<https://papers.example/unsubscribe/" in unsubscribe and (
+        "<mailto:unsubscribe@paperfeed.test?subject=unsubscribe%20" in unsubscribe
+    )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     token = unsubscribe.split("/unsubscribe/")[1].split(">")[0]
     with engine.connect() as conn:
@@ -106,7 +110,9 @@ def test_server_failing_halfway_4xx_then_recovering(engine, settings):
     add_corpus(engine, day2=False)
     emails = add_many(engine, 12)
     failing = set(range(5, 14))  # DATA attempts 5..13 answer 451
-    handler = SinkHandler(data_reply=lambda n: "451 4.3.0 try again later" if n in failing else None)
+    handler = SinkHandler(
+        data_reply=lambda n: "451 4.3.0 try again later" if n in failing else None
+    )
     with SmtpSink(handler) as sink:
         cfg = mail_settings(settings, sink.url, smtp_retries=1, smtp_concurrency=1)
         mailer = mailer_from_settings(cfg)
@@ -134,8 +140,12 @@ def test_permanent_5xx_recorded_against_the_address_and_pauses(engine, settings)
     assert (day1.bounced, day1.paused, day1.finished) == (1, 0, True)
     assert (day2.bounced, day2.paused) == (1, 1)
     with engine.connect() as conn:
-        row = conn.execute(select(subscriptions).where(subscriptions.c.email == "gone@example.org")).one()
-        errors = conn.execute(select(digest_sends.c.error).where(digest_sends.c.email == "gone@example.org")).scalars().all()
+        row = conn.execute(
+            select(subscriptions).where(subscriptions.c.email == "gone@example.org")
+        ).one()
+        errors = conn.execute(
+            select(digest_sends.c.error).where(digest_sends.c.email == "gone@example.org")
+        ).scalars().all()
     assert row.status == "paused" and row.failures == 2 and "550" in row.last_error
     assert all(e.startswith("550") for e in errors)
     assert "gone@example.org" not in per_recipient(sink.received)
@@ -263,7 +273,9 @@ def test_rows_of_a_dead_worker_are_retaken_and_unsubscribed_ones_skipped(engine,
     with write_transaction(engine) as conn:
         digest_ledger.claim_digests(conn, period.key, [(keep, "keep@example.org"),
                                                        (left, "left@example.org")], dead, "x.test")
-        conn.execute(update(subscriptions).where(subscriptions.c.id == left).values(status="unsubscribed"))
+        conn.execute(
+            update(subscriptions).where(subscriptions.c.id == left).values(status="unsubscribed")
+        )
         assert not digest_ledger.owner_is_alive(conn, dead)
     mailer = MemoryMailer()
     report = send_digests(engine, mail_settings(settings), mailer, EMBEDDER, day=DAY1)

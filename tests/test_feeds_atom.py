@@ -80,7 +80,9 @@ def test_author_feed_matches_spelling_variants(client):
 def test_public_collection_feed_and_private_is_404(client, corpus):
     user = make_api_user(corpus, "grace")
     with write_transaction(corpus) as conn:
-        ids = dict(conn.execute(papers.select().with_only_columns(papers.c.arxiv_id, papers.c.id)).all())
+        ids = dict(conn.execute(
+            papers.select().with_only_columns(papers.c.arxiv_id, papers.c.id)
+        ).all())
         public = create_collection(conn, user.id, "Splats & <SLAM>", is_public=True)
         private = create_collection(conn, user.id, "secret", is_public=False)
         for arxiv_id in ("2503.11979", TRICKY_ID):

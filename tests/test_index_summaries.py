@@ -46,7 +46,9 @@ def test_sentences_and_latex():
         == "runs in O(n^2) time with 90% accuracy"
     assert clean_latex(r"a $\alpha$-stable \emph{very} good~model") == "a α-stable very good model"
     long = "We propose " + " ".join(["word"] * 100) + "."
-    assert extractive_tldr("t", long).endswith("…") and len(extractive_tldr("t", long).split()) <= 61
+    assert extractive_tldr("t", long).endswith("…") and (
+        len(extractive_tldr("t", long).split()) <= 61
+    )
 
 
 def test_candidates_are_noun_phrase_like_and_ranked_by_prior():

@@ -54,7 +54,9 @@ def test_kaggle_snapshot_records_keep_versions_dates_and_metadata(engine: Engine
     assert p.title == (
         "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
     )
-    assert [a.name for a in p.authors] == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
+    assert [a.name for a in p.authors] == [
+        "C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"
+    ]
     assert p.doi == "10.1103/PhysRevD.76.013009"
     assert p.journal_ref == "Phys.Rev.D76:013009,2007"
     assert p.comments == "37 pages, 15 figures; published version"
@@ -85,7 +87,9 @@ def test_bad_lines_are_reported_with_position_and_reason_and_the_rest_lands(
         "{not json",
         json.dumps({"id": "2501.00001", "summary": "no title here"}),
         json.dumps({"title": "no id", "summary": "x"}),
-        json.dumps({"id": "2501.00002", "title": "t", "summary": "s", "listing_date": "2999-01-01"}),
+        json.dumps(
+            {"id": "2501.00002", "title": "t", "summary": "s", "listing_date": "2999-01-01"}
+        ),
         json.dumps({"id": "not-an-id", "title": "t", "summary": "s"}),
         json.dumps(["a", "list"]),
     ]

@@ -57,7 +57,9 @@ def test_concurrency_is_bounded(settings):
     handler = SinkHandler(data_reply=lambda n: slow(n))  # type: ignore[func-returns-value]
     with SmtpSink(handler) as sink:
         mailer = SmtpMailer(sink.url, concurrency=2)
-        threads = [threading.Thread(target=mailer.send, args=(message(settings),)) for _ in range(8)]
+        threads = [
+            threading.Thread(target=mailer.send, args=(message(settings),)) for _ in range(8)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -141,7 +143,9 @@ def test_server_without_starttls_is_refused_when_required(settings):
 def test_mailer_from_settings(settings):
     assert isinstance(mailer_from_settings(mail_settings(settings, "")), ConsoleMailer)
     assert isinstance(mailer_from_settings(mail_settings(settings, "memory://")), MemoryMailer)
-    assert isinstance(mailer_from_settings(mail_settings(settings, "smtp://127.0.0.1:2525")), SmtpMailer)
+    assert isinstance(
+        mailer_from_settings(mail_settings(settings, "smtp://127.0.0.1:2525")), SmtpMailer
+    )
 
 
 def _self_signed(tmp_path):

@@ -68,16 +68,19 @@ def test_not_interested_papers_push_similar_ones_down():
 
 
 def test_trending_blend_filters_and_exclusions():
-    cands = candidates(upvotes=[0, 0, 0, 50, 0, 0], cats=["q-bio", "eess", "cs.LG", "cs.CV", "cs.RO", "cs.CL"])
+    cands = candidates(upvotes=[0, 0, 0, 50, 0, 0],
+                       cats=["q-bio", "eess", "cs.LG", "cs.CV", "cs.RO", "cs.CL"])
     (both,) = rank_profiles([profile("protein folding structure", content="both", limit=3)], cands)
     assert both[0].section == "trending" and both[0].paper_id == 4
     assert both[0].reason == "trending: 50 upvotes" and 1 in ids(both)
     (trending_only,) = rank_profiles([profile(content="trending", limit=2,
                                               exclude_categories=["cs.CV"])], cands)
     assert 4 not in ids(trending_only) and len(trending_only) == 2
-    (muted,) = rank_profiles([profile("protein folding structure", muted_keywords=["Folding"])], cands)
+    (muted,) = rank_profiles([profile("protein folding structure",
+                                      muted_keywords=["Folding"])], cands)
     assert 1 not in ids(muted)
-    (only,) = rank_profiles([profile("protein folding structure graph", include_categories=["cs.LG"])], cands)
+    (only,) = rank_profiles([profile("protein folding structure graph",
+                                     include_categories=["cs.LG"])], cands)
     assert ids(only) == [3]
     (seen,) = rank_profiles([profile("protein folding structure", exclude_ids={1})], cands)
     assert 1 not in ids(seen)
@@ -91,7 +94,8 @@ def test_followed_author_is_boosted_with_its_reason():
 
 
 def test_many_profiles_in_chunks_match_one_at_a_time():
-    profiles = [profile(TOPICS[i % 6], TOPICS[(i + 2) % 6], content="both", limit=3) for i in range(50)]
+    profiles = [profile(TOPICS[i % 6], TOPICS[(i + 2) % 6], content="both", limit=3)
+                for i in range(50)]
     together = rank_profiles(profiles, candidates(upvotes=[1, 2, 3, 4, 5, 6]), chunk=7)
     alone = [rank_profiles([p], candidates(upvotes=[1, 2, 3, 4, 5, 6]))[0] for p in profiles]
     assert [ids(r) for r in together] == [ids(r) for r in alone]

@@ -49,7 +49,9 @@ def test_rows_rebuild_exactly_the_papers_they_were_made_from(dialect: str) -> No
     assert len(rows) == 4
     rebuilt = rows.papers_at([2, 0, 3, 1])
     assert rebuilt == [papers[2], papers[0], papers[3], papers[1]]
-    assert [content_hash(p) for p in rebuilt] == [r[-1] for r in (rows.papers[i] for i in (2, 0, 3, 1))]
+    assert [content_hash(p) for p in rebuilt] == [
+        r[-1] for r in (rows.papers[i] for i in (2, 0, 3, 1))
+    ]
     assert rebuilt[3].primary_category is None  # "the source did not say" survives
     assert rows.papers[1][4] == "cs.LG"  # while the stored row falls back to the first
 

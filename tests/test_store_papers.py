@@ -106,11 +106,14 @@ def test_update_merges_and_keeps_what_the_new_source_does_not_say(engine):
 
 def test_authors_are_shared_between_papers_and_ordered(engine):
     with write_transaction(engine) as conn:
-        upsert_papers(conn, [make_paper(), make_paper("2501.00002", authors=[Author("alan turing")])])
+        upsert_papers(
+            conn, [make_paper(), make_paper("2501.00002", authors=[Author("alan turing")])]
+        )
     with engine.connect() as conn:
         assert conn.execute(select(authors.c.name)).scalars().all().count("Alan Turing") == 1
         positions = conn.execute(
-            select(paper_authors.c.position).order_by(paper_authors.c.paper_id, paper_authors.c.position)
+            select(paper_authors.c.position)
+            .order_by(paper_authors.c.paper_id, paper_authors.c.position)
         ).scalars().all()
     assert positions == [0, 1, 0]
 

@@ -112,8 +112,10 @@ def test_comments_edit_delete_own_and_admin_hide(site: Site, client: TestClient)
 def test_collections_are_ordered_and_private_unless_public(site: Site, client: TestClient) -> None:
     make_user(site, "alice")
     log_in(client, "alice@example.org")
-    created = post(client, "/collections", {"name": "Reading list", "arxiv_id": "2503.11742",
-                                            "next": "/papers/2503.11742"}, page="/papers/2503.11742")
+    created = post(client, "/collections",
+                   {"name": "Reading list", "arxiv_id": "2503.11742",
+                    "next": "/papers/2503.11742"},
+                   page="/papers/2503.11742")
     assert created.status_code == 303 and "m=saved" in created.headers["location"]
     cid = int(client.get("/collections").text.split('href="/collections/')[1].split('"')[0])
     for arxiv_id in ("2503.11750", "2503.11731"):

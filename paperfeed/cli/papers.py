@@ -42,9 +42,12 @@ def init(db_url: str | None, config_path: str | None) -> None:
 
 @click.command("import")
 @common_options
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=5000, show_default=True, help="Papers per transaction.")
-def import_(db_url: str | None, config_path: str | None, files: tuple[Path, ...], batch_size: int) -> None:
+def import_(
+    db_url: str | None, config_path: str | None, files: tuple[Path, ...], batch_size: int,
+) -> None:
     """Import JSON Lines files (plain or .gz): Kaggle arXiv snapshot or listing schema."""
     from paperfeed.ingest.bulk import import_file
 

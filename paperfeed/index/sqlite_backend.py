@@ -2,11 +2,13 @@
 
 Keyword search is BM25 over title, abstract and authors with per-column weights: the
 ``papers_fts`` FTS5 table is the index kept in the database (phrases, exclusions), the
-scores come from its in-memory twin (index/bm25.py). Vectors are float32 blobs in ``paper_vectors``; each process keeps one
-matrix per (database, model) in memory and searches it exactly with a matrix-vector
-product, scanned in int8 first (index/vector_scan.py); from IVF_MIN_ROWS vectors on, unfiltered queries go
-through an IVF index (index/ivf.py) built when the matrix loads. ``index_state.generation``, moved by triggers on every vector
-change, tells the process when its copy is stale and must be reloaded.
+scores come from its in-memory twin (index/bm25.py). Vectors are float32 blobs in
+``paper_vectors``; each process keeps one matrix per (database, model) in memory and
+searches it exactly with a matrix-vector product, scanned in int8 first
+(index/vector_scan.py); from IVF_MIN_ROWS vectors on, unfiltered queries go through an IVF
+index (index/ivf.py) built when the matrix loads. ``index_state.generation``, moved by
+triggers on every vector change, tells the process when its copy is stale and must be
+reloaded.
 """
 
 from __future__ import annotations

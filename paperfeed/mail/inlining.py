@@ -20,7 +20,9 @@ import css_inline
 from jinja2 import Environment
 
 _EXTENDS = re.compile(r'^\s*\{%-?\s*extends\s+"([^"]+)"\s*-?%\}', re.DOTALL)
-_BLOCK = re.compile(r"\{%-?\s*block\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endblock(?:\s+\w+)?\s*-?%\}", re.DOTALL)
+_BLOCK = re.compile(
+    r"\{%-?\s*block\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endblock(?:\s+\w+)?\s*-?%\}", re.DOTALL
+)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _TOKEN = re.compile("\ue000(\\d+)\ue001")
 

@@ -90,7 +90,9 @@ def run_cycle(settings: Settings, engine: Engine, steps: Sequence[Step], *,
     embedder = load_embedder(settings)
     reports = [send_digests(engine, settings, mailer, embedder, frequency="daily", day=newest)]
     for day in weekly_periods_due(newest):
-        reports.append(send_digests(engine, settings, mailer, embedder, frequency="weekly", day=day))
+        reports.append(
+            send_digests(engine, settings, mailer, embedder, frequency="weekly", day=day)
+        )
     for report in reports:
         echo(f"worker: {report.period}: {report.sent} sent"
              + (f" ({report.skipped})" if report.skipped else ""))

@@ -80,7 +80,8 @@ class PaperRows:
             r = self.papers[i]
             out.append(
                 Paper(
-                    arxiv_id=r[0], title=r[1], abstract=r[2], primary_category=self.given_primary[i],
+                    arxiv_id=r[0], title=r[1], abstract=r[2],
+                    primary_category=self.given_primary[i],
                     comments=r[5], journal_ref=r[6], doi=r[7], license=r[8],
                     submitted_at=read(r[9]), updated_at=read(r[10]), announced_on=read(r[11]),
                     source=r[13],

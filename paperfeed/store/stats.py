@@ -14,7 +14,9 @@ def collect_stats(conn: Connection, *, top: int = 20, days: int = 30) -> dict[st
     total = conn.execute(select(func.count()).select_from(papers)).scalar_one()
     by_source: dict[str, int] = dict(
         conn.execute(
-            select(papers.c.source, func.count()).group_by(papers.c.source).order_by(desc(func.count()))
+            select(papers.c.source, func.count())
+            .group_by(papers.c.source)
+            .order_by(desc(func.count()))
         ).tuples().all()
     )
     by_category: dict[str, int] = dict(

@@ -154,7 +154,9 @@ def test_comments_and_collections_are_capped_per_user_and_paged(
     user = make_user(site, "prolific")
     with write_transaction(site.engine) as conn:
         pid = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == PAPER)).scalar_one()
-        others = conn.execute(select(papers.c.id).where(papers.c.id != pid).limit(2)).scalars().all()
+        others = conn.execute(
+            select(papers.c.id).where(papers.c.id != pid).limit(2)
+        ).scalars().all()
         for n in range(3):
             add_comment(conn, pid, user.id, f"comment number {n}")
         with pytest.raises(comment_store.CommentError):

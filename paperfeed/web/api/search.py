@@ -101,7 +101,9 @@ def search(
     """Papers matching ``q`` by keywords and meaning, best first."""
     offset = p * limit
     if offset > MAX_OFFSET:
-        raise ApiError(400, f"search results go {MAX_OFFSET} deep: p * limit must be <= {MAX_OFFSET}")
+        raise ApiError(
+            400, f"search results go {MAX_OFFSET} deep: p * limit must be <= {MAX_OFFSET}"
+        )
     results = run_search(conn, embedder, q, limit=limit, offset=offset, mode=mode,
                          category=category, date_from=date_from, date_to=date_to, author=author)
     items = search_items(conn, views, results)

@@ -33,7 +33,9 @@ from .schemas import Submission, SubmissionIn
 router = APIRouter(tags=["submissions"], responses=ERROR_RESPONSES)
 
 
-def submission_objects(conn: Connection, views: PaperViews, paper_ids: list[int]) -> list[Submission]:
+def submission_objects(
+    conn: Connection, views: PaperViews, paper_ids: list[int],
+) -> list[Submission]:
     """API objects for the submissions of ``paper_ids``, in order."""
     subs = load_submissions(conn, paper_ids)
     cards = load_cards(conn, paper_ids)
