@@ -19,7 +19,7 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.index.terms import use_cache_dir
 from paperfeed.mail import mailer_from_settings
 from paperfeed.store.database import open_engine
-from paperfeed.web import health
+from paperfeed.web import health, metrics
 from paperfeed.web.account_mail import SendMail, mail_sender
 from paperfeed.web.api import install_api
 from paperfeed.web.client_address import ClientAddress
@@ -59,9 +59,11 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     state.mailer = mailer_from_settings(settings)
     state.send_mail = send_mail or mail_sender(settings, state.mailer)
     state.warm_up = None  # the search warm-up thread, when the server starts one
+    state.metrics_collector = metrics.DatabaseCollector(engine)  # /metrics' database gauges
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for router in page_routers():
         app.include_router(router)
     install_page_error_handlers(app)
@@ -72,6 +74,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     # outermost last: the client address is known before anything (even a 413) happens
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClientAddress, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(metrics.RequestMetrics)  # outermost: counts every answer, 413s too
     return app
 
 

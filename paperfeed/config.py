@@ -138,6 +138,17 @@ class Settings(BaseSettings):
         description="Minutes after arXiv's 20:00 US/Eastern announcement that the worker "
         "ingests, indexes and sends digests.",
     )
+    worker_catch_up_days: int = Field(
+        5,
+        description="After downtime, the worker reads the missed arXiv listing days of at "
+        "most this many listing days back from the arXiv API (0 = no catch-up), and the "
+        "missed Hugging Face daily papers of as many calendar days.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines of `serve` and `worker`: text, or json (one JSON object a "
+        "line: time, level, logger, message) for log collectors.",
+    )
     # --- web --------------------------------------------------------------------------
     cache_seconds: int = Field(30, description="Max age of cached anonymous pages.")
     submission_max_age_days: int = Field(

@@ -10,7 +10,8 @@ One module per command group; each defines plain click commands and groups:
 - ``users.py``   users add|list|promote|demote|disable|enable|delete|invite
 - ``mail.py``    digest send, subscribers add|list|remove|import
 - ``channels.py`` channels add|list|remove|resume|send (Slack, Discord, ... webhooks)
-- ``ops.py``     serve, demo (its steps: ``ops.DEMO_STEPS``), worker, settings, backup, restore
+- ``ops.py``     serve, demo (its steps: ``ops.DEMO_STEPS``), settings, backup, restore
+- ``worker.py``  worker (its jobs: ``worker.WORKER_JOBS``), status
 - ``reference.py`` docs/cli.md, generated from every command's ``--help``
 
 To add a command: write it in the module of its group (or a new module for a new group),
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import click
 
-from . import channels, mail, ops, papers, search, users
+from . import channels, mail, ops, papers, search, users, worker
 from . import ingest as ingest_commands
 
 COMMANDS: list[click.Command] = [
@@ -32,7 +33,8 @@ COMMANDS: list[click.Command] = [
     search.index_cmd, search.search_cmd, search.similar_cmd, search.eval_group,
     users.users,
     mail.digest, mail.subscribers, channels.channels,
-    ops.serve, ops.demo, ops.worker, ops.settings_cmd, ops.backup, ops.restore,
+    ops.serve, ops.demo, worker.worker, worker.status, ops.settings_cmd, ops.backup,
+    ops.restore,
 ]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 from paperfeed.config import Settings
 from paperfeed.models import ImportSummary
@@ -42,19 +45,26 @@ def _upstream_client(settings: Settings, *, delay_seconds: float | None = None) 
 def ingest_arxiv(db_url: str | None, config_path: str | None, categories: tuple[str, ...],
                  base_url: str | None, api_url: str | None, no_details: bool) -> None:
     """Today's arXiv listings per category (RSS), completed from the arXiv API by id."""
-    from paperfeed.ingest.arxiv_rss import ingest_listings
-
     settings = settings_from(db_url, config_path)
-    engine = engine_for(settings)
-    with _upstream_client(settings) as client, progress_bar("arXiv listings") as update:
-        summary = ingest_listings(
-            engine, client, rss_url=base_url or settings.arxiv_rss_url,
-            api_url=api_url or settings.arxiv_api_url,
-            categories=list(categories or settings.categories), details=not no_details,
-            progress=update,
-        )
+    summary = read_arxiv_listings(settings, engine_for(settings), categories=categories,
+                                  base_url=base_url, api_url=api_url, details=not no_details)
     print_summary(summary)
     exit_for(summary)
+
+
+def read_arxiv_listings(settings: Settings, engine: Engine, *, categories: Sequence[str] = (),
+                        base_url: str | None = None, api_url: str | None = None,
+                        details: bool = True) -> ImportSummary:
+    """`ingest arxiv` (and the worker's step of that name): the current listings."""
+    from paperfeed.ingest.arxiv_rss import ingest_listings
+
+    with _upstream_client(settings) as client, progress_bar("arXiv listings") as update:
+        return ingest_listings(
+            engine, client, rss_url=base_url or settings.arxiv_rss_url,
+            api_url=api_url or settings.arxiv_api_url,
+            categories=list(categories or settings.categories), details=details,
+            progress=update,
+        )
 
 
 @ingest.command("arxiv-api")
@@ -123,9 +133,6 @@ def ingest_oai(db_url: str | None, config_path: str | None, set_spec: str | None
 def ingest_hf(db_url: str | None, config_path: str | None, first_day: Any, last_day: Any,
               base_url: str | None, from_file: Path | None) -> None:
     """Hugging Face daily papers with their upvotes, submitter and links, day by day."""
-    import datetime as dt
-
-    from paperfeed.ingest.hf_daily import ingest_daily_papers
     from paperfeed.ingest.hf_files import import_daily_files
 
     settings = settings_from(db_url, config_path)
@@ -137,13 +144,20 @@ def ingest_hf(db_url: str | None, config_path: str | None, first_day: Any, last_
         exit_for(summary)
         return
     first = first_day.date() if first_day else dt.datetime.now(dt.UTC).date()
+    summary = read_hf_days(settings, engine, first, last_day.date() if last_day else first,
+                           base_url=base_url)
+    print_summary(summary)
+    exit_for(summary)
+
+
+def read_hf_days(settings: Settings, engine: Engine, first: dt.date, last: dt.date, *,
+                 base_url: str | None = None) -> ImportSummary:
+    """`ingest hf` (and the worker's step of that name): the daily papers of first..last."""
+    from paperfeed.ingest.hf_daily import ingest_daily_papers
+
     # Hugging Face is not arXiv: one request a second is polite enough there.
     delay = min(settings.arxiv_delay_seconds, 1.0)
     with _upstream_client(settings, delay_seconds=delay) as client, \
             progress_bar("HF daily papers") as update:
-        summary = ingest_daily_papers(
-            engine, client, hf_url=base_url or settings.hf_url, first_day=first,
-            last_day=last_day.date() if last_day else first, progress=update,
-        )
-    print_summary(summary)
-    exit_for(summary)
+        return ingest_daily_papers(engine, client, hf_url=base_url or settings.hf_url,
+                                   first_day=first, last_day=last, progress=update)

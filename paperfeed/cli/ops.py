@@ -1,11 +1,13 @@
-"""Running an instance: ``serve``, ``demo``, ``worker`` and ``settings``."""
+"""Running an instance: ``serve``, ``demo``, ``settings``, ``backup`` and ``restore``."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -24,8 +26,7 @@ from .common import (
     redact,
     settings_from,
 )
-from .ingest import ingest_arxiv
-from .search import index_cmd, index_for_demo
+from .search import index_for_demo
 
 # What `paperfeed demo` does after importing the bundled corpus, in order.
 DEMO_STEPS: list[Callable[[Settings, Engine], None]] = [index_for_demo]
@@ -57,18 +58,50 @@ def serve(db_url: str | None, config_path: str | None, host: str, port: int, wor
     click.echo(f"paperfeed on http://{host}:{port}/ ({redact(settings.database_url)})")
     if settings.trusted_proxies:
         click.echo(f"client addresses from X-Forwarded-For of {settings.trusted_proxies}")
+    log_options: dict[str, Any] = {}
+    if settings.log_format == "json":
+        from paperfeed.log_format import logging_config
+
+        log_options["log_config"] = logging_config("WARNING")
     # Forwarded headers are applied once, by paperfeed's ClientAddress middleware (only for
     # trusted_proxies); uvicorn's own handling stays off so it cannot apply them twice.
-    uvicorn.run(
-        "paperfeed.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        proxy_headers=False,
-        forwarded_allow_ips="",
-    )
+    with metrics_directory():
+        uvicorn.run(
+            "paperfeed.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=False,
+            forwarded_allow_ips="",
+            **log_options,
+        )
+
+
+@contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """The PROMETHEUS_MULTIPROC_DIR that the server processes share for /metrics: the
+    operator's (its old sample files removed first: they belong to dead processes) or a
+    new temporary directory, removed again when the server stops."""
+    import shutil
+    import tempfile
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="paperfeed-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @click.command()
@@ -99,40 +132,6 @@ def demo(ctx: click.Context, db_url: str | None, config_path: str | None, host: 
     if not no_serve:
         ctx.invoke(serve, db_url=settings.database_url, config_path=config_path, host=host,
                    port=port)
-
-
-@click.command()
-@common_options
-@click.option("--once", is_flag=True, help="Run one cycle now and exit.")
-@click.option("--skip-ingest", is_flag=True, help="Do not fetch new papers (digests only).")
-@click.pass_context
-def worker(ctx: click.Context, db_url: str | None, config_path: str | None, once: bool,
-           skip_ingest: bool) -> None:
-    """Ingest, index and send digests on arXiv's announcement timetable (Sun-Thu 20:00
-    US/Eastern, plus a delay); no digest goes out for a day without new papers."""
-    from paperfeed.mail.schedule import run_worker
-
-    settings = settings_from(db_url, config_path)
-    options = {"db_url": settings.database_url, "config_path": config_path}
-    steps = [] if skip_ingest else [
-        ("ingest arxiv", lambda: ctx.invoke(ingest_arxiv, **options)),
-    ]
-    steps.append(("index", lambda: ctx.invoke(index_cmd, **options)))
-    steps.append(("channels", lambda: _post_channels(settings)))
-    run_worker(settings, engine_for(settings), steps, once=once, echo=click.echo)
-
-
-def _post_channels(settings: Settings) -> None:
-    """The worker's channel step: the newest listing day to every due channel."""
-    from paperfeed.mail.channels import post_channels
-    from paperfeed.rank.listings import today
-
-    engine = engine_for(settings)
-    with engine.connect() as conn:
-        day = today(conn)
-    if day is not None:
-        report = post_channels(engine, settings, day)
-        click.echo(f"worker: channels {report.period}: {len(report.sent)} posted")
 
 
 @click.command("settings")

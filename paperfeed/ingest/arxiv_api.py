@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 
@@ -196,13 +196,43 @@ def backfill_category(
     summary and the checkpoint kept, so a rerun continues from the page that failed.
     """
     key = f"{category} {first_day:%Y%m%d}..{last_day:%Y%m%d}"
+    summary, finished = page_through_query(
+        engine, client, api_url=api_url, query=backfill_query(category, first_day, last_day),
+        source=SOURCE, key=key, label=category, page_size=page_size, progress=progress,
+    )
+    if finished:
+        finish_run(engine, SOURCE, key)
+    return summary
+
+
+def page_through_query(
+    engine: Engine,
+    client: Upstream,
+    *,
+    api_url: str,
+    query: str,
+    source: str,
+    key: str,
+    label: str,
+    page_size: int = PAGE_SIZE,
+    announced_on: dt.date | None = None,
+    progress: Progress | None = None,
+) -> tuple[ImportSummary, bool]:
+    """Page through an API search (oldest submission first) into the store, resuming at
+    the offset saved for (source, key).
+
+    Output: (summary, finished): finished is False when an upstream failure stopped the run
+    (the error is in the summary). Side effects: each page committed with the offset reached
+    as the (source, key) checkpoint, which is left for the caller to clear or mark; the
+    papers get ``announced_on`` when given (their listing day).
+    """
     summary = ImportSummary()
-    start = int(saved_cursor(engine, SOURCE, key) or 0)
+    start = int(saved_cursor(engine, source, key) or 0)
     author_ids = AuthorIds()
     empty_pages = 0
     while True:
         params: dict[str, str | int] = {
-            "search_query": backfill_query(category, first_day, last_day),
+            "search_query": query,
             "start": start,
             "max_results": page_size,
             "sortBy": "submittedDate",
@@ -213,9 +243,9 @@ def backfill_category(
             page = parse_atom_page(fetched.body, f"page at start={start}")
         except (UpstreamError, InvalidDocument) as exc:
             summary.errors.append(
-                f"arXiv API {category} at start={start}: {exc} (rerun to continue from here)"
+                f"arXiv API {label} at start={start}: {exc} (rerun to continue from here)"
             )
-            return summary
+            return summary, False
         if not page.items:
             if page.total is not None and start < page.total and empty_pages < client.retries:
                 # arXiv's API sometimes answers a page with no entries; asking again helps.
@@ -223,25 +253,26 @@ def backfill_category(
                 continue
             if page.total is not None and start < page.total:
                 summary.errors.append(
-                    f"arXiv API {category}: empty page at start={start} of {page.total}"
+                    f"arXiv API {label}: empty page at start={start} of {page.total}"
                     " (rerun to continue from here)"
                 )
-                return summary
+                return summary, False
             break
         empty_pages = 0
         papers = [item for item in page.items if isinstance(item, Paper)]
+        if announced_on is not None:
+            papers = [replace(paper, announced_on=announced_on) for paper in papers]
         rejected = [item for item in page.items if isinstance(item, Rejected)]
         start += len(page.items)
         land_page(
             engine, summary, papers, rejected,
-            source=SOURCE, key=key, cursor=str(start), author_ids=author_ids,
+            source=source, key=key, cursor=str(start), author_ids=author_ids,
         )
         if progress:
             progress(start, page.total)
         if page.total is not None and start >= page.total:
             break
-    finish_run(engine, SOURCE, key)
-    return summary
+    return summary, True
 
 
 __all__ = [
@@ -249,6 +280,7 @@ __all__ = [
     "backfill_category",
     "backfill_query",
     "fetch_details",
+    "page_through_query",
     "paper_from_atom_entry",
     "parse_atom_page",
 ]

@@ -3,23 +3,28 @@ US/Eastern (the listings dated Monday to Friday); nothing on Friday and Saturday
 or on arXiv holidays. The worker wakes ``worker_announce_delay_minutes`` after each
 announcement, ingests, indexes, and sends the daily digests of the newest day — which does
 nothing when no new day arrived (the day's run is already finished) — and the weekly
-digests after the week's last listing day.
+digests after the week's last listing day. Every step is a job whose last start, success,
+error and next run land in the worker_jobs table (store/jobs.py) for `paperfeed status`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
+from paperfeed.ingest.arxiv_calendar import (
+    ANNOUNCE_TIME,
+    ANNOUNCE_WEEKDAYS,
+    EASTERN,
+    listing_day,
+)
 
-EASTERN = ZoneInfo("America/New_York")
-ANNOUNCE_WEEKDAYS = {6, 0, 1, 2, 3}  # Sunday .. Thursday (Monday = 0)
-ANNOUNCE_TIME = dt.time(20, 0)
+from .mailer import Mailer
 
 
 def next_announcement(now: dt.datetime, delay_minutes: int = 0) -> dt.datetime:
@@ -35,14 +40,6 @@ def next_announcement(now: dt.datetime, delay_minutes: int = 0) -> dt.datetime:
     raise AssertionError("unreachable: an announcement happens every week")
 
 
-def listing_day(announced_at: dt.datetime) -> dt.date:
-    """The listing date of an announcement: the next weekday (Thursday evening -> Friday)."""
-    day = announced_at.astimezone(EASTERN).date() + dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
-    return day
-
-
 def weekly_periods_due(newest: dt.date) -> list[dt.date]:
     """Days whose ISO week's weekly digest may be due: this week once its Friday listing is
     in, and the previous week (in case its Friday was a holiday)."""
@@ -52,36 +49,89 @@ def weekly_periods_due(newest: dt.date) -> list[dt.date]:
     return days
 
 
-# A step the caller runs before the digests (e.g. ingest, index): (name, callable).
+# A step the caller runs before the digests (e.g. ingest, index): (name, callable). A step
+# fails by raising, by exiting non-zero, or by returning a summary whose ``errors`` say so.
 Step = tuple[str, Callable[[], object]]
+OWN_JOBS = ("outbox", "digests")  # the jobs every cycle runs after the caller's steps
+log = logging.getLogger(__name__)
 
 
-def _run_step(name: str, step: Callable[[], object], echo: Callable[[str], None]) -> None:
-    """Run one step; a failed step is reported and does not stop the digests."""
+def step_error(step: Callable[[], object]) -> str | None:
+    """Run one step; None when it succeeded, else what went wrong (never raises)."""
     try:
-        step()
+        result = step()
     except SystemExit as exc:
-        if exc.code:
-            echo(f"worker: `{name}` exited with {exc.code}")
+        return f"exited with {exc.code}" if exc.code else None
     except Exception as exc:  # noqa: BLE001 - one failed step must not stop the digests
-        echo(f"worker: `{name}` failed: {exc}")
+        return f"{type(exc).__name__}: {exc}"
+    errors = getattr(result, "errors", None)
+    if errors:
+        shown = "; ".join(str(e) for e in errors[:3])
+        return shown + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")
+    return None
+
+
+def run_job(engine: Engine, name: str, step: Callable[[], object],
+            echo: Callable[[str], None]) -> bool:
+    """Run one job and record how it went in the worker_jobs table; a failed job is
+    reported and does not stop the others. True when it succeeded."""
+    from paperfeed.store.database import write_transaction
+    from paperfeed.store.jobs import record_run
+
+    started = dt.datetime.now(dt.UTC)
+    error = step_error(step)
+    if error is not None:
+        echo(f"worker: `{name}` failed: {error}")
+    try:
+        with write_transaction(engine) as conn:
+            record_run(conn, name, started_at=started, finished_at=dt.datetime.now(dt.UTC),
+                       error=error)
+    except Exception:  # noqa: BLE001 - the database may be what failed; keep working
+        log.exception("worker: could not record the run of %s", name)
+    return error is None
+
+
+def plan_next_run(engine: Engine, steps: Sequence[Step], at: dt.datetime | None) -> None:
+    """Record ``at`` as every job's next run (None: no run planned, e.g. ``--once``)."""
+    from paperfeed.store.database import write_transaction
+    from paperfeed.store.jobs import clear_next_run, set_next_run
+
+    try:
+        with write_transaction(engine) as conn:
+            if at is None:
+                clear_next_run(conn)
+            else:
+                set_next_run(conn, [name for name, _ in steps] + list(OWN_JOBS), at)
+    except Exception:  # noqa: BLE001 - status bookkeeping must not stop the worker
+        log.exception("worker: could not record the next run")
 
 
 def run_cycle(settings: Settings, engine: Engine, steps: Sequence[Step], *,
               echo: Callable[[str], None]) -> list[dict[str, object]]:
     """One worker cycle: the given steps (ingest, index, ... in order), the outbox, then the
-    daily and weekly digests of the newest day. Returns the digest reports as dicts."""
-    from paperfeed.index.embedder import load_embedder
-
-    from .delivery import send_digests
-    from .digest import newest_day
+    daily and weekly digests of the newest day, each recorded as a job. Returns the
+    digest reports as dicts."""
     from .messages import default_mailer
     from .outbox import deliver_outbox
 
     for name, step in steps:
-        _run_step(name, step, echo)
+        run_job(engine, name, step, echo)
     mailer = default_mailer(settings)
-    deliver_outbox(engine, settings, mailer)
+    run_job(engine, "outbox", lambda: deliver_outbox(engine, settings, mailer), echo)
+    reports: list[dict[str, object]] = []
+    run_job(engine, "digests",
+            lambda: reports.extend(send_newest_digests(settings, engine, mailer, echo)), echo)
+    return reports
+
+
+def send_newest_digests(settings: Settings, engine: Engine, mailer: Mailer,
+                        echo: Callable[[str], None]) -> list[dict[str, object]]:
+    """The daily and weekly digests of the newest day; their reports as dicts."""
+    from paperfeed.index.embedder import load_embedder
+
+    from .delivery import send_digests
+    from .digest import newest_day
+
     with engine.connect() as conn:
         newest = newest_day(conn)
     if newest is None:
@@ -102,16 +152,19 @@ def run_cycle(settings: Settings, engine: Engine, steps: Sequence[Step], *,
 def run_worker(settings: Settings, engine: Engine, steps: Sequence[Step], *, once: bool = False,
                echo: Callable[[str], None] = print, poll_seconds: float = 60.0) -> None:
     """Run cycles (see :func:`run_cycle`) at each announcement (+ delay), forever, or one now
-    with ``once``. Between cycles, the outbox is flushed every ``poll_seconds``."""
+    with ``once``. Between cycles, the outbox is flushed every ``poll_seconds``. Before it
+    sleeps, the worker records the next cycle as every job's next run."""
     from .messages import default_mailer
     from .outbox import deliver_outbox
 
     if once:
+        plan_next_run(engine, steps, None)
         run_cycle(settings, engine, steps, echo=echo)
         return
     while True:
         now = dt.datetime.now(dt.UTC)
         at = next_announcement(now, settings.worker_announce_delay_minutes)
+        plan_next_run(engine, steps, at)
         echo(f"worker: next cycle at {at.isoformat()} (listing of {listing_day(at)})")
         while (remaining := (at - dt.datetime.now(dt.UTC)).total_seconds()) > 0:
             time.sleep(min(poll_seconds, remaining))

@@ -265,6 +265,21 @@ def newest_announced_on(conn: Connection) -> dt.date | None:
     return conn.execute(select(func.max(papers.c.announced_on))).scalar_one()
 
 
+def listed_on(conn: Connection, category: str, day: dt.date, *,
+              ignore_sources: Sequence[str] = ()) -> bool:
+    """Whether any paper in ``category`` has announcement day ``day``, counting only papers
+    first seen from a source not in ``ignore_sources`` (one indexed lookup)."""
+    query = (
+        select(papers.c.id)
+        .join(paper_categories, paper_categories.c.paper_id == papers.c.id)
+        .where(papers.c.announced_on == day, paper_categories.c.category == category)
+        .limit(1)
+    )
+    if ignore_sources:
+        query = query.where(papers.c.source.not_in(list(ignore_sources)))
+    return conn.execute(query).first() is not None
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -275,6 +290,7 @@ __all__ = [
     "content_hash",
     "count_papers",
     "get_paper",
+    "listed_on",
     "load_papers",
     "merge_papers",
     "newest_announced_on",

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from paperfeed.rank.cards import load_cards
 from paperfeed.rank.search import MAX_LIMIT, MAX_OFFSET, SearchResults, search_papers
+from paperfeed.web.metrics import SEARCH_SECONDS
 
 from ..deps import DbConn, EmbedderDep, SettingsDep, Views
 from ..request_limits import RateLimited
@@ -56,11 +57,12 @@ def run_search(
     400 for dates at the ends of the calendar."""
     model = embedder.get() if mode != "keyword" else None
     try:
-        return search_papers(
-            conn, query, embedder=model, limit=limit, offset=offset, mode=mode,
-            category=category or None, date_from=date_from, date_to=date_to,
-            author=author or None,
-        )
+        with SEARCH_SECONDS.labels("api").time():
+            return search_papers(
+                conn, query, embedder=model, limit=limit, offset=offset, mode=mode,
+                category=category or None, date_from=date_from, date_to=date_to,
+                author=author or None,
+            )
     except OverflowError as exc:  # e.g. after:9999-12-31: a day past the calendar's end
         raise ApiError(400, "a date in the search is out of range") from exc
 

@@ -19,6 +19,7 @@ from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.rank.search import search_papers
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
+from paperfeed.web.metrics import SEARCH_SECONDS
 
 from ..deps import EmbedderDep
 from ..request_limits import enforce_limit
@@ -73,11 +74,12 @@ async def search_page(request: Request, embedder: EmbedderDep) -> Response:
         enforce_limit(request, "search")  # only real searches count, not cached pages
         model = embedder.get() if mode != "keyword" else None
         try:
-            results = search_papers(
-                conn, query, embedder=model, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-                mode=mode, category=category or None, date_from=date_from, date_to=date_to,
-                author=author or None,
-            )
+            with SEARCH_SECONDS.labels("page").time():
+                results = search_papers(
+                    conn, query, embedder=model, limit=PAGE_SIZE,
+                    offset=(page - 1) * PAGE_SIZE, mode=mode, category=category or None,
+                    date_from=date_from, date_to=date_to, author=author or None,
+                )
         except ValueError as exc:
             problems.append(str(exc))
             return "search.html", context, 400
