@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,9 +173,10 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def to_bibtex(paper: Paper, *, key: str | None = None) -> str:
+def to_bibtex(paper: Paper, *, key: str | None = None, note: str = "") -> str:
     """One BibTeX entry: ``@article`` when a journal reference is known, else ``@misc``
-    with ``eprint`` / ``archivePrefix`` / ``primaryClass`` (arXiv's own convention)."""
+    with ``eprint`` / ``archivePrefix`` / ``primaryClass`` (arXiv's own convention); a
+    reader's ``note`` goes in ``annote``."""
     fields: list[tuple[str, str]] = [("title", escape_bibtex(paper.title))]
     if paper.authors:
         fields.append(("author", " and ".join(_bibtex_name(a.name) for a in paper.authors)))
@@ -191,13 +192,16 @@ def to_bibtex(paper: Paper, *, key: str | None = None) -> str:
     if paper.journal_ref:
         fields.append(("journal", escape_bibtex(paper.journal_ref)))
     fields.append(("url", ARXIV_ABS + paper.arxiv_id))
+    if note:
+        fields.append(("annote", escape_bibtex(note)))
     kind = "article" if paper.journal_ref else "misc"
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@{kind}{{{key or citation_key(paper)},\n{body}\n}}\n"
 
 
-def bibtex_document(papers: Iterable[Paper]) -> str:
-    """Several entries, with keys made unique (``…a``, ``…b`` suffixes) in order."""
+def bibtex_document(papers: Iterable[Paper], notes: Mapping[str, str] | None = None) -> str:
+    """Several entries, with keys made unique (``…a``, ``…b`` suffixes) in order; ``notes``
+    by arXiv id."""
     seen: dict[str, int] = {}
     entries = []
     for paper in papers:
@@ -206,7 +210,7 @@ def bibtex_document(papers: Iterable[Paper]) -> str:
         seen[key] = n + 1
         if n:
             key = f"{key}{chr(ord('a') + n - 1) if n <= 26 else n}"
-        entries.append(to_bibtex(paper, key=key))
+        entries.append(to_bibtex(paper, key=key, note=(notes or {}).get(paper.arxiv_id, "")))
     return "\n".join(entries)
 
 
@@ -222,8 +226,9 @@ def _ris_clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def to_ris(paper: Paper) -> str:
-    """One RIS record (``TY - JOUR`` with a journal reference, else ``UNPB``)."""
+def to_ris(paper: Paper, note: str = "") -> str:
+    """One RIS record (``TY - JOUR`` with a journal reference, else ``UNPB``); ``note``
+    in ``N1``."""
     lines = [("TY", "JOUR" if paper.journal_ref else "UNPB"), ("TI", _ris_clean(paper.title))]
     lines += [("AU", _ris_clean(_ris_name(a.name))) for a in paper.authors]
     date = paper_date(paper)
@@ -237,12 +242,14 @@ def to_ris(paper: Paper) -> str:
         lines.append(("DO", _ris_clean(paper.doi)))
     lines += [("AN", f"arXiv:{paper.arxiv_id}"), ("PB", "arXiv")]
     lines += [("KW", c) for c in paper.categories]
+    if note:
+        lines.append(("N1", _ris_clean(note)))
     lines += [("UR", ARXIV_ABS + paper.arxiv_id), ("ER", "")]
     return "".join(f"{tag}  - {value}".rstrip() + "\n" for tag, value in lines)
 
 
-def ris_document(papers: Iterable[Paper]) -> str:
-    return "\n".join(to_ris(p) for p in papers)
+def ris_document(papers: Iterable[Paper], notes: Mapping[str, str] | None = None) -> str:
+    return "\n".join(to_ris(p, (notes or {}).get(p.arxiv_id, "")) for p in papers)
 
 
 def to_csl(paper: Paper) -> dict[str, Any]:
@@ -279,8 +286,12 @@ def _csl_name(name: str) -> dict[str, str]:
     return {k: v for k, v in out.items() if v}
 
 
-def csl_json(papers: Sequence[Paper]) -> str:
-    return json.dumps([to_csl(p) for p in papers], ensure_ascii=False, indent=2)
+def csl_json(papers: Sequence[Paper], notes: Mapping[str, str] | None = None) -> str:
+    items = [to_csl(p) for p in papers]
+    for item, paper in zip(items, papers, strict=True):
+        if (notes or {}).get(paper.arxiv_id):
+            item["note"] = (notes or {})[paper.arxiv_id]
+    return json.dumps(items, ensure_ascii=False, indent=2)
 
 
 @dataclass(slots=True)

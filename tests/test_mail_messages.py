@@ -28,6 +28,15 @@ CONTEXTS = {
                        "expires_minutes": 60},
     "confirm_subscription": {"url": "https://papers.example/subscribe/confirm/t", "email": "a@b.org",
                              "frequency": "daily", "interests": [HOSTILE], "max_age_hours": 72},
+    "notification": {"username": "ada", "settings_url": "/settings/notifications", "item": {
+        "headline": "bob replied to your comment", "paper_title": HOSTILE,
+        "paper_url": "/papers/2503.11742", "url": "/papers/2503.11742#comment-3",
+        "excerpt": HOSTILE}},
+    "notification_digest": {"username": "ada", "settings_url": "/settings/notifications",
+                            "day": "2026-12-07", "items": [{
+                                "headline": "bob mentioned you", "paper_title": "A & B",
+                                "paper_url": "/papers/2503.11742",
+                                "url": "/papers/2503.11742#comment-4", "excerpt": HOSTILE}]},
 }
 
 
@@ -67,7 +76,8 @@ def test_send_message_is_the_web_apps_entry_point(settings):
     assert msg["Message-ID"] == message_id and msg["To"] == "ada@example.org"
     assert msg["From"] == "paperfeed <digest@paperfeed.test>"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert set(MESSAGES) == {"confirm_subscription", "digest", "password_reset", "verify_email"}
+    assert set(MESSAGES) == {"confirm_subscription", "digest", "notification",
+                             "notification_digest", "password_reset", "verify_email"}
 
 
 def test_header_injection_in_subject_is_flattened(settings):

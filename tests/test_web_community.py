@@ -82,7 +82,7 @@ def test_comments_edit_delete_own_and_admin_hide(site: Site, client: TestClient)
     assert posted.status_code == 303
     cid = int(posted.headers["location"].split("#comment-")[1])
     page = client.get("/papers/2503.11742").text
-    assert '<a href="https://example.org/notes" rel="nofollow noopener ugc">' in page
+    assert '<a href="https://example.org/notes" rel="nofollow ugc noopener">' in page
     assert counts(site.engine, "2503.11742")[1] == 1
     assert post(client, f"/comments/{cid}/edit", {"body": "Edited text"},
                 page="/papers/2503.11742").status_code == 303

@@ -76,7 +76,8 @@ def test_comments_are_escaped_and_only_http_links_are_linked(site: Site, client:
     assert '<script>alert("c")' not in page
     assert "&lt;script&gt;" in page
     assert 'href="javascript:' not in page
-    assert '<a href="https://example.org/a?b=1&amp;c=" rel="nofollow noopener ugc">' in page
+    # Markdown: the quotes stay inside the link, percent-encoded in its href
+    assert '<a href="https://example.org/a?b=1&amp;c=%22x%22" rel="nofollow ugc noopener">' in page
 
 
 def test_pages_allow_no_inline_or_foreign_scripts(client: TestClient) -> None:

@@ -108,20 +108,30 @@ def plan_next_run(engine: Engine, steps: Sequence[Step], at: dt.datetime | None)
 
 def run_cycle(settings: Settings, engine: Engine, steps: Sequence[Step], *,
               echo: Callable[[str], None]) -> list[dict[str, object]]:
-    """One worker cycle: the given steps (ingest, index, ... in order), the outbox, then the
-    daily and weekly digests of the newest day, each recorded as a job. Returns the
-    digest reports as dicts."""
+    """One worker cycle: the given steps (ingest, index, ... in order), the outbox (with the
+    day's notification digests), then the daily and weekly digests of the newest day, each
+    recorded as a job. Returns the digest reports as dicts."""
     from .messages import default_mailer
-    from .outbox import deliver_outbox
 
     for name, step in steps:
         run_job(engine, name, step, echo)
     mailer = default_mailer(settings)
-    run_job(engine, "outbox", lambda: deliver_outbox(engine, settings, mailer), echo)
+    run_job(engine, "outbox", lambda: flush_outbox(engine, settings, mailer), echo)
     reports: list[dict[str, object]] = []
     run_job(engine, "digests",
             lambda: reports.extend(send_newest_digests(settings, engine, mailer, echo)), echo)
     return reports
+
+
+def flush_outbox(engine: Engine, settings: Settings, mailer: Mailer) -> int:
+    """The "outbox" job: queue today's notification digests (people who chose one email a
+    day; at most one each per day), then deliver everything pending. Returns how many
+    messages were delivered."""
+    from .notifying import send_notification_digests
+    from .outbox import deliver_outbox
+
+    send_notification_digests(engine, settings, dt.datetime.now(dt.UTC).date())
+    return deliver_outbox(engine, settings, mailer)
 
 
 def send_newest_digests(settings: Settings, engine: Engine, mailer: Mailer,

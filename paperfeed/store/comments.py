@@ -1,7 +1,13 @@
-"""Comments on papers: plain text, edited or deleted by their author, hidden by an admin.
+"""Comments on papers: Markdown (paperfeed/comment_markup.py), threaded, edited or deleted
+by their author, hidden by an admin.
 
-``papers.num_comments`` counts visible comments and moves in the same transaction as the
-row that changes it. Functions never commit.
+Threads: a reply stores the comment it answers (``parent_id``) and its thread's top comment
+(``root_id``), so any depth is stored while a page shows top comments with their whole
+thread one level below (:func:`list_threads`). Deleting a comment leaves its replies in
+place (their ``parent_id`` / ``root_id`` become NULL through the foreign keys).
+
+``papers.num_comments`` counts visible comments, replies included, and moves in the same
+transaction as the row that changes it. Functions never commit.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
 
 from .community_schema import comments, users
 from .data_version import bump_data_version
@@ -35,6 +41,8 @@ class Comment:
     created_at: dt.datetime
     edited_at: dt.datetime | None
     hidden: bool
+    parent_id: int | None = None
+    root_id: int | None = None
 
 
 def _clean(body: str) -> str:
@@ -55,10 +63,19 @@ def _count(conn: Connection, paper_id: int, delta: int) -> None:
     bump_data_version(conn)
 
 
-def add_comment(conn: Connection, paper_id: int, user_id: int, body: str) -> int:
-    """Store a comment; returns its id. Raises CommentError for an empty or huge body, or
-    when the user already has MAX_COMMENTS_PER_USER_PER_PAPER comments on the paper."""
+def add_comment(conn: Connection, paper_id: int, user_id: int, body: str,
+                parent_id: int | None = None) -> int:
+    """Store a comment (a reply to ``parent_id`` when given); returns its id. Raises
+    CommentError for an empty or huge body, a parent that is not a visible comment on the
+    same paper, or when the user already has MAX_COMMENTS_PER_USER_PER_PAPER comments on
+    the paper."""
     body = _clean(body)
+    root_id = None
+    if parent_id is not None:
+        parent = get_comment(conn, parent_id)
+        if parent is None or parent.hidden or parent.paper_id != paper_id:
+            raise CommentError("The comment you replied to is gone.")
+        root_id = parent.root_id or parent.id
     mine = conn.execute(select(func.count()).select_from(comments).where(
         comments.c.paper_id == paper_id, comments.c.user_id == user_id)).scalar_one()
     if mine >= MAX_COMMENTS_PER_USER_PER_PAPER:
@@ -67,7 +84,8 @@ def add_comment(conn: Connection, paper_id: int, user_id: int, body: str) -> int
     cid = conn.execute(
         comments.insert()
         .values(**new_id_values(conn, "comments"), paper_id=paper_id, user_id=user_id, body=body,
-                created_at=dt.datetime.now(dt.UTC), hidden=False)
+                created_at=dt.datetime.now(dt.UTC), hidden=False, parent_id=parent_id,
+                root_id=root_id)
         .returning(comments.c.id)
     ).scalar_one()
     _count(conn, paper_id, +1)
@@ -122,6 +140,22 @@ def list_comments(
                    limit=limit, offset=offset)
 
 
+def list_threads(
+    conn: Connection, paper_id: int, *, include_hidden: bool = False,
+    limit: int | None = None, offset: int = 0,
+) -> list[tuple[Comment, list[Comment]]]:
+    """One page of a paper's threads, oldest first: each top comment (one without a thread
+    root) with every reply in its thread, oldest first, however deep it was posted."""
+    tops = _select(conn, and_(comments.c.paper_id == paper_id, comments.c.root_id.is_(None)),
+                   include_hidden=include_hidden, limit=limit, offset=offset)
+    replies: dict[int, list[Comment]] = {c.id: [] for c in tops}
+    if tops:
+        for reply in _select(conn, comments.c.root_id.in_(list(replies)),
+                             include_hidden=include_hidden):
+            replies[reply.root_id or 0].append(reply)
+    return [(top, replies[top.id]) for top in tops]
+
+
 def recent_comments(conn: Connection, *, limit: int = 50) -> list[Comment]:
     """The newest comments site-wide, hidden ones included (admin area)."""
     return _select(conn, None, include_hidden=True, newest_first=True, limit=limit)
@@ -150,7 +184,8 @@ def _select(
         Comment(
             id=r.id, paper_id=r.paper_id, user_id=r.user_id, username=r.username,
             author_name=r.display_name or r.username, body=r.body, created_at=r.created_at,
-            edited_at=r.edited_at, hidden=bool(r.hidden),
+            edited_at=r.edited_at, hidden=bool(r.hidden), parent_id=r.parent_id,
+            root_id=r.root_id,
         )
         for r in conn.execute(stmt)
     ]

@@ -66,12 +66,17 @@ comments = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("body", Text, nullable=False),  # plain text, rendered escaped with URLs linked
+    Column("body", Text, nullable=False),  # Markdown source (paperfeed/comment_markup.py)
     Column("created_at", TZ, nullable=False),
     Column("edited_at", TZ),
     Column("hidden", Boolean, nullable=False, server_default="0"),  # by an admin
+    # Threads (0017_discussion): the comment replied to, and the thread's top comment.
+    Column("parent_id", Id, ForeignKey("comments.id", ondelete="SET NULL")),
+    Column("root_id", Id, ForeignKey("comments.id", ondelete="SET NULL")),
     Index("ix_comments_paper_id", "paper_id", "created_at"),
     Index("ix_comments_user_id", "user_id"),
+    Index("ix_comments_root_id", "root_id", "id"),
+    Index("ix_comments_parent_id", "parent_id"),
 )
 
 collections = Table(
@@ -96,6 +101,7 @@ collection_items = Table(
     Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("added_at", TZ, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),  # the owner's note (0017)
     Index("ix_collection_items_order", "collection_id", "position"),
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,8 +17,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
+from sqlalchemy import Connection
 
-from .deps import load_user
+from paperfeed.comment_markup import mention_candidates, render_comment
+from paperfeed.store.comments import Comment
+from paperfeed.store.notifications import known_usernames, unread_count
+
+from .deps import get_engine, load_user
 from .security import CSRF_PLACEHOLDER, csrf_token, fill_csrf_placeholder, set_csrf_cookie
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,6 +38,8 @@ MESSAGES = {
     "comment-posted": "Your comment is posted.",
     "comment-saved": "Your comment is saved.",
     "comment-deleted": "Your comment is deleted.",
+    "comment-reported": "Thanks. The comment is reported to the moderators.",
+    "notifications-saved": "Your notification settings are saved.",
     "saved": "Saved to your collection.",
     "collection-saved": "Collection saved.",
     "collection-deleted": "Collection deleted.",
@@ -76,6 +84,13 @@ def safe_snippet(snippet: str | None) -> Markup:
     # Balance marks so a truncated snippet cannot leave one open.
     opened = html.count("<mark>") - html.count("</mark>")
     return Markup(html + "</mark>" * max(opened, 0))
+
+
+def comment_html(conn: Connection, comments: Sequence[Comment]) -> dict[int, Markup]:
+    """Comment id -> its Markdown as sanitised HTML (paperfeed/comment_markup.py), with
+    @mentions of existing users linked."""
+    known = known_usernames(conn, mention_candidates([c.body for c in comments]))
+    return {c.id: Markup(render_comment(c.body, known)) for c in comments}
 
 
 def human_date(value: dt.date | dt.datetime | None) -> str:
@@ -136,6 +151,9 @@ def render_text(
         "message": MESSAGES.get(request.query_params.get("m", "")),
         "path": request.url.path,
     }
+    if ctx["user"] is not None:  # the header's bell
+        with get_engine(request).connect() as conn:
+            ctx["unread_notifications"] = unread_count(conn, ctx["user"].id)
     ctx.update(context or {})
     return env.get_template(template).render(ctx)
 

@@ -1,9 +1,9 @@
 """The JSON API: Hugging Face-compatible papers endpoints plus paperfeed's own.
 
 One router per resource (daily_papers, papers, search, similar, trending, votes,
-submissions, collections, me). :func:`install_api` adds them, the JSON error handlers, read
-CORS, the Atom feeds and the local Swagger UI to the app built by ``create_app``, which
-owns the services they take through web/deps.py.
+submissions, collections, comments, me). :func:`install_api` adds them, the JSON error
+handlers, read CORS, the Atom feeds and the local Swagger UI to the app built by
+``create_app``, which owns the services they take through web/deps.py.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def install_api(app: FastAPI, settings: Settings) -> None:
 
     from . import (
         collections,
+        comments,
         daily_papers,
         me,
         papers,
@@ -57,6 +58,7 @@ def install_api(app: FastAPI, settings: Settings) -> None:
         votes.router,
         submissions.router,
         collections.router,
+        comments.router,
         me.router,
         feed_routes.router,
         papers.router,

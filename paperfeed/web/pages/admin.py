@@ -1,4 +1,4 @@
-"""The admin area: hide papers or comments, disable users."""
+"""The admin area: the queue of reported comments, hide papers or comments, disable users."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.store.comments import recent_comments, set_comment_hidden
 from paperfeed.store.database import write_transaction
 from paperfeed.store.moderation import hidden_papers, set_paper_hidden
+from paperfeed.store.reports import open_reports, resolve_reports
 from paperfeed.store.sessions import end_user_sessions
 from paperfeed.store.users import get_user_by_username, list_users, set_user_disabled
 
@@ -27,6 +28,7 @@ def admin_home(request: Request, admin: AdminUser, engine: EngineDep) -> Respons
             "users": list_users(conn, limit=100),
             "comments": recent_comments(conn, limit=50),
             "hidden": hidden_papers(conn),
+            "reports": open_reports(conn),
         }
     return render(request, "admin.html", context)
 
@@ -53,6 +55,18 @@ def hide_comment(comment_id: RowId, admin: AdminUser, engine: EngineDep,
             raise HTTPException(404, "No such comment.")
     target = next if next and next.startswith("/") and not next.startswith("//") else "/admin"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/reports/{comment_id}", dependencies=[CsrfChecked])
+def resolve_report(comment_id: RowId, admin: AdminUser, engine: EngineDep,
+                   action: Annotated[str, Form()] = "dismiss") -> Response:
+    """Close a reported comment's reports: ``hide`` the comment or ``dismiss`` them."""
+    if action not in ("hide", "dismiss"):
+        raise HTTPException(400, "Unknown action.")
+    with write_transaction(engine) as conn:
+        if not resolve_reports(conn, comment_id, hide=action == "hide"):
+            raise HTTPException(404, "That comment has no open report.")
+    return RedirectResponse("/admin?m=done#reports-title", status_code=303)
 
 
 @router.post("/users/{username}", dependencies=[CsrfChecked])

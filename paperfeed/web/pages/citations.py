@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from paperfeed.citations import bibtex_document, csl_json, ris_document
 from paperfeed.identifiers import parse_arxiv_id
 from paperfeed.models import Paper
+from paperfeed.store.collection_notes import item_notes
 from paperfeed.store.collections import collection_paper_ids, get_collection
 from paperfeed.store.papers import load_papers
 
@@ -49,14 +50,16 @@ def citation_format(request: Request) -> str | None:
     return None
 
 
-def citation_response(papers: Sequence[Paper], fmt: str, filename: str) -> Response:
-    """``papers`` as one document in ``fmt`` (bib / ris / json)."""
+def citation_response(papers: Sequence[Paper], fmt: str, filename: str,
+                      notes: dict[str, str] | None = None) -> Response:
+    """``papers`` as one document in ``fmt`` (bib / ris / json), with ``notes`` by arXiv
+    id (a collection's item notes)."""
     if fmt == "bib":
-        body = bibtex_document(papers)
+        body = bibtex_document(papers, notes)
     elif fmt == "ris":
-        body = ris_document(papers)
+        body = ris_document(papers, notes)
     else:
-        body = csl_json(list(papers))
+        body = csl_json(list(papers), notes)
     return Response(
         body, media_type=FORMATS[fmt],
         headers={"Content-Disposition": f'inline; filename="{filename}.{fmt}"',
@@ -92,7 +95,9 @@ def collection_citations(collection_id: RowId, fmt: str, engine: EngineDep,
 
         cards = load_cards(conn, ids)
         papers = _ordered(conn, [cards[i].arxiv_id for i in ids if i in cards])
-    return citation_response(papers, fmt, f"collection-{collection_id}")
+        notes = {cards[i].arxiv_id: note for i, note in item_notes(conn, collection_id).items()
+                 if i in cards}
+    return citation_response(papers, fmt, f"collection-{collection_id}", notes)
 
 
 def search_citations(request: Request, fmt: str, engine: EngineDep,

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from paperfeed.rank.cards import load_cards
+from paperfeed.store.collection_notes import item_notes
 from paperfeed.store.collections import (
     CollectionError,
     add_to_collection,
@@ -54,7 +55,9 @@ async def collection_page(request: Request, collection_id: RowId) -> HTMLRespons
         page = page_number(request)
         ids = every[(page - 1) * PAPERS_PER_PAGE:page * PAPERS_PER_PAGE]  # one page of them
         cards = load_cards(conn, ids)
+        notes = item_notes(conn, collection_id)
         return "collection.html", {
+            "notes": {cards[i].arxiv_id: notes[i] for i in ids if i in cards and i in notes},
             "collection": found,
             "items": [cards[i] for i in ids if i in cards],
             "voted": voted_paper_ids(conn, user.id, ids) if user else set(),

@@ -1,4 +1,6 @@
-"""The paper page (/papers/{arxiv_id}, as on huggingface.co), votes and comments."""
+"""The paper page (/papers/{arxiv_id}, as on huggingface.co) with its discussion, and votes.
+
+(The comment forms post to web/pages/comments.py.)"""
 
 from __future__ import annotations
 
@@ -15,14 +17,7 @@ from paperfeed.index.summaries import get_summaries
 from paperfeed.rank.cards import load_cards, load_cards_by_arxiv_id
 from paperfeed.rank.similar import similar_papers
 from paperfeed.store.collections import collections_with_paper, user_collections
-from paperfeed.store.comments import (
-    CommentError,
-    add_comment,
-    delete_comment,
-    edit_comment,
-    get_comment,
-    list_comments,
-)
+from paperfeed.store.comments import list_threads
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import get_paper
 from paperfeed.store.schema import papers
@@ -30,13 +25,14 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
-from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId, load_user
+from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, load_user
+from ..rendering import comment_html
 from ..request_limits import enforce_limit
 from .cached import cached_page
 from .forms import json_or_back, too_many
 
 router = APIRouter(tags=["pages"])
-COMMENTS_PER_PAGE = 100  # one more is read to know whether a next page exists
+COMMENTS_PER_PAGE = 100  # threads; one more is read to know whether a next page exists
 log = logging.getLogger("paperfeed.web")
 
 
@@ -101,13 +97,16 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
             }, 404
         similar, similar_available = similar_cards(conn, arxiv_id,
                                                    request.app.state.similar_cache, request)
+        threads = list_threads(conn, row.id, include_hidden=admin, limit=COMMENTS_PER_PAGE + 1,
+                               offset=(comments_page - 1) * COMMENTS_PER_PAGE)
+        shown = [c for top, replies in threads for c in (top, *replies)]
         context: dict[str, Any] = {
             "paper": paper,
             "row": row,
             "card": load_cards(conn, [row.id]).get(row.id),
-            "comments": list_comments(conn, row.id, include_hidden=admin,
-                                      limit=COMMENTS_PER_PAGE + 1,
-                                      offset=(comments_page - 1) * COMMENTS_PER_PAGE),
+            "threads": threads,
+            "comment_html": comment_html(conn, shown),
+            "comment_authors": {c.id: c.username for c in shown},
             "comments_page": comments_page, "comments_per_page": COMMENTS_PER_PAGE,
             "similar": similar,
             "similar_available": similar_available,
@@ -147,49 +146,3 @@ def vote(
         result = toggle_vote(conn, user.id, paper_id)
     return json_or_back(request, {"voted": result.voted, "upvotes": result.upvotes},
                         next or f"/papers/{arxiv_id}")
-
-
-@router.post("/papers/{arxiv_id:path}/comments", dependencies=[CsrfChecked])
-def post_comment(
-    request: Request, arxiv_id: str, user: CurrentUser, engine: EngineDep, limiter: Limiter,
-    body: Annotated[str, Form(max_length=20000)] = "",
-) -> Response:
-    if not limiter.allow("comment", str(user.id)):
-        raise too_many("comments")
-    paper_id = _paper_id_or_404(engine, arxiv_id)
-    try:
-        with write_transaction(engine) as conn:
-            cid = add_comment(conn, paper_id, user.id, body)
-    except CommentError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    return RedirectResponse(f"/papers/{arxiv_id}?m=comment-posted#comment-{cid}", 303)
-
-
-@router.post("/comments/{comment_id}/edit", dependencies=[CsrfChecked])
-def update_comment(
-    comment_id: RowId, user: CurrentUser, engine: EngineDep,
-    body: Annotated[str, Form(max_length=20000)] = "",
-) -> Response:
-    try:
-        with write_transaction(engine) as conn:
-            found = get_comment(conn, comment_id)
-            if found is None or not edit_comment(conn, comment_id, user.id, body):
-                raise HTTPException(403, "You can only edit your own comments.")
-            arxiv_id = conn.execute(
-                select(papers.c.arxiv_id).where(papers.c.id == found.paper_id)
-            ).scalar_one()
-    except CommentError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    return RedirectResponse(f"/papers/{arxiv_id}?m=comment-saved#comment-{comment_id}", 303)
-
-
-@router.post("/comments/{comment_id}/delete", dependencies=[CsrfChecked])
-def remove_comment(comment_id: RowId, user: CurrentUser, engine: EngineDep) -> Response:
-    with write_transaction(engine) as conn:
-        found = get_comment(conn, comment_id)
-        if found is None or not delete_comment(conn, comment_id, user.id):
-            raise HTTPException(403, "You can only delete your own comments.")
-        arxiv_id = conn.execute(
-            select(papers.c.arxiv_id).where(papers.c.id == found.paper_id)
-        ).scalar_one()
-    return RedirectResponse(f"/papers/{arxiv_id}?m=comment-deleted#comments", 303)
