@@ -33,7 +33,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:
-    """A dictConfig writing every logger (root, paperfeed, uvicorn) as JSON to stderr."""
+    """A dictConfig writing every logger as JSON to stderr: paperfeed's and uvicorn's from
+    ``level``, the libraries' (alembic, httpx, ...) from WARNING."""
     handler = {"class": "logging.StreamHandler", "formatter": "json",
                "stream": "ext://sys.stderr"}
     return {
@@ -41,7 +42,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": FORMATTER}},
         "handlers": {"default": handler},
-        "root": {"handlers": ["default"], "level": level},
+        "root": {"handlers": ["default"], "level": "WARNING"},
         "loggers": {
             name: {"handlers": [], "level": level, "propagate": True}
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "paperfeed")

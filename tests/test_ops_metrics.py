@@ -6,6 +6,7 @@ digest ledger states, worker jobs), an answer without a database, and `paperfeed
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -142,7 +143,8 @@ def test_serve_with_two_workers_adds_up_both_processes(settings, tmp_path):
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch), "PAPERFEED_EMBEDDING_BACKEND": "hashing",
            "PAPERFEED_CACHE_DIR": settings.cache_dir, "PAPERFEED_SECRET_KEY": settings.secret_key,
-           "PAPERFEED_CONFIG": str(tmp_path / "none.toml"), "PAPERFEED_RATE_LIMITS": "false"}
+           "PAPERFEED_CONFIG": str(tmp_path / "none.toml"), "PAPERFEED_RATE_LIMITS": "false",
+           "PAPERFEED_LOG_FORMAT": "json"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "paperfeed.cli", "serve", "--db", settings.database_url,
@@ -186,8 +188,17 @@ def test_serve_with_two_workers_adds_up_both_processes(settings, tmp_path):
         assert value(found, "paperfeed_http_request_duration_seconds_count",
                      **timed) == health_requests
         assert value(found, "paperfeed_database_up") == 1
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn logs a warning about it
+            raw.recv(1024)
     finally:
         server.terminate()
         output = server.communicate(timeout=60)[0]
     assert server.returncode == 0, output
+    # with log_format=json every log line of both workers is JSON; only serve's own
+    # start-up lines (printed before logging is set up) are plain
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[0].startswith("paperfeed on http://127.0.0.1:")
+    records = [json.loads(line) for line in lines[1:]]
+    assert any(r["logger"] == "uvicorn.error" and r["level"] == "warning" for r in records)
     assert list(scratch.glob("paperfeed-metrics-*")) == []  # and removed it at exit

@@ -70,9 +70,16 @@ def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
     return engine
 
 
+# Whether progress bars are drawn: the worker hides them when it writes JSON log lines.
+progress_shown = {"value": True}
+
+
 @contextmanager
 def progress_bar(description: str, *, bytes_: bool = False) -> Iterator[Callable[..., None]]:
     """A rich progress bar on stderr; yields update(done, total)."""
+    if not progress_shown["value"]:
+        yield lambda done, total=None, **_: None
+        return
     columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn()]
     columns += [DownloadColumn()] if bytes_ else [MofNCompleteColumn()]
     columns += [TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]

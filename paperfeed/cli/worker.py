@@ -4,8 +4,11 @@ timetable) and ``status`` (how each of its jobs last went)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 
 import click
 from sqlalchemy import Engine
@@ -13,7 +16,14 @@ from sqlalchemy import Engine
 from paperfeed.config import Settings
 from paperfeed.models import ImportSummary
 
-from .common import common_options, engine_for, print_summary, progress_bar, settings_from
+from .common import (
+    common_options,
+    engine_for,
+    print_summary,
+    progress_bar,
+    progress_shown,
+    settings_from,
+)
 from .ingest import _upstream_client, read_arxiv_listings, read_hf_days
 from .search import index_cmd
 
@@ -33,10 +43,16 @@ def worker(ctx: click.Context, db_url: str | None, config_path: str | None, once
     to channels and send digests on arXiv's announcement timetable (Sun-Thu 20:00
     US/Eastern, plus a delay); no digest goes out for a day without new papers. Each job's
     last success, last error and next run are kept for `paperfeed status`."""
+    settings = settings_from(db_url, config_path)
+    with worker_output(settings):
+        _run(ctx, settings, config_path, once=once, skip_ingest=skip_ingest)
+
+
+def _run(ctx: click.Context, settings: Settings, config_path: str | None, *, once: bool,
+         skip_ingest: bool) -> None:
     from paperfeed.mail.schedule import Step, run_worker
 
-    settings = settings_from(db_url, config_path)
-    echo = worker_echo(settings)
+    echo = click.echo
     engine = engine_for(settings)
     options = {"db_url": settings.database_url, "config_path": config_path}
     steps: list[Step] = [] if skip_ingest else [
@@ -49,16 +65,46 @@ def worker(ctx: click.Context, db_url: str | None, config_path: str | None, once
     run_worker(settings, engine, steps, once=once, echo=echo)
 
 
-def worker_echo(settings: Settings) -> Callable[[str], None]:
-    """How the worker reports: printed lines, or JSON log records with log_format=json."""
+@contextmanager
+def worker_output(settings: Settings) -> Iterator[None]:
+    """With log_format=json, everything the worker prints becomes a JSON log record of the
+    ``paperfeed.worker`` logger (stdout lines at info, stderr lines at warning) and no
+    progress bar is drawn; otherwise the worker prints plain lines."""
     if settings.log_format != "json":
-        return click.echo
+        yield
+        return
     import logging.config
 
     from paperfeed.log_format import logging_config
 
-    logging.config.dictConfig(logging_config())
-    return logging.getLogger("paperfeed.worker").info
+    logging.config.dictConfig(logging_config())  # its handler keeps the real stderr
+    progress_shown["value"] = False
+    log = logging.getLogger("paperfeed.worker")
+    try:
+        with redirect_stdout(LogLines(log, logging.INFO)), \
+                redirect_stderr(LogLines(log, logging.WARNING)):
+            yield
+    finally:
+        progress_shown["value"] = True
+
+
+class LogLines(io.TextIOBase):
+    """A text stream that logs each complete line it is given."""
+
+    def __init__(self, log: logging.Logger, level: int) -> None:
+        super().__init__()
+        self.log, self.level, self.pending = log, level, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if line.strip():
+                self.log.log(self.level, line.rstrip())
+        return len(text)
 
 
 def _reported(summary: ImportSummary) -> ImportSummary:
