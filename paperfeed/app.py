@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from paperfeed.config import Settings, load_settings
-from paperfeed.index.terms import use_cache_dir
+from paperfeed.index.saved_arrays import use_cache_dir
 from paperfeed.mail import mailer_from_settings
 from paperfeed.store.database import open_engine
 from paperfeed.web import health, metrics
@@ -43,7 +43,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     are rendered and sent with the app's mailer (``settings.smtp_url``).
     """
     engine = open_engine(settings.database_url)
-    use_cache_dir(engine, settings.cache_dir)  # search starts from saved BM25 postings
+    use_cache_dir(engine, settings.cache_dir)  # search index sets shared by processes
     app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None)
     state = app.state
     state.settings = settings

@@ -171,7 +171,7 @@ def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, mon
         with engine.connect() as conn:
             built = term_index(conn, backend_for(conn).text_changes)
             before = keyword_ids(conn, "hubness captions")
-        saved = list((tmp_path / "terms").glob("*.npz"))
+        saved = list((tmp_path / "terms").glob("*-*-*-*"))
         assert len(saved) == 1
         terms.forget()
         calls = []
@@ -187,8 +187,9 @@ def test_saved_copy_starts_the_next_process_and_is_checked(engine, tmp_path, mon
         with engine.connect() as conn:
             assert keyword_ids(conn, "hubness captions")[0] == "2502.00001"
         assert len(calls) == 1 and len(calls[0][0]) == 1  # only the new paper tokenised
-        # a damaged file is ignored (and rebuilt), never trusted
-        saved[0].write_bytes(b"not a zip file")
+        # a damaged set is ignored (and rebuilt), never trusted
+        for file in saved[0].glob("*.npy"):
+            file.write_bytes(b"not an npy file")
         terms.forget()
         with engine.connect() as conn:
             assert keyword_ids(conn, "hubness captions")[0] == "2502.00001"

@@ -59,14 +59,14 @@ def settings_from(db_url: str | None, config_path: str | None, **overrides: Any)
 
 def engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
     """An engine on the configured database, upgraded to the current schema."""
-    from paperfeed.index.terms import use_cache_dir
+    from paperfeed.index.saved_arrays import use_cache_dir
     from paperfeed.store.database import open_engine
     from paperfeed.store.migrate import pending_revisions, upgrade_database
 
     engine = open_engine(settings.database_url)
     if migrate and pending_revisions(engine):
         upgrade_database(engine)
-    use_cache_dir(engine, settings.cache_dir)  # search starts from saved BM25 postings
+    use_cache_dir(engine, settings.cache_dir)  # search index sets shared by processes
     return engine
 
 

@@ -41,6 +41,12 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
         run = index_summaries(engine, embedder, progress=update)
     click.echo(f"summaries: {run.computed:,} computed, {run.up_to_date:,} up to date, "
                f"{run.waiting:,} waiting for a vector ({run.per_second:.0f} papers/s, {METHOD})")
+    from paperfeed.index.terms import term_index
+
+    with engine.connect() as conn:  # saved, so the web workers map it instead of each
+        postings = term_index(conn, save=True)  # refreshing a private copy
+    click.echo(f"postings: {postings.n_alive:,} papers, "
+               f"{'saved' if postings.saved else 'not saved (no cache_dir)'}")
 
 
 @click.command("index")

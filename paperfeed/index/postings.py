@@ -9,7 +9,7 @@ keyword arm that queries it is index/bm25.py.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,12 +43,65 @@ class _TermIds(dict[str | bytes, int]):
         return tid
 
 
+class SortedVocab:
+    """Stem -> term id over arrays that may be read-only memory maps (a saved postings set,
+    index/saved_arrays.py): the stems' UTF-8 bytes sorted and concatenated (``text``), where
+    each starts (``offsets``, one more than stems) and each one's term id (``tids``). Looked
+    up by binary search, so no process holds a private dict of the vocabulary."""
+
+    __slots__ = ("offsets", "text", "tids")
+
+    def __init__(self, text: np.ndarray, offsets: np.ndarray, tids: np.ndarray) -> None:
+        self.text, self.offsets, self.tids = text, offsets, tids
+
+    @classmethod
+    def arrays_of(cls, vocab: dict[str, int] | SortedVocab) -> dict[str, np.ndarray]:
+        """The arrays a SortedVocab of ``vocab`` is made of ("text", "offsets", "tids")."""
+        if isinstance(vocab, SortedVocab):
+            return {"text": vocab.text, "offsets": vocab.offsets, "tids": vocab.tids}
+        pairs = sorted((word.encode(), tid) for word, tid in vocab.items())
+        lengths = np.fromiter((len(w) for w, _ in pairs), dtype=np.int64, count=len(pairs))
+        offsets = np.zeros(len(pairs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return {"text": np.frombuffer(b"".join(w for w, _ in pairs), dtype=np.uint8),
+                "offsets": offsets,
+                "tids": np.fromiter((t for _, t in pairs), dtype=np.int32, count=len(pairs))}
+
+    def __len__(self) -> int:
+        return len(self.tids)
+
+    def _word(self, k: int) -> bytes:
+        return self.text[int(self.offsets[k]):int(self.offsets[k + 1])].tobytes()
+
+    def get(self, stem: str) -> int | None:
+        key = stem.encode()
+        lo, hi = 0, len(self.tids)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._word(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(self.tids) and self._word(lo) == key:
+            return int(self.tids[lo])
+        return None
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        for k in range(len(self.tids)):
+            yield self._word(k).decode(), int(self.tids[k])
+
+    def __iter__(self) -> Iterator[str]:
+        return (word for word, _ in self.items())
+
+
 @dataclass(slots=True)
 class Segment:
     """Postings of some papers: term t's entries are ``rows[starts[t]:starts[t+1]]``
-    (rows of the whole index, i.e. already offset) with weighted frequencies ``wtf``."""
+    (rows of the whole index, i.e. already offset) with weighted frequencies ``wtf``.
+    ``vocab`` is a dict for a segment built in this process, a SortedVocab for a mapped
+    one."""
 
-    vocab: dict[str, int]
+    vocab: dict[str, int] | SortedVocab
     starts: np.ndarray  # int64, len(vocab) + 1
     rows: np.ndarray  # int32
     wtf: np.ndarray  # float32
@@ -59,6 +112,11 @@ class Segment:
             return None
         a, b = int(self.starts[tid]), int(self.starts[tid + 1])
         return self.rows[a:b], self.wtf[a:b]
+
+    def count(self, stem: str) -> int:
+        """How many papers of this segment (dead ones included) contain ``stem``."""
+        tid = self.vocab.get(stem)
+        return 0 if tid is None else int(self.starts[tid + 1] - self.starts[tid])
 
 
 def build_segment(docs: Sequence[tuple[str | None, str | None, str | None]],
@@ -114,6 +172,8 @@ class TermIndex:
     norm: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     n_alive: int = 0
     built_seconds: float = 0.0
+    saved: bool = False  # mapped from a saved set (index/terms.py), not a private copy
+    checked: float = 0.0  # when a private copy last looked for a saved set (monotonic)
 
     def finish(self) -> TermIndex:
         self.n_alive = int(self.alive.sum())

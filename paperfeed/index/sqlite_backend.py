@@ -3,18 +3,20 @@
 Keyword search is BM25 over title, abstract and authors with per-column weights: the
 ``papers_fts`` FTS5 table is the index kept in the database (phrases, exclusions), the
 scores come from its in-memory twin (index/bm25.py). Vectors are float32 blobs in
-``paper_vectors``; each process keeps one matrix per (database, model) in memory and
-searches it exactly with a matrix-vector product, scanned in int8 first
-(index/vector_scan.py); from IVF_MIN_ROWS vectors on, unfiltered queries go through an IVF
-index (index/ivf.py) built when the matrix loads. ``index_state.generation``, moved by
-triggers on every vector change, tells the process when its copy is stale and must be
-reloaded.
+``paper_vectors``; each process keeps one matrix per (database, model) (a saved set mapped
+read-only when a cache directory is set: the web workers share one) and searches it
+exactly with a matrix-vector product, scanned in int8 first (index/vector_scan.py); from
+IVF_MIN_ROWS vectors on, unfiltered queries go through an IVF index (index/ivf.py) built
+when the matrix loads. ``index_state.generation``, moved by triggers on every vector
+change, tells the process when its copy is stale and must be reloaded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ from sqlalchemy import (
 from paperfeed.index import bm25
 from paperfeed.index.ivf import IvfLists, build_ivf, search_ivf
 from paperfeed.index.postings import FIELD_WEIGHTS
+from paperfeed.index.saved_arrays import build_lock, load_set, save_set, saved_root, saved_sets
 from paperfeed.index.schema import index_state, paper_vectors
 from paperfeed.index.text import keyword_terms, match_groups, match_stages
 from paperfeed.index.vector_scan import INT8_MIN_ROWS, Int8Rows, top_rows
@@ -175,38 +178,89 @@ class VectorMatrix:
 
 
 _MATRICES: dict[tuple[str, str], VectorMatrix] = {}
+KEEP_VECTOR_SETS = 2  # saved sets kept per (database, model) in cache_dir/vectors
 _LOCK = threading.Lock()
 
 
 def vector_matrix(conn: Connection, model_id: str) -> VectorMatrix:
-    """The process-wide in-memory copy of ``model_id``'s vectors, reloaded when stale."""
-    generation = conn.execute(
+    """The process-wide copy of ``model_id``'s vectors, reloaded when stale.
+
+    With a cache directory (use_cache_dir) the ids, the matrix and the IVF lists are a saved
+    set per vector generation, mapped read-only by every process (index/saved_arrays.py):
+    one process reads the vectors and saves them, the others map what it saved. The int8
+    copy stays in each process (ONNX Runtime packs its weights into its own memory)."""
+    generation = int(conn.execute(
         select(index_state.c.generation).where(index_state.c.name == "paper_vectors")
-    ).scalar()
+    ).scalar() or 0)
     key = (database_key(conn.engine), model_id)
     with _LOCK:
         cached = _MATRICES.get(key)
         if cached is not None and cached.generation == generation:
             return cached
-        rows = conn.execute(
-            select(paper_vectors.c.paper_id, paper_vectors.c.embedding)
-            .where(paper_vectors.c.model_id == model_id)
-            .order_by(paper_vectors.c.paper_id)
-        ).all()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        if rows:
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
-            matrix = matrix.reshape(len(rows), -1).astype(np.float32, copy=False)
-        else:
-            matrix = np.zeros((0, 0), dtype=np.float32)
-        fresh = VectorMatrix(int(generation or 0), ids, matrix)
-        if len(ids) >= IVF_MIN_ROWS:
-            order, fresh.lists = build_ivf(matrix)
-            fresh.ids, fresh.matrix = ids[order], np.ascontiguousarray(matrix[order])
-        if len(ids) >= INT8_MIN_ROWS:
+        root = saved_root(conn, "vectors")
+        name = hashlib.blake2b("#".join(key).encode(), digest_size=10).hexdigest()
+        fresh = _mapped_matrix(root, name, key, generation)
+        if fresh is None:
+            with build_lock(root, name):  # one process reads and saves, the others map
+                fresh = _mapped_matrix(root, name, key, generation) or \
+                    _save_matrix(root, name, key, _read_matrix(conn, model_id, generation))
+        if len(fresh.ids) >= INT8_MIN_ROWS:
             fresh.int8 = Int8Rows(fresh.matrix)
         _MATRICES[key] = fresh
         return fresh
+
+
+def _read_matrix(conn: Connection, model_id: str, generation: int) -> VectorMatrix:
+    rows = conn.execute(
+        select(paper_vectors.c.paper_id, paper_vectors.c.embedding)
+        .where(paper_vectors.c.model_id == model_id)
+        .order_by(paper_vectors.c.paper_id)
+    ).all()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    if rows:
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
+        matrix = matrix.reshape(len(rows), -1).astype(np.float32, copy=False)
+    else:
+        matrix = np.zeros((0, 0), dtype=np.float32)
+    fresh = VectorMatrix(generation, ids, matrix)
+    if len(ids) >= IVF_MIN_ROWS:
+        order, fresh.lists = build_ivf(matrix)
+        fresh.ids, fresh.matrix = ids[order], np.ascontiguousarray(matrix[order])
+    return fresh
+
+
+def _save_matrix(root: Path | None, name: str, key: tuple[str, str],
+                 fresh: VectorMatrix) -> VectorMatrix:
+    """``fresh`` saved and mapped back (itself when there is nowhere to save it)."""
+    if root is None:
+        return fresh
+    arrays = {"ids": fresh.ids, "matrix": fresh.matrix}
+    if fresh.lists is not None:
+        arrays.update(centroids=fresh.lists.centroids, offsets=fresh.lists.offsets)
+    path = save_set(root, name, str(fresh.generation), {"key": list(key)}, arrays,
+                    keep=KEEP_VECTOR_SETS)
+    mapped = _mapped_matrix(root, name, key, fresh.generation, only=path) if path else None
+    return mapped or fresh
+
+
+def _mapped_matrix(root: Path | None, name: str, key: tuple[str, str], generation: int,
+                   only: Path | None = None) -> VectorMatrix | None:
+    """The saved set of this generation, mapped; None when there is none readable."""
+    if root is None:
+        return None
+    for path in [only] if only else saved_sets(root, name):
+        if path.name.split("-")[1] != str(generation):
+            continue
+        found = load_set(path)
+        if found is None or found[0].get("key") != list(key):
+            continue
+        arrays = found[1]
+        lists = IvfLists(arrays["centroids"], arrays["offsets"]) if "centroids" in arrays \
+            else None
+        if arrays["matrix"].ndim != 2 or len(arrays["matrix"]) != len(arrays["ids"]):
+            continue
+        return VectorMatrix(generation, arrays["ids"], arrays["matrix"], lists)
+    return None
 
 
 def vector_candidates(conn: Connection, query: np.ndarray, model_id: str,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Connection
@@ -27,14 +26,7 @@ from paperfeed.index.terms import term_index
 from paperfeed.index.text import STOPWORDS
 from paperfeed.index.tokens import stems, tokens
 
-
-@dataclass(slots=True)
-class _Norms:
-    df: dict[str, int]
-    norms: np.ndarray  # float32 per row of the postings copy
-
-
-_NORMS: dict[int, tuple[TermIndex, _Norms]] = {}
+_NORMS: dict[int, tuple[TermIndex, np.ndarray]] = {}
 _LOCK = threading.Lock()
 
 
@@ -42,26 +34,37 @@ def _idf(n: int, df: int) -> float:
     return math.log((1 + n) / (1 + df)) + 1.0
 
 
-def _norms(index: TermIndex) -> _Norms:
+def _df(index: TermIndex, stem: str) -> int:
+    """Papers (dead rows included, as in the norms) of ``index`` containing ``stem``."""
+    return sum(segment.count(stem) for segment in index.segments)
+
+
+def _norms(index: TermIndex) -> np.ndarray:
+    """Each row's TF-IDF vector length (float32), cached per postings copy."""
     with _LOCK:
         found = _NORMS.get(id(index))
         if found is not None and found[0] is index:
             return found[1]
-    df: Counter[str] = Counter()
-    for segment in index.segments:
-        counts = np.diff(segment.starts)
-        for stem, tid in segment.vocab.items():
-            df[stem] += int(counts[tid])
     n = max(index.n_alive, 1)
     squares = np.zeros(len(index.ids), dtype=np.float64)
+    total: Counter[str] = Counter()  # a stem's df over every segment (only if several)
+    if len(index.segments) > 1:
+        for segment in index.segments:
+            counts = np.diff(segment.starts)
+            for stem, tid in segment.vocab.items():
+                total[stem] += int(counts[tid])
     for segment in index.segments:
-        idf = np.zeros(len(segment.vocab), dtype=np.float64)
-        for stem, tid in segment.vocab.items():
-            idf[tid] = _idf(n, df[stem])
-        terms = np.repeat(np.arange(len(idf)), np.diff(segment.starts))
+        counts = np.diff(segment.starts)
+        df = counts.astype(np.float64)
+        if total:
+            for stem, tid in segment.vocab.items():
+                df[tid] = total[stem]
+        idf = np.log((1 + n) / (1 + df)) + 1.0
+        terms = np.repeat(np.arange(len(idf)), counts)
         weights = (1.0 + np.log(np.maximum(segment.wtf, 1e-9))) * idf[terms]
         squares += np.bincount(segment.rows, weights * weights, minlength=len(index.ids))
-    result = _Norms(dict(df), np.sqrt(squares).astype(np.float32))
+    del total  # transient: only the norms stay
+    result = np.sqrt(squares).astype(np.float32)
     with _LOCK:
         _NORMS.clear()  # one copy per process is the common case; keep memory bounded
         _NORMS[id(index)] = (index, result)
@@ -86,23 +89,24 @@ def tfidf_neighbours(conn: Connection, title: str, abstract: str, *, exclude_id:
     """Paper id -> TF-IDF cosine with the text ``title`` + ``abstract`` for the ``depth``
     best papers (``exclude_id``, the paper itself, left out). Reads the postings only."""
     index = term_index(conn)
-    info = _norms(index)
+    norms = _norms(index)
     n = max(index.n_alive, 1)
-    weighted = [((1.0 + math.log(tf)) * _idf(n, info.df[stem_]), stem_)
-                for stem_, tf in paper_query(title, abstract).items() if info.df.get(stem_)]
+    dfs = {stem_: _df(index, stem_) for stem_ in paper_query(title, abstract)}
+    weighted = [((1.0 + math.log(tf)) * _idf(n, dfs[stem_]), stem_)
+                for stem_, tf in paper_query(title, abstract).items() if dfs[stem_]]
     if not weighted:
         return {}
     query_norm = math.sqrt(sum(w * w for w, _ in weighted))
     weighted.sort(key=lambda item: (-item[0], item[1]))
     scores = np.zeros(len(index.ids), dtype=np.float32)
     for weight, stem_ in weighted[:query_terms]:
-        idf = _idf(n, info.df[stem_])
+        idf = _idf(n, dfs[stem_])
         for segment in index.segments:
             found = segment.postings(stem_)
             if found is not None:
                 rows, wtf = found
                 scores[rows] += np.float32(weight * idf) * (1.0 + np.log(wtf))
-    scores /= np.maximum(info.norms, 1e-9) * np.float32(query_norm)
+    scores /= np.maximum(norms, 1e-9) * np.float32(query_norm)
     mask = index.alive & (index.ids != exclude_id)
     best = top_rows(scores, index.ids, depth, mask)
     return {int(index.ids[r]): float(scores[r]) for r in best}
