@@ -144,8 +144,9 @@ def _mapped_or_built(conn: Connection, key: str, stamp: tuple[int, int],
 # Saved copies: a set of .npy files per database and stamp in ``cache_dir/terms`` (the
 # engine's, set by use_cache_dir, re-exported here; no saving without it;
 # index/saved_arrays.py), written after every full build and by the worker's index step,
-# mapped read-only by every process. A mapped copy of an older stamp is refreshed like any other (by ids and
-# content hashes), so an old or foreign set can cost time but never give wrong results.
+# mapped read-only by every process. A mapped copy of an older stamp is refreshed like any
+# other (by ids and content hashes), so an old or foreign set can cost time but never give
+# wrong results.
 KEEP_SAVED = 4  # sets kept per database in cache_dir/terms (oldest removed first)
 RECHECK_SECONDS = 30.0  # how often a private copy looks for a saved set of its stamp
 
