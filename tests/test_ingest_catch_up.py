@@ -5,6 +5,10 @@ and a run stopped by an upstream failure ending where an uninterrupted one does.
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import subprocess
+import sys
+import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -132,3 +136,41 @@ def test_a_stopped_catch_up_resumes_to_the_same_end_state(engine, other_engine, 
     assert store_snapshot(engine) == store_snapshot(other_engine)
     assert checkpoints(engine) == checkpoints(other_engine)
     assert len(uninterrupted.caught_up) == 3
+
+
+CATCH_UP_PROCESS = """
+import datetime as dt, sys
+from zoneinfo import ZoneInfo
+from paperfeed.ingest.catch_up import catch_up_listings
+from paperfeed.ingest.upstream import Upstream
+from paperfeed.store.database import open_engine
+now = dt.datetime(2025, 4, 30, 21, 0, tzinfo=ZoneInfo("America/New_York"))
+with Upstream(user_agent="paperfeed-tests", delay_seconds=0, retries=0) as client:
+    catch_up_listings(open_engine(sys.argv[1]), client, api_url=sys.argv[2],
+                      categories=["cs.CV"], now=now, max_days=3, page_size=5)
+"""
+
+
+def test_a_catch_up_killed_mid_day_resumes_to_the_same_end_state(
+        settings, engine, other_engine, replay):
+    # page 2 of Monday's listing answers slowly: the process is killed while it waits
+    serve_days(replay, page2=Reply(body=recorded(PAGE2), delay=30))
+    process = subprocess.Popen(
+        [sys.executable, "-c", CATCH_UP_PROCESS, settings.database_url,
+         f"{replay.url}/api/query"])
+    try:
+        deadline = time.monotonic() + 60
+        while checkpoints(engine).get(("catch-up", "cs.CV 2025-04-28")) != "5":
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert len(store_snapshot(engine)) == 5  # page 1 landed with its checkpoint, then death
+    replay.routes.clear()
+    serve_days(replay)
+    resumed = catch_up(engine, replay)
+    assert resumed.caught_up == [("cs.CV", MON), ("cs.CV", TUE), ("cs.CV", WED)]
+    catch_up(other_engine, replay)
+    assert store_snapshot(engine) == store_snapshot(other_engine)
+    assert checkpoints(engine) == checkpoints(other_engine)
