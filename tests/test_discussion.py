@@ -240,3 +240,32 @@ def test_math_in_comments_is_rendered_by_katex_and_markup_stays_inert(site: Site
             assert page.title() != "pwned" and page.locator(".comment-body img").count() == 0
         finally:
             browser.close()
+
+
+def test_one_comment_notifies_at_most_ten_mentions_and_hidden_ones_leave_the_bell(
+    engine: Engine, settings: Settings,
+) -> None:
+    from paperfeed.mail.notifying import post_comment
+    from paperfeed.store.comments import set_comment_hidden
+    from paperfeed.store.notifications import MAX_MENTIONS, list_notifications, unread_count
+
+    from .factories import load_web_corpus
+
+    load_web_corpus(engine)
+    author = make_user(engine, "spammer")
+    names = [f"reader{i:02d}" for i in range(MAX_MENTIONS + 2)]
+    readers = [make_user(engine, name) for name in names]
+    cfg = mail_settings(settings)
+    with write_transaction(engine) as conn:
+        paper_id = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == PAPER)
+                                ).scalar_one()
+        cid = post_comment(conn, cfg, paper_id, author.id, " ".join(f"@{n}" for n in names))
+    with engine.connect() as conn:
+        counts = [unread_count(conn, r.id) for r in readers]
+    assert counts == [1] * MAX_MENTIONS + [0, 0]
+    assert count(engine, mail_outbox) == MAX_MENTIONS
+    with write_transaction(engine) as conn:
+        set_comment_hidden(conn, cid, True)
+    with engine.connect() as conn:
+        assert unread_count(conn, readers[0].id) == 0
+        assert list_notifications(conn, readers[0].id) == []

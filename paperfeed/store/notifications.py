@@ -24,6 +24,8 @@ from .discussion_schema import notification_preferences, notifications
 from .schema import papers
 
 KINDS = ("reply", "mention", "submission")  # in order of precedence
+# Only the first few @names of a comment notify: one comment cannot mail the whole site.
+MAX_MENTIONS = 10
 BATCHES = ("instant", "daily")
 
 
@@ -82,7 +84,7 @@ def record_comment_notifications(conn: Connection, comment_id: int) -> list[NewN
         parent = get_comment(conn, comment.parent_id)
         if parent is not None:
             wanted[parent.user_id] = "reply"
-    mentioned = known_usernames(conn, set(mentioned_usernames(comment.body)))
+    mentioned = known_usernames(conn, set(mentioned_usernames(comment.body)[:MAX_MENTIONS]))
     if mentioned:
         for uid in conn.execute(select(users.c.id).where(users.c.username.in_(sorted(mentioned)))
                                 ).scalars():
@@ -108,9 +110,13 @@ def record_comment_notifications(conn: Connection, comment_id: int) -> list[NewN
 
 
 def unread_count(conn: Connection, user_id: int) -> int:
-    """How many of the user's notifications are unread (the header bell)."""
-    return int(conn.execute(select(func.count()).select_from(notifications).where(
-        notifications.c.user_id == user_id, notifications.c.read_at.is_(None))).scalar_one())
+    """How many of the user's notifications about visible comments are unread (the header
+    bell; the same ones /notifications lists)."""
+    return int(conn.execute(
+        select(func.count()).select_from(notifications)
+        .join(comments, comments.c.id == notifications.c.comment_id)
+        .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None),
+               comments.c.hidden.is_(False))).scalar_one())
 
 
 def list_notifications(conn: Connection, user_id: int, *, limit: int = 50,

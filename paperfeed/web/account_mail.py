@@ -12,11 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from fastapi import Request
-
 from paperfeed.config import Settings
 from paperfeed.mail import Mailer, send_message
-from paperfeed.mail.outbox import deliver_outbox
 
 log = logging.getLogger("paperfeed.web.mail")
 
@@ -36,16 +33,6 @@ def mail_sender(settings: Settings, mailer: Mailer) -> SendMail:
             log.exception("could not send %s to %s", name, to)
 
     return send
-
-
-def deliver_queued_mail(request: Request) -> None:
-    """Send what the request's committed transaction queued in the outbox (notifications);
-    a failure stays in the outbox for the worker to retry, the request has succeeded."""
-    state = request.app.state
-    try:
-        deliver_outbox(state.engine, state.settings, state.mailer)
-    except Exception:
-        log.exception("outbox delivery failed; the worker will retry")
 
 
 class RecordedAccountMail:

@@ -28,8 +28,8 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 
-from ..account_mail import deliver_queued_mail
 from ..deps import DbConn, EngineDep, RowId, SettingsDep, TokenUser
+from ..outbox_delivery import deliver_queued_mail
 from ..rendering import comment_html
 from .auth import check_rate
 from .errors import ERROR_RESPONSES, ApiError

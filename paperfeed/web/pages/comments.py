@@ -19,8 +19,8 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.reports import report_comment
 from paperfeed.store.schema import papers
 
-from ..account_mail import deliver_queued_mail
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..outbox_delivery import deliver_queued_mail
 from .forms import too_many
 from .papers import paper_row
 
@@ -57,9 +57,11 @@ def add(
 
 @router.post("/comments/{comment_id}/edit", dependencies=[CsrfChecked])
 def edit(
-    request: Request, comment_id: RowId, user: CurrentUser, engine: EngineDep,
+    request: Request, comment_id: RowId, user: CurrentUser, engine: EngineDep, limiter: Limiter,
     body: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
+    if not limiter.allow("comment", str(user.id)):  # an edit can notify, like a new comment
+        raise too_many("edits")
     try:
         with write_transaction(engine) as conn:
             found = get_comment(conn, comment_id)
