@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import JustifyMethod
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
@@ -162,12 +163,14 @@ def print_listing(items: list[DailyPaper], total: int, page: int, limit: int) ->
     """A table: rank, id, upvotes, comments, day, title (and the score when trending)."""
     scored = any(item.score is not None for item in items)
     table = Table(title=f"{total:,} papers, page {page} ({len(items)} shown)")
-    columns = [("#", "right"), ("id", "left"), ("▲", "right"), ("💬", "right"),
-               ("day", "left"), ("title", "left")]
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("#", "right"), ("id", "left"), ("▲", "right"), ("💬", "right"),
+        ("day", "left"), ("title", "left"),
+    ]
     if scored:
         columns.insert(2, ("score", "right"))
     for name, justify in columns:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)
     for i, item in enumerate(items, start=page * limit + 1):
         cells = [str(i), item.paper.id, str(item.paper.upvotes), str(item.numComments),
                  item.publishedAt.date().isoformat(), escape(item.title)]

@@ -46,7 +46,7 @@ from paperfeed.store.schema import papers
 
 Window = Literal["day", "week", "month"]
 
-WINDOW_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 30}
+WINDOW_DAYS: dict[Window, int] = {"day": 1, "week": 7, "month": 30}
 WEIGHTS: dict[str, float] = {
     "vote": 1.0, "hf_upvotes": 1.0, "save": 1.0, "submission": 1.0,
     "comment": 0.5, "hf_comments": 0.5,

@@ -63,7 +63,9 @@ def insert_tuples(
     per-row work than INSERT); statement-level triggers still fire, once."""
     if not rows:
         return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    assert driver is not None, "COPY needs a live psycopg connection"
+    cursor = driver.cursor()
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)

@@ -34,8 +34,22 @@ from .api.paper_views import PaperViews
 from .client_address import client_key
 from .pagecache import ChangeClock
 from .ratelimit import RateLimiter
-from .security import SESSION_COOKIE, SignedLinks, verify_csrf
+from .security import SESSION_COOKIE, verify_csrf
 from .services import SiteEmbedder
+
+# The service getters live in web/state.py (modules below deps read them there too) and
+# are re-exported here, so routes import every dependency from one place.
+from .state import get_change_clock as get_change_clock
+from .state import get_data_version as get_data_version
+from .state import get_embedder as get_embedder
+from .state import get_engine as get_engine
+from .state import get_limiter as get_limiter
+from .state import get_links as get_links
+from .state import get_mailer as get_mailer
+from .state import get_page_cache as get_page_cache
+from .state import get_send_mail as get_send_mail
+from .state import get_settings as get_settings
+from .state import get_similar_cache as get_similar_cache
 
 
 class LoginRequired(Exception):
@@ -47,44 +61,10 @@ class Forbidden(HTTPException):
         super().__init__(status_code=403, detail=detail)
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
 def get_conn(request: Request) -> Iterator[Connection]:
     """A connection for reads; closed (and its implicit transaction rolled back) after."""
     with get_engine(request).connect() as conn:
         yield conn
-
-
-def get_limiter(request: Request) -> RateLimiter:
-    return request.app.state.limiter
-
-
-def get_embedder(request: Request) -> SiteEmbedder:
-    """The app's embedder: ``.get()`` loads it on first use (None when the model cannot
-    load; features degrade), so routes that may not need it do not pay for it."""
-    return request.app.state.embedder
-
-
-def get_mailer(request: Request) -> Mailer:
-    return request.app.state.mailer
-
-
-def get_send_mail(request: Request) -> SendMail:
-    return request.app.state.send_mail
-
-
-def get_change_clock(request: Request) -> ChangeClock:
-    return request.app.state.change_clock
-
-
-def get_links(request: Request) -> SignedLinks:
-    return request.app.state.links
 
 
 def paper_views(request: Request) -> PaperViews:

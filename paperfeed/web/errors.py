@@ -47,7 +47,7 @@ def install_page_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             detail = "This page cannot be used that way."
         response = error_page(request, exc.status_code, detail)
-        for name, value in (getattr(exc, "headers", None) or {}).items():
+        for name, value in (exc.headers or {}).items():
             response.headers[name] = value  # e.g. Retry-After on a 429
         return response
 

@@ -10,13 +10,13 @@ that is still loading or cannot reach the database.
 
 from __future__ import annotations
 
-import threading
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from paperfeed.store.migrate import pending_revisions
+
+from .state import get_engine, get_warm_up
 
 router = APIRouter(tags=["health"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -30,7 +30,7 @@ def healthz() -> JSONResponse:
 @router.get("/readyz", summary="Database reachable, schema current, search index loaded")
 def readyz(request: Request) -> JSONResponse:
     reasons: list[str] = []
-    engine = request.app.state.engine
+    engine = get_engine(request)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -40,7 +40,7 @@ def readyz(request: Request) -> JSONResponse:
                            "(run paperfeed init)")
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database: not ready
         reasons.append(f"database unreachable: {type(exc).__name__}")
-    warm_up: threading.Thread | None = request.app.state.warm_up
+    warm_up = get_warm_up(request)
     if warm_up is not None and warm_up.is_alive():
         reasons.append("search index loading")
     if reasons:

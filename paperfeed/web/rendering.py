@@ -25,6 +25,7 @@ from paperfeed.store.notifications import known_usernames, unread_count
 
 from .deps import get_engine, load_user
 from .security import CSRF_PLACEHOLDER, csrf_token, fill_csrf_placeholder, set_csrf_cookie
+from .state import get_settings, get_templates
 
 TEMPLATES = Path(__file__).parent / "templates"
 _URL = re.compile(r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]", re.IGNORECASE)
@@ -141,11 +142,11 @@ def render_text(
     request: Request, template: str, context: dict[str, Any] | None = None, *,
     anonymous: bool = False,
 ) -> str:
-    env: Environment = request.app.state.templates
+    settings = get_settings(request)
     ctx = {
         "request": request,
-        "settings": request.app.state.settings,
-        "site_name": request.app.state.settings.site_name,
+        "settings": settings,
+        "site_name": settings.site_name,
         "user": None if anonymous else load_user(request),
         "csrf_token": CSRF_PLACEHOLDER if anonymous else csrf_token(request),
         "message": MESSAGES.get(request.query_params.get("m", "")),
@@ -155,7 +156,7 @@ def render_text(
         with get_engine(request).connect() as conn:
             ctx["unread_notifications"] = unread_count(conn, ctx["user"].id)
     ctx.update(context or {})
-    return env.get_template(template).render(ctx)
+    return get_templates(request).get_template(template).render(ctx)
 
 
 def serve_cached(request: Request, html: str, *, status_code: int = 200) -> HTMLResponse:

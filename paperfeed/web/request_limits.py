@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .client_address import client_key
+from .state import get_limiter
 
 TOO_LARGE = b"Request body too large."
 
@@ -82,7 +83,7 @@ class BodySizeLimit:
 
 def enforce_limit(request: Request, bucket: str, key: str | None = None) -> None:
     """429 with ``Retry-After`` once this client (or ``key``) used up ``bucket``."""
-    limiter = request.app.state.limiter
+    limiter = get_limiter(request)
     if limiter.allow(bucket, key or client_key(request)):
         return
     window = limiter.limits[bucket][1]

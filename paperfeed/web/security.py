@@ -18,6 +18,8 @@ from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .state import get_settings
+
 CSRF_COOKIE = "pf_csrf"
 SESSION_COOKIE = "pf_session"
 CSRF_FIELD = "csrf_token"
@@ -35,8 +37,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def secure_cookies(request: Request) -> bool:
-    settings = request.app.state.settings
-    return str(settings.base_url).startswith("https://")
+    return str(get_settings(request).base_url).startswith("https://")
 
 
 def csrf_secret(request: Request) -> str:
@@ -52,7 +53,7 @@ def csrf_token(request: Request) -> str:
     """The token forms must send back for this visitor: bound to the CSRF cookie and to
     the session, so a token learnt before logging in (or planted with a tossed cookie)
     is worthless after it."""
-    key = request.app.state.settings.secret_key.encode()
+    key = get_settings(request).secret_key.encode()
     message = f"{csrf_secret(request)}|{request.cookies.get(SESSION_COOKIE, '')}"
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:40]
 

@@ -1,20 +1,18 @@
-"""Alembic environment: runs on the connection that paperfeed.store.migrate hands in."""
+"""Alembic environment: runs on the connection that paperfeed.store.migrate hands in.
+
+It imports no paperfeed module, like the migrations themselves: the history is frozen
+literal DDL. The Core schema (store/*_schema.py, index/schema.py) and the migrations are
+kept equal by tests/test_migrations_standalone.py (alembic's compare_metadata on a freshly
+migrated database, both dialects), so there is no autogenerate target here.
+"""
 
 from alembic import context
-
-# Every area's tables live on one MetaData; import them all so that autogenerate compares
-# the whole schema (and does not propose dropping the tables of areas it did not see).
-import paperfeed.index.schema
-import paperfeed.store.community_schema
-import paperfeed.store.mail_schema  # noqa: F401
-from paperfeed.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=metadata,
+    target_metadata=None,
     render_as_batch=connection.dialect.name == "sqlite",
-    compare_type=True,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from paperfeed.rank.listings import list_period, today
+from paperfeed.rank.listings import Sort, list_period, today
 from paperfeed.rank.periods import InvalidPeriod, Period, parse_period
 
 from ..deps import DbConn, SettingsDep, Views
@@ -33,7 +33,7 @@ MAX_PAGE = 10_000
 FIRST_DAY = dt.date(1986, 1, 1)  # before arXiv: the listing without a period starts here
 
 SortName = Literal["publishedAt", "trending", "upvotes"]
-SORTS = {"publishedAt": "published", "trending": "trending", "upvotes": "votes"}
+SORTS: dict[str, Sort] = {"publishedAt": "published", "trending": "trending", "upvotes": "votes"}
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Papers per page (1-100).")]
 PageNo = Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")]
@@ -94,14 +94,15 @@ def list_daily_papers(
     """(one page of items, how many there are in all) for the daily-papers parameters;
     shared by the API and ``paperfeed papers ls``. Raises InvalidPeriod for a bad period."""
     period = parse_period(date=date, week=week, month=month)
-    order = SORTS[sort] if sort is not None else ("trending" if period is not None else "published")
+    order: Sort = SORTS[sort] if sort is not None else (
+        "trending" if period is not None else "published")
     if period is None:
         # Every paper up to "today", so that trending ages are counted from the newest day.
         period = Period("month", FIRST_DAY, max(today(conn) or FIRST_DAY, FIRST_DAY))
     feed = list_period(
         conn,
         period,
-        sort=order,  # type: ignore[arg-type]
+        sort=order,
         limit=limit,
         offset=p * limit,
         category=category or None,

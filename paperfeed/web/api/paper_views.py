@@ -38,7 +38,7 @@ def hf_user(username: str, display_name: str = "") -> HfUser:
 
 
 def midnight(day: dt.date | None) -> dt.datetime | None:
-    """The start of ``day`` in UTC (how a listing day becomes a time)."""
+    """The start of ``day`` in UTC (how a listing day becomes a time); None for no day."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) if day else None
 
 
@@ -57,7 +57,8 @@ def load_submissions(conn: Connection, paper_ids: Sequence[int]) -> dict[int, Su
     ).all()
     return {
         r.paper_id: SubmissionFact(
-            hf_user(r.username, r.display_name), r.feed_day, r.created_at or midnight(r.feed_day)  # type: ignore[arg-type]
+            hf_user(r.username, r.display_name), r.feed_day,
+            r.created_at or dt.datetime.combine(r.feed_day, dt.time(0), tzinfo=dt.UTC),
         )
         for r in rows
     }

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paperfeed.store.users import User
 
-from ..deps import get_engine, load_user
+from ..deps import get_data_version, get_engine, get_page_cache, load_user
 from ..rendering import render, render_text, serve_cached
 from ..security import SESSION_COOKIE
 
@@ -26,11 +26,11 @@ Builder = Callable[[Connection, User | None], tuple[str, dict[str, Any], int]]
 
 async def cached_page(request: Request, build: Builder) -> HTMLResponse:
     """The page ``build`` describes, from the cache when the visitor is anonymous."""
-    app = request.app
     if SESSION_COOKIE not in request.cookies:
-        version = app.state.data_version.current()
+        cache = get_page_cache(request)
+        version = get_data_version(request).current()
         key = f"page:{request.url.path}?{request.url.query}"
-        hit = app.state.cache.get(key, version)
+        hit = cache.get(key, version)
         if hit is not None:
             html, status = hit
             return serve_cached(request, html, status_code=status)
@@ -43,7 +43,7 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
 
         html, status = await run_in_threadpool(build_anonymous)
         if status == 200:
-            app.state.cache.put(key, version, (html, status))
+            cache.put(key, version, (html, status))
         return serve_cached(request, html, status_code=status)
 
     def build_personal() -> HTMLResponse:

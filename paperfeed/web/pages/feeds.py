@@ -108,11 +108,11 @@ async def trending_page(request: Request) -> HTMLResponse:
     page = page_number(request)
 
     def build(conn: Connection, user: User | None) -> tuple[str, dict[str, Any], int]:
-        if window not in WINDOW_DAYS:
+        chosen = next((w for w in WINDOW_DAYS if w == window), None)
+        if chosen is None:
             return "error.html", {"status": 400, "title": "Unknown window",
                                   "detail": "The window is day, week or month."}, 400
-        feed = listings.trending(conn, window, limit=PAGE_SIZE,  # type: ignore[arg-type]
-                              offset=(page - 1) * PAGE_SIZE)
+        feed = listings.trending(conn, chosen, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         context = listing_context(conn, user, feed, page) | {
             "window": window, "formula": TRENDING_FORMULA,
             "base_query": f"window={window}",

@@ -25,7 +25,15 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
-from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, load_user
+from ..deps import (
+    CsrfChecked,
+    CurrentUser,
+    EngineDep,
+    Limiter,
+    get_engine,
+    get_similar_cache,
+    load_user,
+)
 from ..rendering import comment_html
 from ..request_limits import enforce_limit
 from .cached import cached_page
@@ -79,7 +87,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
 
     fmt = citation_format(request)  # Accept: application/x-bibtex etc. (as doi.org)
     if fmt is not None:
-        return paper_citation(arxiv_id, fmt=fmt, engine=request.app.state.engine,
+        return paper_citation(arxiv_id, fmt=fmt, engine=get_engine(request),
                               user=load_user(request))
 
     raw_page = request.query_params.get("cp", "1")
@@ -96,7 +104,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
                 "submit_id": arxiv_id,
             }, 404
         similar, similar_available = similar_cards(conn, arxiv_id,
-                                                   request.app.state.similar_cache, request)
+                                                   get_similar_cache(request), request)
         threads = list_threads(conn, row.id, include_hidden=admin, limit=COMMENTS_PER_PAGE + 1,
                                offset=(comments_page - 1) * COMMENTS_PER_PAGE)
         shown = [c for top, replies in threads for c in (top, *replies)]
