@@ -27,6 +27,7 @@ from paperfeed.web.errors import install_page_error_handlers
 from paperfeed.web.input_guards import RefuseNulBytes
 from paperfeed.web.pagecache import ChangeClock, DataVersionClock, ExpireVersionOnWrite, PageCache
 from paperfeed.web.pages import page_routers
+from paperfeed.web.private_site import RequireLogin
 from paperfeed.web.ratelimit import RateLimiter
 from paperfeed.web.rendering import build_environment
 from paperfeed.web.request_limits import BodySizeLimit
@@ -69,6 +70,8 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     install_page_error_handlers(app)
     install_api(app, settings)  # JSON API, Atom feeds, /docs
     app.add_middleware(ExpireVersionOnWrite, clock=state.data_version)
+    if settings.read_requires_login:  # a private instance: web/private_site.py
+        app.add_middleware(RequireLogin, engine=engine)
     app.add_middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://"))
     app.add_middleware(RefuseNulBytes)  # inside BodySizeLimit: it reads bounded bodies
     # outermost last: the client address is known before anything (even a 413) happens

@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         "127.0.0.1,::1). Only requests from these have X-Forwarded-For/-Proto honoured; "
         "empty = forwarded headers are ignored.",
     )
+    read_requires_login: bool = Field(
+        False,
+        description="A private instance: every page, API route and feed needs a session or "
+        "an API token (Authorization: Bearer), except log-in, sign-up, password reset, "
+        "email verification, static files, /healthz, /readyz, personal feeds' secret URLs "
+        "and the links in digest emails (unsubscribe, preferences).",
+    )
     max_body_bytes: int = Field(
         1024 * 1024,
         description="Largest request body accepted (bytes); larger ones get 413 before "

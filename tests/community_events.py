@@ -38,3 +38,46 @@ def add_votes(engine: Engine, arxiv_id: str, n: int, on: dt.date | None = None) 
         ])
         conn.execute(papers.update().where(papers.c.id == paper_id)
                      .values(upvotes=papers.c.upvotes + n))
+
+
+def leave_footprint(engine: Engine, user_id: int, arxiv_ids: list[str]) -> dict[str, int]:
+    """Everything an account can make, by ``user_id`` on the papers ``arxiv_ids`` (5 of
+    them, a..e): votes on a and b; a visible comment on a and one on b that an admin hid;
+    a collection holding c then a; the submission of d; a "not interested" on e (as a user
+    and as the digest subscriber at the account's address, subscribed and confirmed); an
+    API token; a session. Returns the paper ids by letter and the subscription id."""
+    from paperfeed.store.collections import add_to_collection, create_collection
+    from paperfeed.store.comments import add_comment, set_comment_hidden
+    from paperfeed.store.sessions import create_session
+    from paperfeed.store.submissions import record_submission
+    from paperfeed.store.subscriptions import (
+        Preferences,
+        mark_not_interested,
+        upsert_subscription,
+    )
+    from paperfeed.store.tokens import create_token
+    from paperfeed.store.users import get_user
+    from paperfeed.store.votes import set_vote
+
+    with write_transaction(engine) as conn:
+        rows = conn.execute(select(papers.c.arxiv_id, papers.c.id)
+                            .where(papers.c.arxiv_id.in_(arxiv_ids))).all()
+        by_arxiv = {r.arxiv_id: r.id for r in rows}
+        ids = {letter: by_arxiv[a] for letter, a in zip("abcde", arxiv_ids, strict=True)}
+        user = get_user(conn, user_id)
+        assert user is not None
+        set_vote(conn, user_id, ids["a"], True)
+        set_vote(conn, user_id, ids["b"], True)
+        add_comment(conn, ids["a"], user_id, f"{user.username} likes this")
+        set_comment_hidden(conn, add_comment(conn, ids["b"], user_id, "off-topic"), True)
+        collection = create_collection(conn, user_id, "To read", description="later")
+        add_to_collection(conn, collection, user_id, ids["c"])
+        add_to_collection(conn, collection, user_id, ids["a"])
+        record_submission(conn, ids["d"], user_id, dt.date(2025, 3, 20))
+        sub, _ = upsert_subscription(conn, user.email, Preferences(interests=["graphs"]),
+                                     confirmed=True, user_id=user_id)
+        mark_not_interested(conn, f"user:{user_id}", ids["e"])
+        mark_not_interested(conn, f"sub:{sub.id}", ids["e"])
+        create_token(conn, user_id, "laptop")
+        create_session(conn, user_id, user_agent="pytest")
+    return {**ids, "subscription": sub.id}

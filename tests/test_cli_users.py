@@ -96,6 +96,7 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(db_url: str) -> Non
 
 
 def test_promote_demote_by_username_or_email(db_url: str) -> None:
+    run(db_url, "add", "root@example.org", "--username", "root", "--admin")
     run(db_url, "add", "ada@example.org", "--username", "ada")
     assert run(db_url, "promote", "ada").stdout == "ada: now an admin\n"
     assert listed(db_url)["ada"]["admin"] is True
@@ -125,6 +126,30 @@ def test_disable_ends_sessions_and_tokens_until_enabled(db_url: str) -> None:
         assert user_for_token(conn, secret) is not None  # tokens work again
         assert session_user(conn, session) is None  # the old session stays ended
     engine.dispose()
+
+
+def test_the_last_active_admin_cannot_be_demoted_disabled_or_deleted(db_url: str) -> None:
+    run(db_url, "add", "root@example.org", "--username", "root", "--admin")
+    run(db_url, "add", "old@example.org", "--username", "old", "--admin")
+    run(db_url, "disable", "old")  # a disabled admin runs nothing: it does not count
+    run(db_url, "add", "ada@example.org", "--username", "ada")
+    for command in ("demote", "disable", "delete"):
+        result = run(db_url, command, "root@example.org", code=1)
+        assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+        assert "root is the last active admin" in result.stderr
+        assert "paperfeed users promote" in result.stderr
+    root = listed(db_url)["root"]
+    assert root["admin"] is True and root["disabled"] is False  # nothing changed
+    # Ordinary users stay free to go; with a second active admin, root may step down.
+    assert run(db_url, "disable", "ada").stdout == "ada: disabled\n"
+    run(db_url, "enable", "old")
+    assert run(db_url, "demote", "root").stdout == "root: no longer an admin\n"
+    run(db_url, "delete", "old", code=1)  # now old is the last one
+    run(db_url, "promote", "ada")
+    run(db_url, "delete", "old", code=1)  # ada is disabled: still the last active one
+    run(db_url, "enable", "ada")
+    assert run(db_url, "delete", "old").stdout == "old: deleted\n"
+    assert {n for n, u in listed(db_url).items() if u["admin"]} == {"ada"}
 
 
 def _counts(engine: Engine, ids: list[int]) -> list[tuple[int, int]]:

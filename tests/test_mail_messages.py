@@ -26,6 +26,9 @@ CONTEXTS = {
     "verify_email": {"url": "/verify/abc?x=1&y=2", "username": HOSTILE},
     "password_reset": {"url": "https://papers.example/reset/abc", "username": "ada",
                        "expires_minutes": 60},
+    "confirm_new_email": {"url": "https://papers.example/settings/email/confirm/t",
+                          "username": HOSTILE},
+    "email_change_requested": {"username": "ada", "new_email": "x<script>@example.org"},
     "confirm_subscription": {"url": "https://papers.example/subscribe/confirm/t", "email": "a@b.org",
                              "frequency": "daily", "interests": [HOSTILE], "max_age_hours": 72},
     "notification": {"username": "ada", "settings_url": "/settings/notifications", "item": {
@@ -76,8 +79,9 @@ def test_send_message_is_the_web_apps_entry_point(settings):
     assert msg["Message-ID"] == message_id and msg["To"] == "ada@example.org"
     assert msg["From"] == "paperfeed <digest@paperfeed.test>"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert set(MESSAGES) == {"confirm_subscription", "digest", "notification",
-                             "notification_digest", "password_reset", "verify_email"}
+    assert set(MESSAGES) == {"confirm_new_email", "confirm_subscription", "digest",
+                             "email_change_requested", "notification", "notification_digest",
+                             "password_reset", "verify_email"}
 
 
 def test_header_injection_in_subject_is_flattened(settings):

@@ -2,8 +2,8 @@
 
 ``add`` (verified on creation), ``list``, ``promote``, ``demote``, ``disable``, ``enable``,
 ``delete`` and ``invite``. NAME is a username or an email address. Exit codes: 0 done;
-1 with one line on stderr for no such user, an existing user or an invalid value; 2 for a
-usage error (click's).
+1 with one line on stderr for no such user, an existing user, an invalid value or a
+change that would leave no active admin; 2 for a usage error (click's).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 def users() -> None:
     """Manage accounts: add, list, promote, demote, disable, enable, delete, invite.
 
-    NAME is a username or an email address. Exit codes: 0 done; 1 for no such user, a
-    user that already exists or an invalid value (one line on stderr); 2 for a usage
+    NAME is a username or an email address. Demoting, disabling or deleting the last
+    active admin is refused. Exit codes: 0 done; 1 for no such user, a user that already
+    exists, an invalid value or the last active admin (one line on stderr); 2 for a usage
     error."""
 
 
@@ -105,10 +106,14 @@ def users_list(db_url: str | None, config_path: str | None, as_json: bool) -> No
 def _change(db_url: str | None, config_path: str | None, name: str,
             change: Callable[[Connection, User], str]) -> None:
     from paperfeed.store.database import write_transaction
+    from paperfeed.store.users import AccountError
 
     engine = engine_for(settings_from(db_url, config_path))
-    with write_transaction(engine) as conn:
-        message = change(conn, _find(conn, name))
+    try:
+        with write_transaction(engine) as conn:
+            message = change(conn, _find(conn, name))
+    except AccountError as exc:  # e.g. the last active admin: nothing was changed
+        raise click.ClickException(str(exc)) from exc
     click.echo(message)
 
 
@@ -136,7 +141,7 @@ def users_promote(db_url: str | None, config_path: str | None, name: str) -> Non
 @common_options
 @click.argument("name")
 def users_demote(db_url: str | None, config_path: str | None, name: str) -> None:
-    """Take NAME's admin rights away."""
+    """Take NAME's admin rights away (refused for the last active admin)."""
     _change(db_url, config_path, name, _set_admin(False))
 
 
@@ -144,7 +149,8 @@ def users_demote(db_url: str | None, config_path: str | None, name: str) -> None
 @common_options
 @click.argument("name")
 def users_disable(db_url: str | None, config_path: str | None, name: str) -> None:
-    """Disable NAME: no log-in; their sessions end and their API tokens stop working."""
+    """Disable NAME: no log-in; their sessions end and their API tokens stop working
+    (refused for the last active admin)."""
     from paperfeed.store.sessions import end_user_sessions
     from paperfeed.store.users import set_user_disabled
 
@@ -174,9 +180,10 @@ def users_enable(db_url: str | None, config_path: str | None, name: str) -> None
 @common_options
 @click.argument("name")
 def users_delete(db_url: str | None, config_path: str | None, name: str) -> None:
-    """Delete NAME's account with their votes, comments, collections, submissions, sessions
-    and tokens (paper vote and comment counts follow); a digest subscription stays, unlinked.
-    No confirmation is asked."""
+    """Delete NAME's account with their votes, comments, collections, submissions, sessions,
+    tokens and digest subscription (paper vote and comment counts follow), as "Delete my
+    account" in settings does. Refused for the last active admin. No confirmation is
+    asked."""
     from paperfeed.store.users import delete_user
 
     def change(conn: Connection, user: User) -> str:

@@ -30,8 +30,8 @@ from paperfeed.config import Settings
 from .inlining import flatten_template, inline_template_source, stylesheet_of
 from .mailer import Mailer, mailer_from_settings
 
-MESSAGES = ("confirm_subscription", "digest", "notification", "notification_digest",
-            "password_reset", "verify_email")
+MESSAGES = ("confirm_new_email", "confirm_subscription", "digest", "email_change_requested",
+            "notification", "notification_digest", "password_reset", "verify_email")
 
 
 class _OptionalUndefined(StrictUndefined):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Row, delete, func, select, update
+from sqlalchemy import Connection, Row, delete, func, or_, select, update
 
 from paperfeed.email_addresses import is_email_address
 
 from .community_schema import comments, users, votes
-from .mail_schema import subscriptions
+from .mail_schema import recommendation_feedback, subscriptions
 from .public_ids import new_id_values
 from .schema import papers
 
@@ -88,6 +88,14 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def checked_email(email: str) -> str:
+    """``email`` normalised (trimmed, lower-case); AccountError unless it is one address."""
+    email = normalize_email(email)
+    if not EMAIL.match(email) or not is_email_address(email):
+        raise AccountError("That does not look like an email address.")
+    return email
+
+
 def create_user(
     conn: Connection, *, username: str, email: str, password: str, is_admin: bool = False,
     verified: bool = False,
@@ -96,13 +104,11 @@ def create_user(
     password. Only ``is_admin=True`` makes an admin (the CLI's ``users add --admin``): the
     first sign-up is an ordinary user like every other."""
     username = username.strip().lower()
-    email = normalize_email(email)
     if not USERNAME.match(username) or username in RESERVED:
         raise AccountError(
             "Usernames are 3-40 characters: lower-case letters, digits, '-' and '_'."
         )
-    if not EMAIL.match(email) or not is_email_address(email):
-        raise AccountError("That does not look like an email address.")
+    email = checked_email(email)
     check_new_password(password)
     if get_user_by_username(conn, username):
         raise AccountError("That username is taken.")
@@ -193,6 +199,43 @@ def mark_email_verified(conn: Connection, user_id: int, email: str) -> bool:
     return result.rowcount == 1
 
 
+def change_email(conn: Connection, user_id: int, old: str, new: str) -> bool:
+    """Move the account from address ``old`` to ``new`` (verified now: the caller checked a
+    link sent there), and the digest subscription linked to the account with it unless
+    ``new`` already has one. False, and nothing changed, when the account's address is no
+    longer ``old`` (a newer change, or the link was used). AccountError when another
+    account has ``new`` meanwhile."""
+    new = checked_email(new)
+    holder = get_user_by_email(conn, new)
+    if holder is not None and holder.id != user_id:
+        raise AccountError("Another account uses that address now.")
+    moved = conn.execute(
+        update(users).where(users.c.id == user_id, users.c.email == normalize_email(old))
+        .values(email=new, email_verified_at=func.now())
+    ).rowcount
+    if not moved:
+        return False
+    if conn.execute(select(subscriptions.c.id).where(subscriptions.c.email == new)).first() is None:
+        conn.execute(update(subscriptions)
+                     .where(subscriptions.c.user_id == user_id,
+                            subscriptions.c.email == normalize_email(old))
+                     .values(email=new))
+    return True
+
+
+def account_subscription_ids(conn: Connection, user_id: int) -> list[int]:
+    """The digest subscriptions that belong to the account: linked to it, or at its
+    address once verified (someone who signs up with an address they do not own never
+    gets hold of that address's subscription)."""
+    row = conn.execute(select(users.c.email, users.c.email_verified_at)
+                       .where(users.c.id == user_id)).first()
+    owned = subscriptions.c.user_id == user_id
+    if row is not None and row.email_verified_at is not None:
+        owned = or_(owned, subscriptions.c.email == row.email)
+    return list(conn.execute(select(subscriptions.c.id).where(owned)
+                             .order_by(subscriptions.c.id)).scalars())
+
+
 def update_profile(conn: Connection, user_id: int, *, display_name: str, bio: str) -> None:
     """Change the public profile text (plain text, trimmed to its limits)."""
     conn.execute(
@@ -203,8 +246,31 @@ def update_profile(conn: Connection, user_id: int, *, display_name: str, bio: st
 
 
 def set_user_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
-    """Disable (or re-enable) an account; a disabled user cannot log in or act."""
+    """Disable (or re-enable) an account; a disabled user cannot log in or act. Raises
+    LastAdminError rather than disable the last active admin."""
+    if disabled:
+        ensure_admin_remains(conn, user_id)
     conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+
+
+class LastAdminError(AccountError):
+    """The change would leave the site without an active (enabled) admin."""
+
+
+def ensure_admin_remains(conn: Connection, user_id: int) -> None:
+    """Raise LastAdminError when ``user_id`` is the only active admin (so demoting,
+    disabling or deleting them would leave nobody to run the site). The active admins'
+    rows are locked (PostgreSQL), so two concurrent demotions cannot both pass."""
+    active = list(conn.execute(
+        select(users.c.id, users.c.username)
+        .where(users.c.is_admin.is_(True), users.c.disabled.is_(False))
+        .with_for_update()
+    ).all())
+    if len(active) == 1 and active[0].id == user_id:
+        raise LastAdminError(
+            f"{active[0].username} is the last active admin: make another user an admin "
+            "first (paperfeed users promote NAME)."
+        )
 
 
 def list_users(conn: Connection, *, limit: int | None = 100, offset: int = 0,
@@ -221,18 +287,40 @@ def find_user(conn: Connection, name: str) -> User | None:
 
 
 def set_user_admin(conn: Connection, user_id: int, is_admin: bool) -> None:
-    """Grant or take away admin rights (only the CLI does: no web sign-up is ever admin)."""
+    """Grant or take away admin rights (only the CLI does: no web sign-up is ever admin).
+    Raises LastAdminError rather than demote the last active admin."""
+    if not is_admin:
+        ensure_admin_remains(conn, user_id)
     conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
 
 
 def delete_user(conn: Connection, user_id: int) -> None:
-    """Delete an account and, by cascade, its votes, comments, collections, submissions,
-    sessions and API tokens. ``papers.upvotes`` and ``papers.num_comments`` drop by what
-    the user contributed (in this transaction); a submitted paper stays in the database
-    but leaves the feed day it was submitted to; a digest subscription stays, no longer
-    linked to an account. Bumps the data version so cached pages forget the user."""
+    """Delete an account: the one deletion path of ``paperfeed users delete`` and of the
+    settings page's "Delete my account". What happens to what the user made
+    (docs/deploying.md, "Deleting an account", says the same):
+
+    - votes and comments are removed, and ``papers.upvotes`` / ``papers.num_comments``
+      drop by exactly what the user contributed (hidden comments were never counted);
+    - collections (with their items), submissions (the paper stays in the database but
+      leaves the feed day it was submitted to), sessions, API tokens and team channels
+      the user owns are removed by the foreign keys' cascade;
+    - the user's digest subscription (linked to the account, or at the account's verified
+      address) is removed with its interest vectors and send history, and so is their
+      "not interested" feedback;
+    - trending has nothing to adjust: its events are read from these rows.
+
+    Raises LastAdminError for the last active admin. Bumps the data version so cached
+    pages forget the user. Takes a connection and never commits.
+    """
     from .data_version import bump_data_version
 
+    ensure_admin_remains(conn, user_id)
+    # Lock the account first: a concurrent vote or comment by this user (which needs a
+    # key-share lock on this row, PostgreSQL) waits, then fails, instead of slipping in
+    # after the counting and being cascaded away uncounted.
+    if conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update()
+                    ).first() is None:
+        return
     voted = select(votes.c.paper_id).where(votes.c.user_id == user_id).scalar_subquery()
     conn.execute(update(papers).where(papers.c.id.in_(voted))
                  .values(upvotes=papers.c.upvotes - 1))
@@ -242,7 +330,11 @@ def delete_user(conn: Connection, user_id: int) -> None:
     for paper_id, n in conn.execute(shown).all():
         conn.execute(update(papers).where(papers.c.id == paper_id)
                      .values(num_comments=papers.c.num_comments - n))
-    conn.execute(update(subscriptions).where(subscriptions.c.user_id == user_id)
-                 .values(user_id=None))
+    sub_ids = account_subscription_ids(conn, user_id)
+    subjects = [f"user:{user_id}", *(f"sub:{i}" for i in sub_ids)]
+    conn.execute(delete(recommendation_feedback)
+                 .where(recommendation_feedback.c.subject.in_(subjects)))
+    if sub_ids:
+        conn.execute(delete(subscriptions).where(subscriptions.c.id.in_(sub_ids)))
     conn.execute(delete(users).where(users.c.id == user_id))
     bump_data_version(conn)

@@ -46,6 +46,10 @@ MESSAGES = {
     "collection-deleted": "Collection deleted.",
     "submitted": "Thanks! The paper is on today's feed.",
     "token-revoked": "The token is revoked.",
+    "email-change-sent": "We have sent a link to your new address. Your current address "
+                         "keeps working until you open it.",
+    "email-changed": "Your email address is changed: log in with the new one from now on.",
+    "account-deleted": "Your account is deleted.",
     "done": "Done.",
 }
 

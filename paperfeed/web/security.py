@@ -144,7 +144,8 @@ class SecurityHeaders:
 
 
 class SignedLinks:
-    """Signed, expiring tokens for email links (verify address, reset password)."""
+    """Signed, expiring tokens for email links (verify address, reset password, confirm a
+    new address)."""
 
     VERIFY_MAX_AGE = 60 * 60 * 24 * 3
     RESET_MAX_AGE = 60 * 60
@@ -152,12 +153,20 @@ class SignedLinks:
     def __init__(self, secret_key: str) -> None:
         self._verify = URLSafeTimedSerializer(secret_key, salt="paperfeed.verify-email")
         self._reset = URLSafeTimedSerializer(secret_key, salt="paperfeed.reset-password")
+        self._email_change = URLSafeTimedSerializer(secret_key, salt="paperfeed.change-email")
 
     def verify_token(self, user_id: int, email: str) -> str:
         return self._verify.dumps({"u": user_id, "e": email})
 
     def reset_token(self, user_id: int, fingerprint: str) -> str:
         return self._reset.dumps({"u": user_id, "f": fingerprint})
+
+    def email_change_token(self, user_id: int, old: str, new: str) -> str:
+        """Sent to ``new``; it moves the account there while its address is still ``old``."""
+        return self._email_change.dumps({"u": user_id, "o": old, "n": new})
+
+    def read_email_change(self, token: str) -> dict[str, Any] | None:
+        return self._load(self._email_change, token, self.VERIFY_MAX_AGE)
 
     def read_verify(self, token: str) -> dict[str, Any] | None:
         return self._load(self._verify, token, self.VERIFY_MAX_AGE)

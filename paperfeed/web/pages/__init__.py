@@ -8,6 +8,7 @@ from fastapi import APIRouter
 def page_routers() -> list[APIRouter]:
     """Every HTML router, in the order create_app mounts them."""
     from . import (
+        account_lifecycle,
         accounts,
         admin,
         citations,
@@ -36,6 +37,7 @@ def page_routers() -> list[APIRouter]:
         collection_notes.router,
         submit.router,
         accounts.router,
+        account_lifecycle.router,
         admin.router,
         subscriptions.router,
         for_you.router,
