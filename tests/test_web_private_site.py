@@ -44,7 +44,7 @@ def test_anonymous_people_are_sent_to_log_in(site: Site, client: TestClient) -> 
 def test_anonymous_programs_get_a_401_with_a_json_error(client: TestClient) -> None:
     for path in ("/api/daily_papers", f"/api/papers/{PAPER}", "/api/papers/search?q=graph",
                  "/feeds/daily.atom", "/feeds/trending.atom", "/feeds/categories/cs.CV.atom",
-                 f"/papers/{PAPER}.md", "/openapi.json", "/api/no-such-route"):
+                 f"/papers/{PAPER}.md", "/openapi.json", "/metrics", "/api/no-such-route"):
         response = client.get(path)
         assert response.status_code == 401, path
         assert "private" in response.json()["error"], path
@@ -99,7 +99,7 @@ def test_a_session_opens_pages_api_and_feeds(site: Site, client: TestClient) -> 
 def test_a_bearer_token_opens_api_feeds_and_pages(site: Site, client: TestClient) -> None:
     ada = make_api_user(site, "ada")
     for path in ("/api/daily_papers", f"/api/papers/{PAPER}", "/feeds/daily.atom",
-                 f"/papers/{PAPER}.md", "/"):
+                 f"/papers/{PAPER}.md", "/metrics", "/"):
         response = client.get(path, headers=ada.auth, follow_redirects=False)
         assert response.status_code == 200, path
     voted = client.post(f"/api/papers/{PAPER}/vote", headers=ada.auth)

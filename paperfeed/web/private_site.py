@@ -13,8 +13,9 @@ token (``Authorization: Bearer pf_...``), or when its path is on the allow-list:
   8058) keeps working for a subscriber who is not logged in.
 
 Everything else is refused: programs (``/api/...``, ``/feeds/...``, ``/papers/<id>.md``,
-``/openapi.json``) get a 401 ``{"error": ...}`` with ``WWW-Authenticate``; people get a
-303 to ``/login?next=<the page>``. A wrong bearer token is a 401 everywhere (it must not
+``/openapi.json``, ``/metrics``: a Prometheus scrape sends a bearer token) get a 401
+``{"error": ...}`` with ``WWW-Authenticate``; people get a 303 to
+``/login?next=<the page>``. A wrong bearer token is a 401 everywhere (it must not
 read as "anonymous"). CORS preflights (OPTIONS) pass: they carry no data and get none.
 Answers that went through the gate say ``Cache-Control: private`` where the route said
 ``public``, so a shared cache (a CDN, a caching proxy) never hands them to a stranger.
@@ -44,6 +45,7 @@ OPEN_PREFIXES = (
     "/unsubscribe/", "/subscription/", "/subscribe/confirm/", "/not-interested/",
 )
 PERSONAL_FEED = re.compile(r"^/feeds/users/[^/]+/[^/]+\.atom$")
+PROGRAM_PATHS = frozenset({"/openapi.json", "/metrics"})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="paperfeed"'}
 PRIVATE = "this site is private: log in, or send Authorization: Bearer pf_... (a personal token)"
 
@@ -96,7 +98,7 @@ class RequireLogin:
         if user is not None:
             request.state.user = user  # web/deps.load_user reads it: no second lookup
             return None
-        if is_program_path(path) or path == "/openapi.json":
+        if is_program_path(path) or path in PROGRAM_PATHS:
             return JSONResponse({"error": PRIVATE}, status_code=401, headers=CHALLENGE)
         target = path + ("?" + request.url.query if request.url.query else "")
         if request.method not in ("GET", "HEAD"):
