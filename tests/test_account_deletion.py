@@ -74,9 +74,11 @@ def test_deleting_an_account_keeps_every_count_consistent(site: Site, client: Te
     ada, bob = make_user(site, "ada"), make_user(site, "bob")
     mine = leave_footprint(site.engine, ada.id, arxiv[:5])
     theirs = leave_footprint(site.engine, bob.id, arxiv[5:10])
-    with write_transaction(site.engine) as conn:  # bob on ada's papers too
+    with write_transaction(site.engine) as conn:  # bob on ada's papers too, replying to her
         set_vote(conn, bob.id, mine["a"], True)
-        add_comment(conn, mine["a"], bob.id, "me too")
+        ada_comment = conn.execute(select(comments.c.id).where(
+            comments.c.user_id == ada.id, comments.c.paper_id == mine["a"])).scalar_one()
+        reply = add_comment(conn, mine["a"], bob.id, "me too", parent_id=ada_comment)
     before = snapshot(site.engine)
     delete(site, client, "ada")
     after = snapshot(site.engine)
@@ -101,6 +103,9 @@ def test_deleting_an_account_keeps_every_count_consistent(site: Site, client: Te
     # (the web's log-in session came after the snapshot and went with the account)
     assert after["rows"] == {k: v - ada_rows[k] for k, v in before["rows"].items()}
     with site.engine.connect() as conn:
+        # bob's reply stays (still counted above), now a thread of its own
+        assert conn.execute(select(comments.c.parent_id, comments.c.root_id)
+                            .where(comments.c.id == reply)).one() == (None, None)
         assert conn.execute(select(subscriptions.c.id)).scalars().all() == [
             theirs["subscription"]]
         assert conn.execute(select(users.c.username)).scalars().all() == ["bob"]

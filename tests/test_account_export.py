@@ -45,17 +45,22 @@ def test_the_export_holds_the_whole_account_and_nothing_else(site: Site,
     assert profile["email_verified"] is True and profile["admin"] is False
     assert sorted(v["paper"] for v in data["votes"]) == sorted([a, b])
     assert all(v["title"] and v["voted_at"] for v in data["votes"])
-    assert [(c_["paper"], c_["body"], c_["hidden_by_admin"]) for c_ in data["comments"]] == [
-        (a, "ada likes this", False), (b, "off-topic", True)]
+    assert [(c_["paper"], c_["body"], c_["hidden_by_admin"], c_["in_reply_to"])
+            for c_ in data["comments"]] == [(a, "ada likes this", False, None),
+                                            (b, "off-topic", True, None)]
     (collection,) = data["collections"]
     assert (collection["name"], collection["description"], collection["public"]) == (
         "To read", "later", False)
     assert [p["paper"] for p in collection["papers"]] == [c, a]  # in the collection's order
+    assert [p["note"] for p in collection["papers"]] == ["", ""]
     assert [(s["paper"], s["feed_day"]) for s in data["submissions"]] == [(d, "2025-03-20")]
     assert data["subscription"]["email"] == "ada@example.org"
     assert data["subscription"]["status"] == "active"
     assert data["preferences"]["digest"]["interests"] == ["graphs"]
     assert data["preferences"]["not_interested"] == [e]
+    assert data["preferences"]["notifications"] == {
+        "email_replies": True, "email_mentions": True, "email_submissions": True,
+        "email_batch": "instant"}
     assert sorted(t["name"] for t in data["api_tokens"]) == ["laptop", "second <token>"]
     assert len(data["sessions"]) == 2  # the footprint's and this log-in's
     # No secret leaves, and nothing of bob's.
@@ -73,7 +78,8 @@ def test_an_account_with_nothing_exports_empty_lists(site: Site, client: TestCli
     assert [data[k] for k in ("votes", "comments", "collections", "submissions",
                               "api_tokens")] == [[], [], [], [], []]
     assert data["subscription"] is None
-    assert data["preferences"] == {"digest": None, "not_interested": []}
+    assert data["preferences"]["digest"] is None
+    assert data["preferences"]["not_interested"] == []
 
 
 def test_the_export_needs_a_session(client: TestClient) -> None:

@@ -22,6 +22,7 @@ from .community_schema import (
     votes,
 )
 from .mail_schema import recommendation_feedback, subscriptions
+from .notifications import get_preferences
 from .schema import papers
 from .subscriptions import get_subscription
 from .users import account_subscription_ids, get_user
@@ -38,7 +39,8 @@ def export_account(conn: Connection, user_id: int) -> dict[str, Any] | None:
     """The account's data (None for no such account): ``profile``, ``votes``, ``comments``
     (hidden ones too, marked), ``collections`` with their papers in order, ``submissions``,
     ``subscription`` (the digest subscription that belongs to the account, or None),
-    ``preferences`` (digest preferences and "not interested" papers), ``api_tokens`` and
+    ``preferences`` (digest preferences, "not interested" papers, which notifications are
+    mailed), ``api_tokens`` and
     ``sessions``. Papers are named by arXiv id and title; times are ISO 8601."""
     user = get_user(conn, user_id)
     if user is None:
@@ -50,8 +52,8 @@ def export_account(conn: Connection, user_id: int) -> dict[str, Any] | None:
         .where(votes.c.user_id == user_id).order_by(votes.c.created_at, papers.c.arxiv_id)
     ).all()
     said = conn.execute(
-        select(comments.c.id, *paper, comments.c.body, comments.c.created_at,
-               comments.c.edited_at, comments.c.hidden)
+        select(comments.c.id, comments.c.parent_id, *paper, comments.c.body,
+               comments.c.created_at, comments.c.edited_at, comments.c.hidden)
         .select_from(comments).join(papers, papers.c.id == comments.c.paper_id)
         .where(comments.c.user_id == user_id).order_by(comments.c.id)
     ).all()
@@ -71,7 +73,8 @@ def export_account(conn: Connection, user_id: int) -> dict[str, Any] | None:
         },
         "votes": [{"paper": r.paper, "title": r.title, "voted_at": _iso(r.created_at)}
                   for r in voted],
-        "comments": [{"id": r.id, "paper": r.paper, "title": r.title, "body": r.body,
+        "comments": [{"id": r.id, "in_reply_to": r.parent_id, "paper": r.paper,
+                      "title": r.title, "body": r.body,
                       "created_at": _iso(r.created_at), "edited_at": _iso(r.edited_at),
                       "hidden_by_admin": bool(r.hidden)} for r in said],
         "collections": _collections(conn, user_id),
@@ -99,7 +102,7 @@ def _collections(conn: Connection, user_id: int) -> list[dict[str, Any]]:
                         .order_by(collections.c.id)).all()
     items = conn.execute(
         select(collection_items.c.collection_id, papers.c.arxiv_id, papers.c.title,
-               collection_items.c.added_at)
+               collection_items.c.added_at, collection_items.c.note)
         .select_from(collection_items).join(papers, papers.c.id == collection_items.c.paper_id)
         .where(collection_items.c.collection_id.in_([r.id for r in rows]))
         .order_by(collection_items.c.collection_id, collection_items.c.position)
@@ -107,8 +110,8 @@ def _collections(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     return [{
         "id": r.id, "name": r.name, "description": r.description, "public": bool(r.is_public),
         "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at),
-        "papers": [{"paper": i.arxiv_id, "title": i.title, "added_at": _iso(i.added_at)}
-                   for i in items if i.collection_id == r.id],
+        "papers": [{"paper": i.arxiv_id, "title": i.title, "added_at": _iso(i.added_at),
+                    "note": i.note} for i in items if i.collection_id == r.id],
     } for r in rows]
 
 
@@ -136,5 +139,6 @@ def _mail(conn: Connection, user_id: int) -> dict[str, Any]:
         "preferences": {
             "digest": asdict(sub.prefs) if sub is not None else None,
             "not_interested": list(muted),
+            "notifications": asdict(get_preferences(conn, user_id)),
         },
     }

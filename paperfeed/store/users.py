@@ -297,13 +297,16 @@ def set_user_admin(conn: Connection, user_id: int, is_admin: bool) -> None:
 def delete_user(conn: Connection, user_id: int) -> None:
     """Delete an account: the one deletion path of ``paperfeed users delete`` and of the
     settings page's "Delete my account". What happens to what the user made
-    (docs/deploying.md, "Deleting an account", says the same):
+    (docs/deploying.md, "Accounts: changing the address, leaving, taking your data", says
+    the same):
 
     - votes and comments are removed, and ``papers.upvotes`` / ``papers.num_comments``
       drop by exactly what the user contributed (hidden comments were never counted);
+      other people's replies stay, as top comments (``parent_id`` / ``root_id`` SET NULL);
     - collections (with their items), submissions (the paper stays in the database but
-      leaves the feed day it was submitted to), sessions, API tokens and team channels
-      the user owns are removed by the foreign keys' cascade;
+      leaves the feed day it was submitted to), sessions, API tokens, team channels the
+      user owns, notifications (theirs and those about their comments), notification
+      settings and the reports they filed are removed by the foreign keys' cascade;
     - the user's digest subscription (linked to the account, or at the account's verified
       address) is removed with its interest vectors and send history, and so is their
       "not interested" feedback;
