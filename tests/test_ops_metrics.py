@@ -136,31 +136,58 @@ def sample_pids(directory: Path) -> set[str]:
     return {path.stem.rpartition("_")[2] for path in directory.glob("counter_*.db")}
 
 
-def test_serve_with_two_workers_adds_up_both_processes(settings, tmp_path):
+def start_serve(settings, tmp_path: Path, workers: int) -> tuple[subprocess.Popen[str], str]:
+    """`paperfeed serve --workers N` on a free port, its temporary files under
+    tmp_path/tmp, once /readyz says it is ready."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    env = {**os.environ, "TMPDIR": str(scratch), "PAPERFEED_EMBEDDING_BACKEND": "hashing",
-           "PAPERFEED_CACHE_DIR": settings.cache_dir, "PAPERFEED_SECRET_KEY": settings.secret_key,
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PAPERFEED_EMBEDDING_BACKEND":
+           "hashing", "PAPERFEED_CACHE_DIR": settings.cache_dir,
+           "PAPERFEED_SECRET_KEY": settings.secret_key,
            "PAPERFEED_CONFIG": str(tmp_path / "none.toml"), "PAPERFEED_RATE_LIMITS": "false",
            "PAPERFEED_LOG_FORMAT": "json"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "paperfeed.cli", "serve", "--db", settings.database_url,
-         "--port", str(port), "--workers", "2"],
+         "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while True:
+        if server.poll() is not None:
+            raise AssertionError(server.communicate()[0])
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError("the server did not get ready: " + server.communicate()[0])
+        time.sleep(0.3)
+
+
+def test_serve_with_one_worker_counts_and_removes_its_directory(settings, tmp_path):
+    server, base = start_serve(settings, tmp_path, workers=1)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.communicate()[0]
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not get ready"
-            time.sleep(0.3)
+        assert len(list((tmp_path / "tmp").glob("paperfeed-metrics-*"))) == 1
+        for _ in range(3):
+            httpx.get(f"{base}/healthz", timeout=10)
+        found = samples(httpx.get(f"{base}/metrics", timeout=10).text)
+        health = {"method": "GET", "route": "/healthz", "status": "200"}
+        assert value(found, "paperfeed_http_requests_total", **health) == 3
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=60)[0]
+    assert server.returncode == 0, output
+    assert list((tmp_path / "tmp").glob("paperfeed-metrics-*")) == []
+
+
+def test_serve_with_two_workers_adds_up_both_processes(settings, tmp_path):
+    server, base = start_serve(settings, tmp_path, workers=2)
+    port = int(base.rpartition(":")[2])
+    scratch = tmp_path / "tmp"
+    try:
         made = list(scratch.glob("paperfeed-metrics-*"))
         assert len(made) == 1  # serve made its own multi-process directory
         lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -97,11 +98,19 @@ def metrics_directory() -> Iterator[Path]:
         return
     path = Path(tempfile.mkdtemp(prefix="paperfeed-metrics-"))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    # uvicorn re-raises a SIGTERM after its graceful shutdown, with the handler it found:
+    # exiting (status 0) from there still runs the clean-up below
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         yield path
     finally:
+        signal.signal(signal.SIGTERM, previous)
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @click.command()
