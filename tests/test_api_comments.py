@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from paperfeed.store.comments import set_comment_hidden
+from paperfeed.store.database import write_transaction
 from paperfeed.store.notifications import unread_count
 
 from .factories import TRICKY_ID, ApiUser, make_api_user
@@ -67,6 +69,11 @@ def test_post_reply_list_edit_delete(client: TestClient, api_user: ApiUser) -> N
                          ).status_code == 404
     assert len(client.get(URL).json()) == 2
     assert client.get(f"/api/papers/{PAPER}").json()["numComments"] == 2
+    with write_transaction(client.app.state.engine) as conn:
+        set_comment_hidden(conn, top["id"], True)
+    hidden, answer = client.get(URL).json()  # the reply stays, the hidden text does not
+    assert hidden["hidden"] and hidden["body"] == hidden["html"] == hidden["author"] == ""
+    assert answer["body"] == "@ada yes" and not answer["hidden"]
 
 
 def test_bad_input_is_a_4xx_never_a_500(client: TestClient, api_user: ApiUser) -> None:

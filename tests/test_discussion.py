@@ -198,6 +198,7 @@ def test_a_report_lands_in_the_admin_queue_and_hiding_resolves_it(site: Site) ->
     alice, bob = client_for(site, "alice"), client_for(site, "bob")
     admin = client_for(site, "boss", admin=True)
     cid = comment(alice, "Buy cheap pills at https://spam.example")
+    comment(bob, "Please do not post ads here.", parent=cid)
     assert 'id="reports-title">Reported comments (0)' in admin.get("/admin").text
     assert post(bob, f"/comments/{cid}/report", {"reason": "spam <b>ad</b>"}, page=PAGE
                 ).status_code == 303
@@ -211,7 +212,10 @@ def test_a_report_lands_in_the_admin_queue_and_hiding_resolves_it(site: Site) ->
     assert post(admin, f"/admin/reports/{cid}", {"action": "hide"}, page="/admin"
                 ).status_code == 303
     assert "Reported comments (0)" in admin.get("/admin").text
-    assert "cheap pills" not in TestClient(site.app).get(PAGE).text
+    page = TestClient(site.app).get(PAGE).text
+    assert "cheap pills" not in page and "spam.example" not in page
+    # the answer stays, below a placeholder
+    assert "A comment hidden by a moderator" in page and "Please do not post ads" in page
 
 
 @pytest.mark.browser

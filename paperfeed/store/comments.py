@@ -145,15 +145,20 @@ def list_threads(
     limit: int | None = None, offset: int = 0,
 ) -> list[tuple[Comment, list[Comment]]]:
     """One page of a paper's threads, oldest first: each top comment (one without a thread
-    root) with every reply in its thread, oldest first, however deep it was posted."""
+    root) with every reply in its thread, oldest first, however deep it was posted.
+
+    Without ``include_hidden``, hidden replies are left out and a hidden top comment stays
+    (flagged ``hidden``, for the caller to show as a placeholder) only when visible replies
+    hang below it, so that hiding one comment does not take its answers away."""
     tops = _select(conn, and_(comments.c.paper_id == paper_id, comments.c.root_id.is_(None)),
-                   include_hidden=include_hidden, limit=limit, offset=offset)
+                   include_hidden=True, limit=limit, offset=offset)
     replies: dict[int, list[Comment]] = {c.id: [] for c in tops}
     if tops:
         for reply in _select(conn, comments.c.root_id.in_(list(replies)),
                              include_hidden=include_hidden):
             replies[reply.root_id or 0].append(reply)
-    return [(top, replies[top.id]) for top in tops]
+    return [(top, replies[top.id]) for top in tops
+            if include_hidden or not top.hidden or replies[top.id]]
 
 
 def recent_comments(conn: Connection, *, limit: int = 50) -> list[Comment]:

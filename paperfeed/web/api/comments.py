@@ -54,6 +54,8 @@ class CommentOut(ApiModel):
     html: str
     createdAt: AwareDatetime
     editedAt: AwareDatetime | None = Field(description="When it was last edited, if ever.")
+    hidden: bool = Field(False, description="Hidden by a moderator (kept, without its text "
+                         "or author, because replies answer it).")
 
 
 class CommentIn(ApiModel):
@@ -71,8 +73,9 @@ def _out(conn: Connection, arxiv_id: str, found: list[Comment]) -> list[CommentO
     html = comment_html(conn, found)
     return [
         CommentOut(id=c.id, paperId=arxiv_id, parentId=c.parent_id, rootId=c.root_id,
-                   author=c.username, body=c.body, html=str(html[c.id]),
-                   createdAt=c.created_at, editedAt=c.edited_at)
+                   author="" if c.hidden else c.username, body="" if c.hidden else c.body,
+                   html="" if c.hidden else str(html[c.id]), createdAt=c.created_at,
+                   editedAt=c.edited_at, hidden=c.hidden)
         for c in found
     ]
 
