@@ -212,3 +212,9 @@ def test_list_daily_papers_ranks_an_imported_hugging_face_day_by_the_blended_sco
     most_upvoted = max(records, key=lambda r: r["paper"]["upvotes"])["paper"]["id"]
     assert listed[0].id == most_upvoted == "2608.19880"
     assert listed[0].github_repo == "https://github.com/google-research/envharness"
+    # githubStars as huggingface.co sends it: the archived count, null when it had none.
+    stars = {r["paper"]["id"]: r["paper"].get("githubStars") for r in records}
+    assert any(v is not None for v in stars.values()) and None in stars.values()
+    assert {p.id: p.github_stars for p in listed} == stars
+    info = HfApi(endpoint=server).paper_info("2608.19880")
+    assert info.github_stars == stars["2608.19880"]

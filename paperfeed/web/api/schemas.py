@@ -63,6 +63,10 @@ class HfPaper(ApiModel):
     discussionId: str = Field(description="Stable id of the paper's comment thread.")
     projectPage: str | None = None
     githubRepo: str | None = None
+    githubStars: int | None = Field(
+        None, description="Stars of the code repository as Hugging Face last reported them; "
+        "null when unknown."
+    )
     ai_summary: str | None = Field(
         None, description="One-sentence TL;DR: Hugging Face's when ingested, else the "
         "abstract's contribution sentence (see ai_summary_source)."
@@ -110,6 +114,7 @@ class DailyPaper(ApiModel):
     isAuthorParticipating: bool = False
     # Also at the top level, where huggingface_hub's PaperInfo reads them.
     githubRepo: str | None = None
+    githubStars: int | None = None
     projectPage: str | None = None
     ai_summary: str | None = None
     ai_keywords: list[str] = Field(default_factory=list)
