@@ -147,7 +147,7 @@ def render_text(
     anonymous: bool = False,
 ) -> str:
     settings = get_settings(request)
-    ctx = {
+    ctx: dict[str, Any] = {
         "request": request,
         "settings": settings,
         "site_name": settings.site_name,
