@@ -51,6 +51,13 @@ def test_anonymous_programs_get_a_401_with_a_json_error(client: TestClient) -> N
         assert response.headers["www-authenticate"].startswith("Bearer"), path
     write = client.post(f"/api/papers/{PAPER}/vote")
     assert write.status_code == 401 and "private" in write.json()["error"]
+    # A browser's CORS preflight carries no credentials and reads nothing: it passes, so
+    # that a script elsewhere can then send its token.
+    preflight = client.options("/api/daily_papers", headers={
+        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 204
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
 
 
 def test_log_in_sign_up_reset_static_and_health_stay_open(site: Site, client: TestClient) -> None:
