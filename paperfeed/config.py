@@ -172,6 +172,18 @@ class Settings(BaseSettings):
         "email verification, static files, /healthz, /readyz, personal feeds' secret URLs "
         "and the links in digest emails (unsubscribe, preferences).",
     )
+    signup: Literal["open", "invite", "domains", "closed"] = Field(
+        "open",
+        description="Who may sign up on the web: open (anyone), invite (only through an "
+        "invite URL from `paperfeed users invite`), domains (addresses in signup_domains, or "
+        "an invite URL), closed (nobody: POST /signup answers 403; `paperfeed users add` "
+        "still works).",
+    )
+    signup_domains: str = Field(
+        "",
+        description="Comma-separated email domains that may sign up when signup=domains, "
+        "e.g. uni.edu (its subdomains, such as cs.uni.edu, count too).",
+    )
     max_body_bytes: int = Field(
         1024 * 1024,
         description="Largest request body accepted (bytes); larger ones get 413 before "
@@ -206,8 +218,20 @@ class Settings(BaseSettings):
                     ) from None
         return value
 
+    @field_validator("signup_domains")
+    @classmethod
+    def _check_signup_domains(cls, value: str) -> str:
+        domains = [d.strip().lower().lstrip("@").rstrip(".") for d in value.split(",")]
+        for domain in domains:
+            if domain and ("." not in domain or not all(
+                    part and part.replace("-", "").isalnum() for part in domain.split("."))):
+                raise ValueError(f"signup_domains: not an email domain: {domain!r}")
+        return ",".join(d for d in domains if d)
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
+        if self.signup == "domains" and not self.signup_domains:
+            raise ValueError("signup=domains needs signup_domains (e.g. uni.edu)")
         if self.environment == "production":
             if not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError(

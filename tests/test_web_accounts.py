@@ -52,9 +52,9 @@ def test_known_and_unknown_emails_get_the_same_answer_and_time(
     make_user(site, "frank")
     # Equal time means equal work: both paths must hash one password with argon2id.
     # (Counted, not timed: wall-clock bounds in tests fail on a busy machine.)
-    import paperfeed.store.users as users_module
+    import paperfeed.store.passwords as passwords_module
 
-    real = users_module._hasher
+    real = passwords_module._hasher
     hashed: list[str] = []
 
     class CountingHasher:
@@ -65,7 +65,7 @@ def test_known_and_unknown_emails_get_the_same_answer_and_time(
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
             return getattr(real, name)
 
-    monkeypatch.setattr(users_module, "_hasher", CountingHasher())
+    monkeypatch.setattr(passwords_module, "_hasher", CountingHasher())
     known = sign_up(client, "frank2", "frank@example.org")
     work_known = len(hashed)
     unknown = sign_up(client, "gina", "gina@example.org")

@@ -2,8 +2,9 @@
 submissions, personal API tokens, sign-up invites, and the data version that page caches key on.
 
 Created by migration ``0003_community`` (rate limits: ``0006_rate_limits``, invites:
-``0010_users``). Counters on ``papers`` (upvotes, num_comments) are
-kept exact by the same transaction that writes the rows they count.
+``0010_users``, log-in failures and ``users.feed_key``: ``0013_auth``). Counters on
+``papers`` (upvotes, num_comments) are kept exact by the same transaction that writes the
+rows they count.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -37,6 +39,8 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, server_default="0"),
     Column("disabled", Boolean, nullable=False, server_default="0"),
     Column("created_at", TZ, nullable=False),
+    # mixed into the personal feed URL; a new random value changes it (0013_auth)
+    Column("feed_key", String(64)),
 )
 
 sessions = Table(
@@ -161,6 +165,16 @@ rate_limit_hits = Table(
     Column("key_digest", String(32), primary_key=True),
     Column("window_start", Integer, primary_key=True),  # unix seconds, a window multiple
     Column("hits", Integer, nullable=False),
+)
+
+# Failed log-ins per account (web/login_throttle.py, migration 0013_auth): keyed by a
+# digest of the address typed, whether or not an account has it.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key_digest", String(32), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", Float, nullable=False),  # unix seconds
 )
 
 # SQLite's per-table high-water marks of public ids (store/public_ids.py, migration 0007)

@@ -90,3 +90,8 @@ def user_for_token(conn: Connection, secret: str | None, *, touch: bool = False)
             .values(last_used_at=dt.datetime.now(dt.UTC))
         )
     return get_user(conn, row.user_id)
+
+
+def revoke_all_tokens(conn: Connection, user_id: int) -> int:
+    """Delete every token of the user (password reset, "revoke all"); returns how many."""
+    return conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id)).rowcount or 0

@@ -1,7 +1,9 @@
-"""User accounts: argon2id password hashes, email verification, admin flags, deletion.
+"""User accounts: credentials, email verification, admin flags, deletion.
 
 Functions take a connection and never commit. :class:`User` never carries the password
-hash: only :func:`authenticate` and :func:`set_password` touch it.
+hash: only :class:`Credentials` (read by :func:`load_credentials`) and the setters touch
+it. Hashing lives in store/passwords.py and happens outside write transactions: callers
+hash first (:func:`~paperfeed.store.passwords.hash_password`) and pass the hash in.
 """
 
 from __future__ import annotations
@@ -10,27 +12,20 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Row, delete, func, or_, select, update
 
 from paperfeed.email_addresses import is_email_address
 
 from .community_schema import comments, users, votes
 from .mail_schema import recommendation_feedback, subscriptions
+from .passwords import MAX_PASSWORD, hash_password, needs_rehash, verify_password
 from .public_ids import new_id_values
 from .schema import papers
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,38}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[^@\s<>\"']{2,63}$")
 MIN_PASSWORD = 10
-MAX_PASSWORD = 1024
 RESERVED = {"admin", "api", "me", "new", "settings", "login", "logout", "signup", "static"}
-
-# argon2id (the library default type) with RFC 9106's second recommended parameter set.
-_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
-# Verified against when the email is unknown, so that both answers take as long.
-_DUMMY_HASH = _hasher.hash("paperfeed-no-such-user-dummy-password")
 
 
 class AccountError(ValueError):
@@ -71,11 +66,6 @@ def _user(row: Row) -> User:
 _PUBLIC = [c for c in users.c if c.name != "password_hash"]
 
 
-def hash_password(password: str) -> str:
-    """An argon2id encoded hash of ``password``."""
-    return _hasher.hash(password)
-
-
 def check_new_password(password: str) -> None:
     """Raise AccountError when ``password`` is too short or too long."""
     if len(password) < MIN_PASSWORD:
@@ -96,13 +86,10 @@ def checked_email(email: str) -> str:
     return email
 
 
-def create_user(
-    conn: Connection, *, username: str, email: str, password: str, is_admin: bool = False,
-    verified: bool = False,
-) -> User:
-    """Insert a user. Raises AccountError for an invalid or taken username/email or a weak
-    password. Only ``is_admin=True`` makes an admin (the CLI's ``users add --admin``): the
-    first sign-up is an ordinary user like every other."""
+def check_sign_up(username: str, email: str, password: str) -> tuple[str, str]:
+    """The normalised (username, email) of a sign-up form; raises AccountError for a
+    malformed or reserved username, a malformed address or a weak password. Needs no
+    database, so a form is judged whole before anyone looks its address up."""
     username = username.strip().lower()
     if not USERNAME.match(username) or username in RESERVED:
         raise AccountError(
@@ -110,6 +97,18 @@ def create_user(
         )
     email = checked_email(email)
     check_new_password(password)
+    return username, email
+
+
+def create_user(
+    conn: Connection, *, username: str, email: str, password: str, is_admin: bool = False,
+    verified: bool = False, password_hash: str | None = None,
+) -> User:
+    """Insert a user. Raises AccountError for an invalid or taken username/email or a weak
+    password. Only ``is_admin=True`` makes an admin (the CLI's ``users add --admin``): the
+    first sign-up is an ordinary user like every other. Web callers pass ``password_hash``
+    (of ``password``, made before their write transaction) so no hash runs inside it."""
+    username, email = check_sign_up(username, email, password)
     if get_user_by_username(conn, username):
         raise AccountError("That username is taken.")
     if get_user_by_email(conn, email):
@@ -119,7 +118,8 @@ def create_user(
         users.insert()
         .values(
             **new_id_values(conn, "users"),
-            username=username, email=email, password_hash=hash_password(password),
+            username=username, email=email,
+            password_hash=password_hash or hash_password(password),
             display_name="", bio="", is_admin=is_admin, disabled=False, created_at=now,
             email_verified_at=now if verified else None,
         )
@@ -147,28 +147,54 @@ def get_user_by_username(conn: Connection, username: str) -> User | None:
     return _user(row) if row else None
 
 
-def authenticate(conn: Connection, email: str, password: str) -> User | None:
-    """The active user with this email and password, else None.
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What checking a password needs: read on a read connection, checked after it."""
 
-    Unknown emails are verified against a dummy hash, so that "no such user" and "wrong
-    password" take the same time. Disabled users never authenticate.
-    """
+    user_id: int
+    password_hash: str
+    disabled: bool
+
+    def check(self, password: str) -> bool:
+        """The password is right and the account may log in (argon2: call outside any
+        write transaction)."""
+        return verify_password(self.password_hash, password) and not self.disabled
+
+
+def load_credentials(conn: Connection, email: str) -> Credentials | None:
+    """The stored credentials of the account with this email, else None."""
     row = conn.execute(
         select(users.c.id, users.c.password_hash, users.c.disabled).where(
             users.c.email == normalize_email(email)
         )
     ).first()
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD])
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    return Credentials(row.id, row.password_hash, bool(row.disabled)) if row else None
+
+
+def check_credentials(found: Credentials | None, password: str) -> bool:
+    """True when ``found`` exists, is active and ``password`` is its password. A missing
+    account is checked against a dummy hash, so "no such user" and "wrong password" take
+    the same time."""
+    if found is None:
+        verify_password(None, password)
+        return False
+    return found.check(password)
+
+
+def rehash_if_needed(found: Credentials, password: str) -> str | None:
+    """A hash of the (verified) ``password`` with today's parameters when the stored one
+    is weaker, else None; store it with :func:`store_password_hash`."""
+    return hash_password(password) if needs_rehash(found.password_hash) else None
+
+
+def authenticate(conn: Connection, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (for the CLI and tests:
+    it hashes on ``conn``; the web verifies with :func:`load_credentials` and
+    :func:`check_credentials` outside any write transaction)."""
+    found = load_credentials(conn, email)
+    if found is None or not check_credentials(found, password):
         return None
-    if row is None or row.disabled:
-        return None
-    if _hasher.check_needs_rehash(row.password_hash):
-        conn.execute(
-            update(users).where(users.c.id == row.id).values(password_hash=hash_password(password))
-        )
-    return get_user(conn, row.id)
+    return get_user(conn, found.user_id)
 
 
 def password_fingerprint(conn: Connection, user_id: int) -> str:
@@ -184,9 +210,12 @@ def password_fingerprint(conn: Connection, user_id: int) -> str:
 def set_password(conn: Connection, user_id: int, password: str) -> None:
     """Replace a user's password (checked for length). Callers also end their sessions."""
     check_new_password(password)
-    conn.execute(
-        update(users).where(users.c.id == user_id).values(password_hash=hash_password(password))
-    )
+    store_password_hash(conn, user_id, hash_password(password))
+
+
+def store_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    """Store a hash made (and its password checked) before the write transaction."""
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
 
 
 def mark_email_verified(conn: Connection, user_id: int, email: str) -> bool:

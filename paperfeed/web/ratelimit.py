@@ -1,5 +1,9 @@
 """Rate limits (sliding window) for log-in, sign-up, votes, comments, submits.
 
+Keys: the client address (web/client_address.py) for anonymous actions, :func:`user_key`
+for a user's actions (the same key for pages and the JSON API, so one user has one
+budget), :func:`address_key` for mail to an email address.
+
 Limits are (events, seconds) per bucket and key. With an engine (what the app uses) the
 counters live in the database (store/rate_limits.py), so every server process shares one
 budget: N workers do not give a client N times the limit. Without one, or when the
@@ -21,9 +25,10 @@ log = logging.getLogger(__name__)
 PRUNE_PROBABILITY = 0.01  # share of shared-counter hits that also delete expired windows
 
 LIMITS: dict[str, tuple[int, float]] = {
-    "login": (10, 300.0),  # per client address and per email
+    "login": (10, 300.0),  # per client address (per account: web/login_throttle.py)
     "signup": (5, 3600.0),  # per client address
     "reset": (5, 3600.0),  # per client address
+    "account-mail": (5, 3600.0),  # per email address: sign-up, reset and verify mail
     "vote": (60, 60.0),  # per user
     "comment": (10, 60.0),  # per user
     "submit": (10, 3600.0),  # per user
@@ -32,6 +37,16 @@ LIMITS: dict[str, tuple[int, float]] = {
     "similar": (60, 60.0),  # per client address: similar papers (page and API)
     "feed": (60, 60.0),  # per client address: personal Atom feeds
 }
+
+
+def user_key(user_id: int) -> str:
+    """The key of a user's own budgets (pages and API alike)."""
+    return f"user:{user_id}"
+
+
+def address_key(email: str) -> str:
+    """The key of an email address's budget, known account or not."""
+    return "address:" + email.strip().lower()
 
 
 class RateLimiter:

@@ -50,6 +50,8 @@ MESSAGES = {
                          "keeps working until you open it.",
     "email-changed": "Your email address is changed: log in with the new one from now on.",
     "account-deleted": "Your account is deleted.",
+    "tokens-revoked": "All your API tokens are revoked.",
+    "feed-url-changed": "Your personal feed has a new URL; the old one no longer works.",
     "done": "Done.",
 }
 

@@ -13,13 +13,14 @@ from fastapi import Request
 from paperfeed.store.users import User
 
 from ..deps import get_limiter
+from ..ratelimit import user_key
 from .errors import ApiError
 
 
 def check_rate(request: Request, bucket: str, user: User) -> None:
     """429 once ``user`` has used up ``bucket`` (vote, submit, collection)."""
     limits = get_limiter(request)
-    if not limits.allow(bucket, f"user:{user.id}"):
+    if not limits.allow(bucket, user_key(user.id)):
         _, window = limits.limits[bucket]
         raise ApiError(
             429, f"too many {bucket} requests; try again later",

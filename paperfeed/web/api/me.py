@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import Table, func, select
 
 from paperfeed.store.community_schema import collections, submissions, votes
+from paperfeed.store.feed_keys import feed_key
 from paperfeed.web.feeds.personal import personal_feed_path
 
 from ..deps import DbConn, SettingsDep, TokenUser
@@ -33,6 +34,7 @@ def me(request: Request, user: TokenUser, conn: DbConn, settings: SettingsDep) -
         numSubmissions=count(submissions),
         numUpvotes=count(votes),
         numCollections=count(collections),
-        feedUrl=settings.base_url + personal_feed_path(settings.secret_key, user.id, user.username),
+        feedUrl=settings.base_url + personal_feed_path(settings.secret_key, user.id,
+                                                       user.username, feed_key(conn, user.id)),
     )
     return cached_json(request, body, Me, settings, private=True)

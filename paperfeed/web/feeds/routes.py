@@ -23,6 +23,7 @@ from paperfeed.rank import listings, periods
 from paperfeed.rank.cards import PaperCard, load_cards
 from paperfeed.rank.trending import TRENDING_FORMULA
 from paperfeed.store.collections import collection_paper_ids, get_collection
+from paperfeed.store.feed_keys import feed_key
 from paperfeed.store.schema import authors, papers
 from paperfeed.store.users import get_user_by_username
 
@@ -239,10 +240,11 @@ def personal_feed(
     secret: Annotated[str, Path(max_length=64)],
 ) -> Response:
     """The user's "For you" papers of the last 7 days with the reason for each. The URL is
-    the credential (see ``/api/me`` ``feedUrl``); a wrong one is a 404."""
+    the credential (see ``/api/me`` ``feedUrl`` and account settings, where the user can
+    change it); a wrong one is a 404."""
     user = get_user_by_username(conn, username)
     if user is None or user.disabled or not is_personal_feed_secret(
-        settings.secret_key, user.id, secret
+        settings.secret_key, user.id, secret, feed_key(conn, user.id)
     ):
         raise ApiError(404, "no such feed")
     feed = make_feed(request, settings, f"papers for {user.name}", "/for-you")

@@ -19,7 +19,6 @@ from paperfeed.store.account_export import export_account
 from paperfeed.store.database import write_transaction
 from paperfeed.store.users import (
     AccountError,
-    authenticate,
     change_email,
     checked_email,
     delete_user,
@@ -36,9 +35,10 @@ from ..deps import (
     SettingsDep,
     get_links,
 )
+from ..ratelimit import user_key
 from ..rendering import render
 from ..security import clear_session_cookie, csrf_token
-from .accounts import _settings_page
+from .accounts import _settings_page, check_current_password
 from .subscriptions import _deliver
 
 router = APIRouter(tags=["accounts"])
@@ -58,16 +58,15 @@ def request_email_change(request: Request, user: CurrentUser, engine: EngineDep,
     """Send a confirmation link to the new address and a notice to the current one. The
     account keeps its address (and logs in with it) until the link is opened. The answer is
     the same whether or not another account has the new address (that one gets no link)."""
-    if not (limiter.allow("login", f"user:{user.id}")
+    if not (limiter.allow("login", user_key(user.id))
             and limiter.allow("reset", f"email-change:{user.id}")):
         return _settings_page(request, user, engine, status=429, email_error=TOO_MANY)
     try:
         new = checked_email(email)
         if new == user.email:
             raise AccountError("That is already your address.")
+        check_current_password(engine, user.email, current)  # argon2 before the write lock
         with write_transaction(engine) as conn:
-            if authenticate(conn, user.email, current) is None:
-                raise AccountError("Your current password is not right.")
             if get_user_by_email(conn, new) is None:
                 token = get_links(request).email_change_token(user.id, user.email, new)
                 queue_message(conn, settings, "confirm_new_email", new, {
@@ -128,14 +127,13 @@ def delete_account(request: Request, user: CurrentUser, engine: EngineDep, limit
                    current: Text = "", confirm: Text = "") -> Response:
     """Delete the account for good (what happens to what it made: the settings page and
     docs/deploying.md say). Needs the password and the username typed out."""
-    if not limiter.allow("login", f"user:{user.id}"):
+    if not limiter.allow("login", user_key(user.id)):
         return _settings_page(request, user, engine, status=429, delete_error=TOO_MANY)
     try:
         if confirm.strip().lower() != user.username:
             raise AccountError("Type your username to confirm.")
+        check_current_password(engine, user.email, current)  # argon2 before the write lock
         with write_transaction(engine) as conn:
-            if authenticate(conn, user.email, current) is None:
-                raise AccountError("Your current password is not right.")
             delete_user(conn, user.id)
     except AccountError as exc:  # a wrong password, or the site's last active admin
         return _settings_page(request, user, engine, status=400, delete_error=str(exc))

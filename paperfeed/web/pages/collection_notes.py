@@ -19,6 +19,7 @@ from paperfeed.store.collections import CollectionError, get_collection
 from paperfeed.store.database import write_transaction
 
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..ratelimit import user_key
 from ..rendering import render
 from .collections import _paper_id
 from .forms import back, too_many
@@ -65,7 +66,7 @@ async def import_file(
     limiter: Limiter, file: Annotated[UploadFile, File()],
 ) -> Response:
     """Add the papers of an uploaded .bib or CSL-JSON file; a page reports the outcome."""
-    if not limiter.allow("collection", str(user.id)):
+    if not limiter.allow("collection", user_key(user.id)):
         raise too_many("changes")
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:

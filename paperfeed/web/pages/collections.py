@@ -28,6 +28,7 @@ from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..ratelimit import user_key
 from ..rendering import render
 from .cached import cached_page
 from .feeds import page_number
@@ -87,7 +88,7 @@ def new_collection(
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Create a collection (and, from a paper page, save the paper into it)."""
-    if not limiter.allow("collection", str(user.id)):
+    if not limiter.allow("collection", user_key(user.id)):
         raise too_many("changes")
     try:
         with write_transaction(engine) as conn:
@@ -111,7 +112,7 @@ def change_item(
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """add / remove / up / down one paper in the user's own collection."""
-    if not limiter.allow("collection", str(user.id)):
+    if not limiter.allow("collection", user_key(user.id)):
         raise too_many("changes")
     try:
         with write_transaction(engine) as conn:

@@ -21,6 +21,7 @@ from paperfeed.store.schema import papers
 
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..outbox_delivery import deliver_queued_mail
+from ..ratelimit import user_key
 from .forms import too_many
 from .papers import paper_row
 
@@ -39,7 +40,7 @@ def add(
     parent_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
 ) -> Response:
     """A new comment, or with ``parent_id`` a reply to one."""
-    if not limiter.allow("comment", str(user.id)):
+    if not limiter.allow("comment", user_key(user.id)):
         raise too_many("comments")
     with engine.connect() as conn:
         row = paper_row(conn, arxiv_id)
@@ -91,7 +92,7 @@ def report(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Flag a comment for the admins' moderation queue (/admin)."""
-    if not limiter.allow("comment", str(user.id)):
+    if not limiter.allow("comment", user_key(user.id)):
         raise too_many("reports")
     with write_transaction(engine) as conn:
         found = get_comment(conn, comment_id)

@@ -34,6 +34,7 @@ from ..deps import (
     get_similar_cache,
     load_user,
 )
+from ..ratelimit import user_key
 from ..rendering import comment_html
 from ..request_limits import enforce_limit
 from .cached import cached_page
@@ -147,7 +148,7 @@ def vote(
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Toggle the user's upvote; JSON for the progressive script, else back to the page."""
-    if not limiter.allow("vote", str(user.id)):
+    if not limiter.allow("vote", user_key(user.id)):
         raise too_many("votes")
     paper_id = _paper_id_or_404(engine, arxiv_id)
     with write_transaction(engine) as conn:

@@ -23,6 +23,7 @@ from paperfeed.rank.submissions import (
 )
 
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, SettingsDep
+from ..ratelimit import user_key
 from ..rendering import render
 
 router = APIRouter(tags=["pages"])
@@ -54,7 +55,7 @@ def submit(
         return _form(request, settings, engine, value=paper, status=400,
                      error="That is not an arXiv id or URL. Try 2503.11731 or "
                      "https://arxiv.org/abs/2503.11731.")
-    if not limiter.allow("submit", str(user.id)):
+    if not limiter.allow("submit", user_key(user.id)):
         return _form(request, settings, engine, value=paper, status=429,
                      error="You have submitted a lot of papers recently. Try again later.")
     arxiv_id = parsed[0]
