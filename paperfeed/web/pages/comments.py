@@ -61,7 +61,7 @@ def edit(
     request: Request, comment_id: RowId, user: CurrentUser, engine: EngineDep, limiter: Limiter,
     body: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
-    if not limiter.allow("comment", str(user.id)):  # an edit can notify, like a new comment
+    if not limiter.allow("comment", user_key(user.id)):  # an edit can notify, like a new comment
         raise too_many("edits")
     try:
         with write_transaction(engine) as conn:
