@@ -47,6 +47,13 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
         postings = term_index(conn, save=True)  # refreshing a private copy
     click.echo(f"postings: {postings.n_alive:,} papers, "
                f"{'saved' if postings.saved else 'not saved (no cache_dir)'}")
+    from paperfeed.rank.similar_lists import index_similar
+
+    with progress_bar("similar papers") as update:
+        lists = index_similar(engine, embedder.model_id, progress=update)
+    click.echo(f"similar: {lists.computed:,} computed, {lists.refreshed:,} refreshed, "
+               f"{lists.up_to_date:,} up to date, {lists.waiting:,} waiting for a vector "
+               f"({lists.per_second:.0f} papers/s)")
 
 
 @click.command("index")
@@ -58,7 +65,8 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
 def index_cmd(db_url: str | None, config_path: str | None, batch_size: int, limit: int | None,
               backend: str | None, status: bool) -> None:
     """Embed papers whose vector is missing or stale, then give every paper a TL;DR and
-    keywords (upstream Hugging Face ones when ingested); resumable, safe to repeat."""
+    keywords (upstream Hugging Face ones when ingested) and a stored list of similar papers;
+    resumable, safe to repeat."""
     from paperfeed.index.vectors import vector_counts
 
     settings = settings_from(db_url, config_path, embedding_backend=backend)

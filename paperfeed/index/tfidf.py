@@ -85,10 +85,12 @@ def paper_query(title: str, abstract: str) -> dict[str, float]:
 
 
 def tfidf_neighbours(conn: Connection, title: str, abstract: str, *, exclude_id: int,
-                     depth: int, query_terms: int = 40) -> dict[int, float]:
+                     depth: int, query_terms: int = 40,
+                     terms: TermIndex | None = None) -> dict[int, float]:
     """Paper id -> TF-IDF cosine with the text ``title`` + ``abstract`` for the ``depth``
-    best papers (``exclude_id``, the paper itself, left out). Reads the postings only."""
-    index = term_index(conn)
+    best papers (``exclude_id``, the paper itself, left out). Reads the postings only:
+    ``terms``, when a caller ranking many papers holds a fresh copy, else term_index(conn)."""
+    index = terms if terms is not None else term_index(conn)
     norms = _norms(index)
     n = max(index.n_alive, 1)
     dfs = {stem_: _df(index, stem_) for stem_ in paper_query(title, abstract)}

@@ -4,11 +4,12 @@ CSFCube (query-by-example similarity of computer-science papers) judges, for a q
 and one facet of it (background / method / result), candidate papers on a 0-3 scale.
 ``read_csfcube`` reads ``corpus.jsonl``, ``queries.tsv`` and ``qrels.tsv``;
 ``load_csfcube`` imports the corpus as papers (``upsert_papers``), embeds them
-(``index_missing``) and computes their keywords (``index_summaries``), exactly as
-``paperfeed index`` would; ``evaluate_similar`` ranks the corpus for every query paper with
-``similar_papers`` and scores each (paper, facet) pair with nDCG@20 against that facet's
-graded judgments (unjudged = 0), averaged over the pairs. The data is read at run time
-from wherever it lives; nothing is copied anywhere else.
+(``index_missing``), computes their keywords (``index_summaries``) and stores their
+similar-papers lists (``index_similar``), exactly as ``paperfeed index`` would;
+``evaluate_similar`` ranks the corpus for every query paper with ``similar_papers`` (from
+the stored lists, as the site serves them) and scores each (paper, facet) pair with nDCG@20
+against that facet's graded judgments (unjudged = 0), averaged over the pairs. The data is
+read at run time from wherever it lives; nothing is copied anywhere else.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from paperfeed.index.vectors import index_missing
 from paperfeed.models import Paper
 from paperfeed.rank.evaluation import ndcg_at
 from paperfeed.rank.similar import DEFAULT_SIMILAR, SimilarParams, similar_papers
+from paperfeed.rank.similar_lists import index_similar
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers
 
@@ -92,12 +94,14 @@ def _tsv(path: Path, columns: int) -> list[list[str]]:
 
 def load_csfcube(engine: Engine, data: CsfcubeData, embedder: Embedder,
                  progress: Callable[..., None] | None = None) -> None:
-    """Import the corpus as papers, embed it and compute keywords (idempotent)."""
+    """Import the corpus as papers, embed it, compute keywords and store the similar-papers
+    lists (idempotent), so the evaluation ranks what the site serves."""
     for start in range(0, len(data.corpus), 2000):
         with write_transaction(engine) as conn:
             upsert_papers(conn, data.corpus[start:start + 2000])
     index_missing(engine, embedder, progress=progress)
     index_summaries(engine, embedder)
+    index_similar(engine, embedder.model_id)
 
 
 def evaluate_similar(engine: Engine, data: CsfcubeData, *,
