@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -98,6 +98,32 @@ class Settings(BaseSettings):
         default_factory=lambda: user_data_dir("paperfeed", appauthor=False),
         description="Data directory: derived files (e.g. the ONNX model) and the generated "
         "per-install secret key.",
+    )
+    llm_url: str = Field(
+        "",
+        description="Base URL of an OpenAI-compatible server (Ollama, llama.cpp server, vLLM), "
+        "e.g. http://127.0.0.1:11434/v1: `paperfeed index` then asks its /chat/completions "
+        "for a one-sentence TL;DR of each paper (cached; pages never wait for it); "
+        "empty = off.",
+    )
+    llm_model: str = Field(
+        "", description="Model name sent to llm_url (e.g. qwen2.5:7b-instruct); required "
+        "when llm_url is set; changing it recomputes the LLM TL;DRs.",
+    )
+    llm_api_key: SecretStr = Field(
+        SecretStr(""),
+        description="Sent to llm_url as Authorization: Bearer (never logged); empty = none.",
+    )
+    llm_timeout_seconds: float = Field(
+        60.0, gt=0, description="Timeout of one request to llm_url (a timed-out paper is retried, "
+        "then skipped until the next run).",
+    )
+    llm_max_papers: int = Field(
+        200, ge=0, description="At most this many papers get an LLM TL;DR per `paperfeed index` "
+        "run (newest first); the rest wait for the next run.",
+    )
+    llm_concurrency: int = Field(
+        2, ge=1, description="Requests to llm_url in flight at once.",
     )
     # --- mail -------------------------------------------------------------------------
     smtp_url: str = Field(
@@ -250,6 +276,11 @@ class Settings(BaseSettings):
 
             self.secret_key = install_key(self.cache_dir)
         self.base_url = self.base_url.rstrip("/")
+        self.llm_url = self.llm_url.strip().rstrip("/")
+        if self.llm_url and not self.llm_model.strip():
+            raise ValueError("PAPERFEED_LLM_MODEL must name a model when PAPERFEED_LLM_URL is set")
+        if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
+            raise ValueError("PAPERFEED_LLM_URL must be an http:// or https:// URL")
         return self
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import click
+from pydantic import SecretStr
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -165,7 +166,9 @@ def settings_cmd(db_url: str | None, config_path: str | None, markdown: bool) ->
 def _shown_value(settings: Settings, env: str) -> str:
     name = env.removeprefix("PAPERFEED_").lower()
     value = getattr(settings, name)
-    if name == "secret_key":
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if name in ("secret_key", "llm_api_key"):
         return "(set)" if value else "(empty)"
     if isinstance(value, str) and "://" in value:
         return repr(_without_password(value))

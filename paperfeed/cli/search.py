@@ -54,6 +54,26 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
     click.echo(f"similar: {lists.computed:,} computed, {lists.refreshed:,} refreshed, "
                f"{lists.up_to_date:,} up to date, {lists.waiting:,} waiting for a vector "
                f"({lists.per_second:.0f} papers/s)")
+    run_llm_summaries(settings, engine)  # last: the slowest step, and the only optional one
+
+
+def run_llm_summaries(settings: Settings, engine: Engine) -> None:
+    """When llm_url is set: abstractive TL;DRs of the papers lacking a current one, with a
+    progress bar; one summary line, and each skipped paper on stderr."""
+    from paperfeed.index.llm_summaries import LlmEndpoint, index_llm_summaries
+
+    endpoint = LlmEndpoint.from_settings(settings)
+    if endpoint is None:
+        return
+    with progress_bar(f"LLM TL;DR ({endpoint.model})") as update:
+        run = index_llm_summaries(engine, endpoint, limit=settings.llm_max_papers,
+                                  progress=update)
+    for failure in run.failures:
+        err.print(f"llm: skipped {failure}", markup=False, highlight=False)
+    stopped = ", stopped after failures in a row" if run.stopped else ""
+    click.echo(f"llm summaries: {run.stored:,} stored, {run.up_to_date:,} up to date, "
+               f"{len(run.failures):,} skipped, {run.waiting:,} waiting for the next run "
+               f"(model {endpoint.model}{stopped})")
 
 
 @click.command("index")
@@ -65,8 +85,9 @@ def run_index(settings: Settings, engine: Engine, *, batch_size: int, limit: int
 def index_cmd(db_url: str | None, config_path: str | None, batch_size: int, limit: int | None,
               backend: str | None, status: bool) -> None:
     """Embed papers whose vector is missing or stale, then give every paper a TL;DR and
-    keywords (upstream Hugging Face ones when ingested) and a stored list of similar papers;
-    resumable, safe to repeat."""
+    keywords (upstream Hugging Face ones when ingested), a stored list of similar papers,
+    and, when llm_url is set, an abstractive TL;DR from that endpoint (cached); resumable,
+    safe to repeat."""
     from paperfeed.index.vectors import vector_counts
 
     settings = settings_from(db_url, config_path, embedding_backend=backend)

@@ -49,3 +49,18 @@ paper_summaries = Table(
     Column("keywords_source", String(64), nullable=False),
     Column("computed_at", TZ, nullable=False),
 )
+
+# One abstractive TL;DR per paper from an OpenAI-compatible endpoint (migration
+# 0019_llm_summaries; index/llm_summaries.py). The row is the cache: `paperfeed index` asks
+# again only when ``model``, ``prompt_version`` or ``text_hash`` (title + abstract) differ
+# from what it would send now. Shown over the extractive TL;DR, under an upstream one.
+paper_llm_summaries = Table(
+    "paper_llm_summaries",
+    metadata,
+    Column("paper_id", Id, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("prompt_version", String(32), nullable=False),
+    Column("text_hash", String(32), nullable=False),
+    Column("tldr", Text, nullable=False),
+    Column("computed_at", TZ, nullable=False),
+)

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, select
 
 from paperfeed.index.embedder import Embedder, embed_short_texts
 from paperfeed.index.keywords import PhraseVectors, candidate_phrases, select_keywords
-from paperfeed.index.schema import paper_summaries
+from paperfeed.index.schema import paper_llm_summaries, paper_summaries
 from paperfeed.index.terms import term_index
 from paperfeed.index.tldr import clean_latex, extractive_tldr
 from paperfeed.index.tokens import stems
@@ -37,6 +37,7 @@ from paperfeed.store.schema import paper_signals, papers
 
 METHOD = "paperfeed-extractive-v1"
 UPSTREAM = "hf"
+LLM_PREFIX = "llm:"  # tldr_source of an abstractive TL;DR: "llm:<model>" (llm_summaries.py)
 _CHUNK = 500
 
 
@@ -224,10 +225,23 @@ def store_summaries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     ), rows)
 
 
-def get_summaries(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperSummary]:
-    """Stored TL;DRs and keywords by paper id (papers without a row are absent).
+def tldr_source_label(source: str | None) -> str:
+    """What pages, feeds and emails say about where a TL;DR or keywords came from."""
+    if not source:
+        return ""
+    if source == UPSTREAM:
+        return "From Hugging Face"
+    if source.startswith(LLM_PREFIX):
+        return f"Summarised by {source.removeprefix(LLM_PREFIX)}"
+    return f"Extracted by paperfeed ({source})"
 
-    Rows of an older method still count until `paperfeed index` replaces them.
+
+def get_summaries(conn: Connection, paper_ids: Sequence[int]) -> dict[int, PaperSummary]:
+    """Stored TL;DRs and keywords by paper id (papers with neither are absent).
+
+    The TL;DR shown: upstream Hugging Face's, else a stored LLM one (source
+    ``"llm:<model>"``), else the extractive one. Rows of an older method or model still
+    count until `paperfeed index` replaces them; nothing here calls a model.
     """
     out: dict[int, PaperSummary] = {}
     ids = list(dict.fromkeys(int(i) for i in paper_ids))
@@ -244,4 +258,15 @@ def get_summaries(conn: Connection, paper_ids: Sequence[int]) -> dict[int, Paper
                 keywords = ()
             out[int(row.paper_id)] = PaperSummary(row.tldr or "", row.tldr_source, keywords,
                                                   row.keywords_source)
+        for row in conn.execute(
+            select(paper_llm_summaries.c.paper_id, paper_llm_summaries.c.model,
+                   paper_llm_summaries.c.tldr)
+            .where(paper_llm_summaries.c.paper_id.in_(ids[start:start + _CHUNK]))
+        ):
+            found = out.get(int(row.paper_id))
+            if found is None:
+                out[int(row.paper_id)] = PaperSummary(row.tldr, LLM_PREFIX + row.model, (), "")
+            elif found.tldr_source != UPSTREAM:
+                out[int(row.paper_id)] = PaperSummary(row.tldr, LLM_PREFIX + row.model,
+                                                      found.keywords, found.keywords_source)
     return out

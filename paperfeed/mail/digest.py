@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, select
 
 from paperfeed.config import Settings
 from paperfeed.index.embedder import Embedder
+from paperfeed.index.summaries import tldr_source_label
 from paperfeed.rank.profiles import profiles_for_subscriptions
 from paperfeed.rank.recommend import (
     DEFAULT_WEIGHTS,
@@ -163,6 +164,7 @@ class DigestBuilder:
                     "category": card.primary_category or "",
                     "upvotes": card.upvotes,
                     "tldr": card.tldr,
+                    "tldr_label": tldr_source_label(card.tldr_source),
                     "keywords": ", ".join(card.keywords),
                 }
 

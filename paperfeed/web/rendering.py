@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Connection
 
 from paperfeed.comment_markup import mention_candidates, render_comment
+from paperfeed.index.summaries import tldr_source_label
 from paperfeed.store.comments import Comment
 from paperfeed.store.notifications import known_usernames, unread_count
 
@@ -123,6 +124,7 @@ def build_environment() -> Environment:
     env.filters["snippet"] = safe_snippet
     env.filters["human_date"] = human_date
     env.filters["author_url"] = author_url
+    env.filters["summary_source"] = tldr_source_label
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
     env.globals["MESSAGES"] = MESSAGES
     return env

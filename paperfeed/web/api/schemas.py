@@ -68,8 +68,9 @@ class HfPaper(ApiModel):
         "null when unknown."
     )
     ai_summary: str | None = Field(
-        None, description="One-sentence TL;DR: Hugging Face's when ingested, else the "
-        "abstract's contribution sentence (see ai_summary_source)."
+        None, description="One-sentence TL;DR: Hugging Face's when ingested, else one from "
+        "the site's language model when configured, else the abstract's contribution "
+        "sentence (see ai_summary_source)."
     )
     ai_keywords: list[str] = Field(
         default_factory=list, description="3-8 keywords: Hugging Face's when ingested, else "
@@ -78,8 +79,9 @@ class HfPaper(ApiModel):
     numComments: int = 0
     # paperfeed extensions
     ai_summary_source: str | None = Field(
-        None, description='"hf" (Hugging Face) or the extractive method, e.g. '
-        '"paperfeed-extractive-v1"; null when there is no TL;DR yet.'
+        None, description='"hf" (Hugging Face), "llm:<model>" (the site\'s language model) '
+        'or the extractive method, e.g. "paperfeed-extractive-v1"; null when there is no '
+        'TL;DR yet.'
     )
     ai_keywords_source: str | None = Field(
         None, description='"hf" or the extractive method; null when there are no keywords yet.'

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, select
 
 from paperfeed.identifiers import author_key
+from paperfeed.index.summaries import tldr_source_label
 from paperfeed.ingest.normalize import is_arxiv_category
 from paperfeed.rank import listings, periods
 from paperfeed.rank.cards import PaperCard, load_cards
@@ -70,7 +71,9 @@ def paper_entries(
             for link in links
         )
         why = f"<p><em>{html.escape(reasons[i])}</em></p>" if reasons and reasons[i] else ""
-        tldr = f"<p><strong>TL;DR:</strong> {html.escape(card.tldr)}</p>" if card.tldr else ""
+        tldr = (f"<p><strong>TL;DR:</strong> {html.escape(card.tldr)} "
+                f"<em>({html.escape(tldr_source_label(card.tldr_source))})</em></p>"
+                if card.tldr else "")
         if card.keywords:
             tldr += "<p>Keywords: " + ", ".join(
                 f'<a href="{html.escape(views.base_url)}/search?q={quote(k, safe="")}">'
