@@ -7,7 +7,7 @@ import datetime as dt
 import random
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.index.vectors import index_missing
@@ -200,3 +200,14 @@ def test_hidden_papers_never_appear(engine):
         conn.execute(update(papers).where(papers.c.arxiv_id == hidden_now).values(hidden=True))
     after = ranking(engine, ids[0], 10)
     assert hidden_now not in [h[0] for h in after] and len(after) == 10
+
+
+def test_the_products_size_does_not_change_the_lists(engine, monkeypatch):
+    ids = load_corpus(engine)
+    index_similar(engine, MODEL)
+    whole = snapshot(engine)
+    with write_transaction(engine) as conn:
+        conn.execute(delete(lists_table))
+    monkeypatch.setattr(similar_lists, "_SCORES_BUDGET", 3 * len(ids))  # 3 papers at a time
+    assert index_similar(engine, MODEL).computed == len(ids)
+    assert snapshot(engine) == whole

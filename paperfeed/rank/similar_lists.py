@@ -62,6 +62,9 @@ _CHUNK = 500
 # SQLite's backend takes this many more rows than asked and drops hidden ones afterwards
 # (index/sqlite_backend.py); taking the same rows keeps the stored lists equal to it.
 _HIDDEN_SLACK = 16
+# Scores held at once by the batched products (float32: 64 MB); at 57,852 papers that is
+# 290 papers per product, at a million papers 16.
+_SCORES_BUDGET = 16 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -138,6 +141,34 @@ def stale_lists(conn: Connection, model_id: str) -> tuple[list[int], list[int], 
     return missing, stale, current, waiting
 
 
+def _vector_neighbours(corpus: _Corpus, paper_ids: Sequence[int],
+                       depth: int) -> dict[int, dict[int, float]]:
+    """Each paper's ``depth`` nearest visible papers by cosine (itself left out), as the
+    online scan finds them: matrix-matrix products of a few papers against every vector at
+    a time (at most _SCORES_BUDGET scores in memory at once)."""
+    n = len(corpus.ids)
+    take = min(n, depth + _HIDDEN_SLACK)
+    step = max(1, _SCORES_BUDGET // max(n, 1))
+    out: dict[int, dict[int, float]] = {}
+    for start in range(0, len(paper_ids), step):
+        chunk = paper_ids[start:start + step]
+        queries = corpus.matrix[[corpus.row_of[pid] for pid in chunk]]
+        scores = queries @ corpus.matrix.T
+        for i, pid in enumerate(chunk):
+            top = np.argpartition(scores[i], n - take)[n - take:]
+            top = top[np.argsort(-scores[i][top], kind="stable")]
+            # Re-score the chosen rows as the online scan does (matrix rows @ query), so
+            # the stored cosines are the very float32 values the request path computes.
+            exact = corpus.matrix[top] @ queries[i]
+            cosine: dict[int, float] = {}
+            for row, value in zip(top.tolist(), exact.tolist(), strict=True):
+                other = int(corpus.ids[row])
+                if other != pid and other not in corpus.hidden and len(cosine) < depth:
+                    cosine[other] = value
+            out[pid] = cosine
+    return out
+
+
 def compute_lists(conn: Connection, corpus: _Corpus,
                   paper_ids: Sequence[int]) -> dict[int, TextEvidence]:
     """The text evidence of each paper of ``paper_ids`` (all with a vector in ``corpus``),
@@ -149,23 +180,11 @@ def compute_lists(conn: Connection, corpus: _Corpus,
         select(papers.c.id, papers.c.title, papers.c.abstract)
         .where(papers.c.id.in_(list(paper_ids))))}
     terms = term_index(conn)  # one freshness check per batch, not one per paper
-    rows = np.array([corpus.row_of[pid] for pid in paper_ids], dtype=np.int64)
-    queries = corpus.matrix[rows]
-    scores = queries @ corpus.matrix.T  # the whole batch against every vector at once
-    take = min(len(corpus.ids), depth + _HIDDEN_SLACK)
+    neighbours = _vector_neighbours(corpus, paper_ids, depth)
     out: dict[int, TextEvidence] = {}
-    for i, pid in enumerate(paper_ids):
-        vector = queries[i]
-        top = np.argpartition(scores[i], len(corpus.ids) - take)[len(corpus.ids) - take:]
-        top = top[np.argsort(-scores[i][top], kind="stable")]
-        # Re-score the chosen rows as the online scan does (matrix rows @ query), so the
-        # stored cosines are the very float32 values the request path would compute.
-        exact = corpus.matrix[top] @ vector
-        cosine: dict[int, float] = {}
-        for row, value in zip(top.tolist(), exact.tolist(), strict=True):
-            other = int(corpus.ids[row])
-            if other != pid and other not in corpus.hidden and len(cosine) < depth:
-                cosine[other] = value
+    for pid in paper_ids:
+        vector = corpus.matrix[corpus.row_of[pid]]
+        cosine = neighbours[pid]
         title, abstract = texts[pid]
         keyword = tfidf_neighbours(conn, title, abstract, exclude_id=pid, depth=depth,
                                    query_terms=params.query_terms, terms=terms)
