@@ -133,7 +133,7 @@ def test_a_server_error_is_retried(engine, replay):
 def test_timeouts_and_malformed_or_empty_answers_are_skipped_and_reported(
         engine, replay, caplog):
     ids = add_papers(engine, titles=("Slow one", "Broken one", "Empty one", "Good one"))
-    replay.add(PATH, Reply(body=b"{}", content_type="application/json", delay=1.5),
+    replay.add(PATH, Reply(body=b"{}", content_type="application/json", delay=3.0),
                query_contains="Slow one")
     replay.add(PATH, Reply(body=b'{"choices": []}', content_type="application/json"),
                query_contains="Broken one")
@@ -145,11 +145,11 @@ def test_timeouts_and_malformed_or_empty_answers_are_skipped_and_reported(
             "tldr": "We study slow one.", "tldr_source": METHOD, "keywords": "[]",
             "keywords_source": METHOD, "computed_at": dt.datetime.now(dt.UTC)}])
     with caplog.at_level(logging.WARNING, logger="paperfeed.index.llm_summaries"):
-        run = index_llm_summaries(engine, endpoint(replay, timeout_seconds=0.3, retries=1),
+        run = index_llm_summaries(engine, endpoint(replay, timeout_seconds=1.0, retries=1),
                                   limit=10)
     assert run.stored == 1 and not run.stopped
     reasons = dict(f.split(": ", 1) for f in run.failures)
-    assert reasons["2501.00001"].startswith("timed out after 0.3 s (2 attempts)")
+    assert reasons["2501.00001"].startswith("timed out after 1 s (2 attempts)")
     assert reasons["2501.00002"].startswith("malformed answer")
     assert reasons["2501.00003"].startswith("empty answer")
     assert len(requests_for(replay, "Slow one")) == 2  # retried once
@@ -217,7 +217,8 @@ def test_an_upstream_summary_wins_and_its_paper_is_never_sent(engine, replay):
 
 def test_index_asks_nothing_by_default_and_asks_when_llm_url_is_set(
         settings, engine, replay, monkeypatch):
-    add_papers(engine)
+    add_papers(engine, titles=(*TITLES, "Delta broken"))
+    replay.add(PATH, Reply(body=b'{"choices": [{"message": {}}]}'), query_contains="Delta")
     route_answers(replay)
     monkeypatch.delenv("PAPERFEED_LLM_URL", raising=False)
     args = ["index", "--db", settings.database_url, "--backend", "hashing"]
@@ -232,10 +233,12 @@ def test_index_asks_nothing_by_default_and_asks_when_llm_url_is_set(
     monkeypatch.setenv("PAPERFEED_LLM_API_KEY", KEY)
     on = CliRunner().invoke(main, args, catch_exceptions=False)
     assert on.exit_code == 0, on.output
-    assert "llm summaries: 3 stored, 0 up to date, 0 skipped" in on.output
-    assert KEY not in on.output and len(replay.log) == 3
-    again = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert "llm summaries: 0 stored, 3 up to date" in again.output and len(replay.log) == 3
+    assert "llm summaries: 3 stored, 0 up to date, 1 skipped" in on.stdout
+    assert "llm: skipped 2501.00004: malformed answer" in on.stderr
+    assert KEY not in on.output and len(replay.log) == 4
+    again = CliRunner().invoke(main, args, catch_exceptions=False)  # only the failed one
+    assert "llm summaries: 0 stored, 3 up to date, 1 skipped" in again.stdout
+    assert len(replay.log) == 5 and "Delta broken" in replay.log[-1].query
 
 
 def test_llm_url_needs_a_model_and_an_http_url():
