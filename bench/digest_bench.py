@@ -70,6 +70,7 @@ def setup(db_url: str, n_subs: int) -> None:
     from paperfeed.index.embedder import HashingEmbedder
     from paperfeed.ingest.bulk import import_file
     from paperfeed.store.database import open_engine, write_transaction
+    from paperfeed.store.follow_schema import follows
     from paperfeed.store.mail_schema import interest_vectors, subscriptions
     from paperfeed.store.migrate import upgrade_database
     from paperfeed.store.schema import authors as authors_t
@@ -96,16 +97,19 @@ def setup(db_url: str, n_subs: int) -> None:
     cats = ["cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO"]
     batch = 5000
     for start in range(0, n_subs, batch):
-        subs, vecs = [], []
+        subs, vecs, followed = [], [], []
         for i in range(start, min(n_subs, start + batch)):
             picks = rng.sample(range(len(phrases)), rng.randint(1, 3))
+            # Saved searches (the interests) and, for one in five, a followed author.
+            followed += [{"subscription_id": i + 1, "kind": "search", "value": phrases[p],
+                          "filters": {}, "created_at": now} for p in picks]
+            if rng.random() < 0.2:
+                followed.append({"subscription_id": i + 1, "kind": "author",
+                                 "value": rng.choice(names), "filters": {}, "created_at": now})
             subs.append({
                 "id": i + 1, "email": f"reader{i:06d}@bench.example", "status": "active",
                 "frequency": "daily",
                 "content": "trending" if rng.random() < 0.1 else "both",
-                "interests": [phrases[p] for p in picks],
-                "authors": [rng.choice(names)] if rng.random() < 0.2 else [],
-                "include_categories": [],
                 "exclude_categories": [rng.choice(cats)] if rng.random() < 0.3 else [],
                 "muted_keywords": (
                     [rng.choice(["survey", "benchmark", "dataset"])] if rng.random() < 0.1 else []
@@ -118,6 +122,7 @@ def setup(db_url: str, n_subs: int) -> None:
                              "model_id": embedder.model_id, "vector": pool[p].tobytes()})
         with write_transaction(engine) as conn:
             conn.execute(insert(subscriptions), subs)
+            conn.execute(insert(follows), followed)
             conn.execute(insert(interest_vectors), vecs)
     engine.dispose()
 

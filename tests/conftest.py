@@ -29,6 +29,7 @@ from paperfeed.config import Settings, load_settings
 from paperfeed.store.database import open_engine
 from paperfeed.store.migrate import upgrade_database
 
+from .browser_site import artifacts, browser, live  # noqa: F401 - fixtures
 from .factories import REQUIRE_BROWSER, api_user, client, corpus, site, site_settings  # noqa: F401 - fixtures
 from .replay import ReplayServer
 

@@ -37,7 +37,7 @@ def test_the_export_holds_the_whole_account_and_nothing_else(site: Site,
     a, b, c, d, e = arxiv[:5]
     assert set(data) == {"format", "version", "exported_at", "profile", "votes", "comments",
                          "collections", "submissions", "subscription", "preferences",
-                         "api_tokens", "sessions"}
+                         "following", "seen", "api_tokens", "sessions"}
     assert data["format"] == "paperfeed-account-export" and data["version"] == 1
     profile = data["profile"]
     assert (profile["username"], profile["email"], profile["id"]) == (

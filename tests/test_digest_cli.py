@@ -75,7 +75,7 @@ def test_digest_send_dry_run_then_send_then_nothing(cli, engine):
         "--confirmed")
     out = run("digest", "send", "--date", DAY1.isoformat(), "--dry-run", "--to", "ada@example.org")
     assert "daily:2026-08-13: 8 papers, 1 digests would be sent" in out
-    assert "matches your interest ‘long context attention’" in out and not mailer.messages
+    assert "matches your saved search ‘long context attention’" in out and not mailer.messages
     with engine.connect() as conn:
         assert conn.execute(select(digest_sends)).first() is None  # dry run records nothing
     out = run("digest", "send", "--date", DAY1.isoformat(), "--json")

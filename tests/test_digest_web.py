@@ -14,6 +14,7 @@ from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.mail.delivery import send_digests
 from paperfeed.mail.mailer import MemoryMailer
 from paperfeed.store.mail_schema import recommendation_feedback, subscriptions
+from paperfeed.store.subscriptions import find_subscription
 
 from .factories import CSRF_FIELD, build_site, csrf_of, log_in, make_user
 from .mail_corpus import DAY1, add_subscriber, mail_settings
@@ -84,7 +85,7 @@ def test_same_answer_for_subscribed_addresses_and_no_takeover(web, engine):
                                            "interests": "something else"})
     assert "Check your inbox" in page.text and not mailer.messages
     with engine.connect() as conn:
-        interests = conn.execute(select(subscriptions.c.interests)).scalar()
+        interests = find_subscription(conn, email="known@example.org").prefs.interests
     assert interests == ["protein structure"]
     bad = client.post("/subscribe", data={"csrf_token": token, "email": "not-an-address"})
     assert bad.status_code == 422 and "not an email address" in bad.text
@@ -111,7 +112,8 @@ def test_manage_preferences_and_not_interested_by_token(web, engine):
     assert saved.status_code == 200 and "Your preferences are saved" in saved.text
     with engine.connect() as conn:
         row = conn.execute(select(subscriptions)).one()
-    assert (row.frequency, row.interests, row.muted_keywords, row.max_papers) == (
+        interests = find_subscription(conn, email="a@example.org").prefs.interests
+    assert (row.frequency, interests, row.muted_keywords, row.max_papers) == (
         "weekly", ["protein structure"], ["survey", "benchmark"], 7)
     not_interested = re.search(r'href="http://testserver(/not-interested/[^"]+)"', html).group(1)
     not_interested = not_interested.replace("&amp;", "&")
@@ -144,7 +146,7 @@ def test_logged_in_settings_preview_and_for_you(web, engine):
     assert preview.status_code == 200 and "Picked for you" in preview.text
     assert "<script" not in preview.text.lower()
     page = client.get("/for-you")
-    assert page.status_code == 200 and "matches your interest" in page.text
+    assert page.status_code == 200 and "matches your saved search" in page.text
     assert "&lt;script&gt;" in page.text and "<script>alert" not in page.text
     token = CSRF_FIELD.search(page.text).group(1)
     first = re.search(r'name="paper" value="([^"]+)"', page.text).group(1)

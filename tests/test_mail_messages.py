@@ -97,8 +97,8 @@ def test_digest_escapes_titles_and_explains_each_paper(engine, settings):
     assert "<script" not in html.lower()
     assert "Attention &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; long context" in html
     assert SCRIPT_TITLE in text
-    assert "matches your interest ‘long context attention’" in html
-    assert "by Grace Hopper, whom you follow" in html
+    assert "matches your saved search ‘long context attention’" in html
+    assert "by an author you follow: Grace Hopper" in html
     assert "trending: 12 upvotes" in html
     assert "<img" not in html
     assert all(h.startswith(("https://", "http://")) for h in re.findall(r'href="([^"]+)"', html))

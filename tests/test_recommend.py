@@ -79,9 +79,6 @@ def test_trending_blend_filters_and_exclusions():
     (muted,) = rank_profiles([profile("protein folding structure",
                                       muted_keywords=["Folding"])], cands)
     assert 1 not in ids(muted)
-    (only,) = rank_profiles([profile("protein folding structure graph",
-                                     include_categories=["cs.LG"])], cands)
-    assert ids(only) == [3]
     (seen,) = rank_profiles([profile("protein folding structure", exclude_ids={1})], cands)
     assert 1 not in ids(seen)
 
@@ -90,7 +87,27 @@ def test_followed_author_is_boosted_with_its_reason():
     (recs,) = rank_profiles([profile("protein folding structure", authors=["Grace Hopper"])],
                             candidates())
     assert 6 in ids(recs)
-    assert next(r for r in recs if r.paper_id == 6).reason == "by Grace Hopper, whom you follow"
+    assert next(r for r in recs if r.paper_id == 6).reason == (
+        "by an author you follow: Grace Hopper")
+
+
+def test_followed_category_makes_papers_eligible_with_its_reason():
+    cands = candidates(cats=["q-bio", "eess", "cs.LG", "cs.CV", "cs.RO", "cs.CL"])
+    (without,) = rank_profiles([profile(content="personal")], cands)
+    assert without == []
+    (recs,) = rank_profiles([profile(content="personal", categories=["cs.RO"])], cands)
+    assert [(r.paper_id, r.reason) for r in recs] == [(5, "new in cs.RO, a category you follow")]
+
+
+def test_saved_search_filters_limit_what_its_vector_matches():
+    cands = candidates(cats=["q-bio", "eess", "cs.LG", "cs.CV", "cs.RO", "cs.CL"])
+    open_search = profile("protein folding structure graph", content="personal")
+    (anywhere,) = rank_profiles([open_search], cands)
+    assert 1 in ids(anywhere)
+    scoped = profile("protein folding structure graph", content="personal")
+    scoped.scopes = [{"category": "cs.LG"}]
+    (recs,) = rank_profiles([scoped], cands)
+    assert 1 not in ids(recs) and 3 in ids(recs)
 
 
 def test_many_profiles_in_chunks_match_one_at_a_time():

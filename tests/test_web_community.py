@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from fastapi.testclient import TestClient
@@ -28,12 +29,12 @@ def counts(engine: Engine, arxiv_id: str) -> tuple[int, int]:
 def test_vote_toggles_and_moves_the_paper_up(site: Site, client: TestClient) -> None:
     make_user(site, "alice")
     log_in(client, "alice@example.org")
-    last = client.get("/").text.split('class="card" id="paper-')[-1].split('"')[0]
+    last = re.findall(r'class="card[^"]*" id="paper-([^"]+)"', client.get("/").text)[-1]
     token = csrf_of(client, "/")
     voted = client.post(f"/papers/{last}/vote", data={"csrf_token": token},
                         headers={"accept": "application/json"})
     assert voted.json() == {"voted": True, "upvotes": 1}
-    first = client.get("/").text.split('class="card" id="paper-')[1].split('"')[0]
+    first = re.findall(r'class="card[^"]*" id="paper-([^"]+)"', client.get("/").text)[0]
     assert first == last
     assert 'aria-pressed="true"' in client.get(f"/papers/{last}").text
     back = client.post(f"/papers/{last}/vote", data={"csrf_token": token, "next": "/"},

@@ -107,13 +107,14 @@ def subscribers() -> None:
 @subscribers.command("add")
 @common_options
 @click.argument("email")
-@click.option("--interest", "interests", multiple=True, help="Free-text interest, repeatable.")
+@click.option("--interest", "interests", multiple=True,
+              help="Free-text interest (a saved search), repeatable.")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily",
               show_default=True)
 @click.option("--content", type=click.Choice(["trending", "personal", "both"]), default="both",
               show_default=True)
 @click.option("--author", "authors", multiple=True, help="Followed author, repeatable.")
-@click.option("--category", "categories", multiple=True, help="Only these categories.")
+@click.option("--category", "categories", multiple=True, help="Followed category, repeatable.")
 @click.option("--exclude-category", "exclude", multiple=True, help="Never these categories.")
 @click.option("--mute", "muted", multiple=True, help="Muted keyword, repeatable.")
 @click.option("--papers", "max_papers", type=int, default=None, help="Papers per digest.")
@@ -222,7 +223,7 @@ def subscribers_import(db_url: str | None, config_path: str | None, csv_file: Pa
                     content=row.get("content") or "both",
                     interests=row.get("interests", ""),  # type: ignore[arg-type]
                     authors=row.get("authors", ""),  # type: ignore[arg-type]
-                    include_categories=row.get("categories", ""),  # type: ignore[arg-type]
+                    categories=row.get("categories", ""),  # type: ignore[arg-type]
                     exclude_categories=row.get("exclude_categories", ""),  # type: ignore[arg-type]
                     muted_keywords=row.get("muted", ""),  # type: ignore[arg-type]
                     max_papers=int(row.get("papers") or settings.digest_default_papers),

@@ -51,11 +51,13 @@ def subscribe(
     *,
     user_id: int | None = None,
     verified: bool = False,
+    follows: bool = True,
 ) -> tuple[Subscription, bool]:
     """Create or update a subscription; queue a confirmation unless ``verified`` (e.g. a
     logged-in user whose address is verified). Returns (subscription, confirmation sent).
     An unverified request for an address that is already active changes nothing.
 
+    ``follows=False`` leaves the owner's follows alone (a form that does not show them).
     Raises InvalidSubscription for a bad address or preference.
     """
     if not verified:
@@ -64,7 +66,8 @@ def subscribe(
             # Someone who cannot prove they own the address must not change (or learn
             # about) an active subscription; the caller answers as for a new one.
             return existing, False
-    sub, pending = upsert_subscription(conn, email, prefs, confirmed=verified, user_id=user_id)
+    sub, pending = upsert_subscription(conn, email, prefs, confirmed=verified, user_id=user_id,
+                                       follows=follows)
     if pending:
         queue_confirmation(conn, settings, sub)
     return sub, pending

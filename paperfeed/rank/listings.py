@@ -22,6 +22,7 @@ from paperfeed.rank.cards import PaperCard, load_cards
 from paperfeed.rank.periods import InvalidPeriod, Period
 from paperfeed.rank.trending import WINDOW_DAYS, TrendingWindow, Window, score_window
 from paperfeed.store.community_schema import submissions, users
+from paperfeed.store.follow_schema import seen_papers
 from paperfeed.store.schema import paper_categories, papers
 
 Sort = Literal["votes", "published", "trending"]
@@ -70,6 +71,13 @@ def _in_category(category: str) -> ColumnElement[bool]:
     )
 
 
+def _unseen_by(user_id: int) -> ColumnElement[bool]:
+    """Papers the user has not opened, voted on or dismissed (store/seen.py)."""
+    return papers.c.id.not_in(
+        select(seen_papers.c.paper_id).where(seen_papers.c.user_id == user_id)
+    )
+
+
 def _in_period(start: dt.date, end: dt.date) -> ColumnElement[bool]:
     submitted = select(submissions.c.paper_id).where(
         submissions.c.feed_day >= start, submissions.c.feed_day <= end
@@ -92,18 +100,22 @@ def list_period(
     offset: int = 0,
     category: str | None = None,
     submitter: str | None = None,
+    unseen_by: int | None = None,
 ) -> Feed:
     """The visible papers of ``period``, ranked by the trending score of the period's
     events (:func:`paperfeed.rank.trending.score_window`, the default), by local votes (then
     comments, then newest id) or by publication (newest first).
 
     ``category`` keeps papers listed in that arXiv category; ``submitter`` keeps papers a
-    user (by username) submitted. ``limit`` is clamped to 1..500, ``offset`` to >= 0.
+    user (by username) submitted; ``unseen_by`` hides what that user has seen. ``limit``
+    is clamped to 1..500, ``offset`` to >= 0.
     """
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     cond = _in_period(period.start, period.end)
     if category:
         cond = and_(cond, _in_category(category))
+    if unseen_by is not None:
+        cond = and_(cond, _unseen_by(unseen_by))
     if submitter:
         cond = and_(cond, papers.c.id.in_(
             select(submissions.c.paper_id)
@@ -135,10 +147,11 @@ def trending(
     offset: int = 0,
     as_of: dt.date | None = None,
     category: str | None = None,
+    unseen_by: int | None = None,
 ) -> Feed:
     """Papers of the ``window`` (day / week / month) ending on ``as_of`` (default: today),
-    ranked by :func:`paperfeed.rank.trending.score_window`. An empty database gives an
-    empty feed."""
+    ranked by :func:`paperfeed.rank.trending.score_window`, without what user ``unseen_by``
+    has seen when given. An empty database gives an empty feed."""
     if window not in WINDOW_DAYS:
         raise InvalidPeriod(f"window must be day, week or month, not {window!r}")
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
@@ -150,6 +163,8 @@ def trending(
     cond = _in_period(start, end)
     if category:
         cond = and_(cond, _in_category(category))
+    if unseen_by is not None:
+        cond = and_(cond, _unseen_by(unseen_by))
     scored = TrendingWindow(start, end, today(conn) if as_of else end)
     feed = _trending_page(conn, cond, scored, period, limit, offset)
     feed.window = window
@@ -163,15 +178,19 @@ def list_recent(
     author_key: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    unseen_by: int | None = None,
 ) -> Feed:
     """Visible papers newest first (announcement day, then id), optionally only those in
-    an arXiv ``category`` or by the author whose ``authors.name_key`` is ``author_key``."""
+    an arXiv ``category`` or by the author whose ``authors.name_key`` is ``author_key``,
+    and not seen by user ``unseen_by``."""
     from paperfeed.store.schema import authors, paper_authors
 
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     cond: ColumnElement[bool] = papers.c.hidden.is_(False)
     if category:
         cond = and_(cond, _in_category(category))
+    if unseen_by is not None:
+        cond = and_(cond, _unseen_by(unseen_by))
     if author_key:
         cond = and_(cond, papers.c.id.in_(
             select(paper_authors.c.paper_id)

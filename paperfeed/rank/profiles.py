@@ -1,6 +1,7 @@
-"""Building recommendation profiles from what people told us and did: interest texts
-(embedded once, stored with the subscription), upvoted and saved papers, "not interested"
-clicks, followed authors, category and keyword filters, papers already sent.
+"""Building recommendation profiles from what people told us and did: their follows
+(saved searches, embedded once and stored with the subscription; authors; categories),
+upvoted and saved papers, "not interested" clicks, category and keyword mutes, papers
+already sent.
 
 Also the entry point of the "For you" page and the personalised feed:
 :func:`recommend_for_user`. Functions take a connection and never write, except
@@ -19,13 +20,14 @@ from sqlalchemy import Connection, func, select
 from paperfeed.index.embedder import Embedder
 from paperfeed.store.community_schema import collection_items, collections, votes
 from paperfeed.store.digest_ledger import papers_already_sent
+from paperfeed.store.follows import Follow, Owner, list_follows
+from paperfeed.store.interest_vectors import load_interest_vectors, store_interest_vectors
 from paperfeed.store.schema import papers
+from paperfeed.store.seen import seen_paper_ids
 from paperfeed.store.subscriptions import (
     Subscription,
     find_subscription,
-    load_interest_vectors,
     not_interested_papers,
-    store_interest_vectors,
     subscriptions_missing_vectors,
 )
 
@@ -36,10 +38,10 @@ from .recommend import (
     Profile,
     Recommendation,
     Weights,
-    interest_label,
     load_candidates,
     paper_label,
     rank_profiles,
+    search_label,
 )
 
 
@@ -74,6 +76,16 @@ def embed_missing_interests(conn: Connection, embedder: Embedder, *, batch: int 
         done += len(subs)
         if len(subs) < batch:
             return done
+
+
+def _search_vectors(
+    searches: Sequence[Follow], stored: list[tuple[str, np.ndarray]] | None, embedder: Embedder
+) -> list[np.ndarray]:
+    """One vector per saved search: the stored ones when they were made for these texts."""
+    texts = [f.value for f in searches]
+    if stored is not None and [t for t, _ in stored] == texts:
+        return [v for _, v in stored]
+    return list(embedder.embed(texts)) if texts else []
 
 
 def user_papers(conn: Connection, user_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -112,14 +124,16 @@ def profiles_for_subscriptions(
 ) -> list[Profile]:
     """One profile per subscription, aligned with ``subs``.
 
-    Interest vectors come from the database (embedded now if missing); a subscription
-    linked to an account also gets the account's upvoted and saved papers as interests and
-    its "not interested" clicks as negatives; papers already mailed are excluded.
+    Saved-search vectors come from the database (embedded now if missing or made for other
+    texts); a subscription linked to an account also gets the account's upvoted and saved
+    papers as interests and its "not interested" clicks as negatives; papers already
+    mailed are excluded.
     """
     dim = int(embedder.dim)
     ids = [s.id for s in subs]
     stored = load_interest_vectors(conn, ids, embedder.model_id)
-    missing = [s for s in subs if s.prefs.interests and s.id not in stored]
+    missing = [s for s in subs if s.prefs.interests
+               and [t for t, _ in stored.get(s.id, [])] != s.prefs.interests]
     if missing:
         texts = [t for s in missing for t in s.prefs.interests]
         vecs = embedder.embed(texts)
@@ -142,8 +156,10 @@ def profiles_for_subscriptions(
     vec_of = _vectors_of(conn, sorted(extra_ids), cands, matrix_for)
     profiles = []
     for s in subs:
-        vectors = [v for _, v in stored.get(s.id, [])]
-        labels = [interest_label(t) for t, _ in stored.get(s.id, [])]
+        searches = [f for f in s.follows if f.kind == "search"]
+        vectors = [v for _, v in stored.get(s.id, [])] if searches else []
+        labels = [search_label(f.value, f.filters) for f in searches]
+        scopes = [f.filters for f in searches]
         negs = list(negatives.get(f"sub:{s.id}", []))
         if s.user_id:
             upvoted, saved = per_user[s.user_id]
@@ -152,6 +168,7 @@ def profiles_for_subscriptions(
                     if pid in vec_of:
                         vectors.append(vec_of[pid])
                         labels.append(paper_label(title, how))
+                        scopes.append({})
             negs += negatives.get(f"user:{s.user_id}", [])
         profiles.append(Profile(
             key=f"sub:{s.id}",
@@ -159,12 +176,13 @@ def profiles_for_subscriptions(
             labels=labels,
             negatives=_stack([vec_of[p] for p in negs if p in vec_of], dim),
             authors=s.prefs.authors,
-            include_categories=s.prefs.include_categories,
+            categories=s.prefs.categories,
             exclude_categories=s.prefs.exclude_categories,
             muted_keywords=s.prefs.muted_keywords,
             exclude_ids=sent.get(s.id, set()) | set(negs),
             content=s.prefs.content,
             limit=s.prefs.max_papers,
+            scopes=scopes,
         ))
     return profiles
 
@@ -195,12 +213,14 @@ def recommend_for_user(
     days: int = 7,
     as_of: dt.date | None = None,
     weights: Weights = DEFAULT_WEIGHTS,
+    hide_seen: bool = False,
 ) -> list[RecommendedPaper]:
     """The "For you" list of a logged-in user: papers of the ``days`` announcement days up to
-    ``as_of`` (default: the newest day), ranked against the user's interests, upvotes and
+    ``as_of`` (default: the newest day), ranked against the user's follows, upvotes and
     saves, without papers they already upvoted, saved or marked "not interested".
 
-    A user with no signal at all gets the period's trending papers. Read-only.
+    A user with no signal at all gets the period's trending papers. ``hide_seen`` leaves
+    out the papers the user opened, voted on or dismissed. Read-only.
     """
     from paperfeed.rank.cards import load_cards
 
@@ -210,16 +230,15 @@ def recommend_for_user(
     matrix_for = MatrixSource(embedder)
     cands = load_candidates(conn, end - dt.timedelta(days=days - 1), end, matrix_for)
     sub = find_subscription(conn, user_id=user_id)
+    followed = list_follows(conn, Owner(user_id=user_id))
+    searches = [f for f in followed if f.kind == "search"]
+    authors = [f.value for f in followed if f.kind == "author"]
+    categories = [f.value for f in followed if f.kind == "category"]
     dim = int(embedder.dim)
-    vectors: list[np.ndarray] = []
-    labels: list[str] = []
-    if sub is not None and sub.prefs.interests:
-        stored = load_interest_vectors(conn, [sub.id], embedder.model_id).get(sub.id)
-        if stored is None:
-            stored = list(zip(sub.prefs.interests, embedder.embed(sub.prefs.interests), strict=True))
-        for text, vec in stored:
-            vectors.append(vec)
-            labels.append(interest_label(text))
+    stored = load_interest_vectors(conn, [sub.id], embedder.model_id).get(sub.id) if sub else None
+    vectors = _search_vectors(searches, stored, embedder)
+    labels = [search_label(f.value, f.filters) for f in searches]
+    scopes = [f.filters for f in searches]
     upvoted, saved = user_papers(conn, user_id)
     subjects = [f"user:{user_id}"] + ([f"sub:{sub.id}"] if sub else [])
     negs = [p for subject in subjects for p in not_interested_papers(conn, [subject]).get(subject, [])]
@@ -228,19 +247,22 @@ def recommend_for_user(
         for pid, title in items:
             vectors.append(vec_of[pid])
             labels.append(paper_label(title, how))
-    content = "personal" if vectors or (sub and sub.prefs.authors) else "trending"
+            scopes.append({})
+    content = "personal" if vectors or authors or categories else "trending"
     profile = Profile(
         key=f"user:{user_id}",
         vectors=_stack(vectors, dim),
         labels=labels,
         negatives=_stack([vec_of[p] for p in negs], dim),
-        authors=sub.prefs.authors if sub else [],
-        include_categories=sub.prefs.include_categories if sub else [],
+        authors=authors,
+        categories=categories,
         exclude_categories=sub.prefs.exclude_categories if sub else [],
         muted_keywords=sub.prefs.muted_keywords if sub else [],
-        exclude_ids={p for p, _ in upvoted + saved} | set(negs),
+        exclude_ids={p for p, _ in upvoted + saved} | set(negs)
+        | (seen_paper_ids(conn, user_id, [int(p) for p in cands.ids]) if hide_seen else set()),
         content=content,
         limit=limit,
+        scopes=scopes,
     )
     recs: list[Recommendation] = rank_profiles([profile], cands, weights)[0]
     cards = load_cards(conn, [r.paper_id for r in recs])

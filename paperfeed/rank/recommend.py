@@ -8,10 +8,14 @@ both "protein structure" and "speech recognition" gets the best of each. A paper
     - 0.5 x max(0, best cosine over "not interested" papers)
     + 0.10 x trending (the period's trending score, rank/trending.py, scaled to 0..1)
     + 0.25 if a followed author wrote it
+    + 0.10 if it is in a followed category
 
-Papers the person was already sent, muted keywords and excluded categories are removed;
-a paper must reach ``min_similarity`` unless a followed author wrote it. The reason shown
-is the interest that scored best ("matches your interest 'long-context attention'").
+The interest vectors are the person's saved searches (a search's filters limit what its
+vector may match) and the papers they upvoted or saved. Papers the person was already
+sent, muted keywords and excluded categories are removed; a paper must reach
+``min_similarity`` unless a followed author wrote it or it is in a followed category. The
+reason shown is the follow that matched: "by an author you follow: Ada Lovelace", "matches
+your saved search ‘long-context attention’", "new in cs.CL, a category you follow".
 
 :func:`rank_profiles` scores many profiles at once (one matrix product per chunk of
 profiles): the digest of 100,000 subscribers uses it, and so do the "For you" page and the
@@ -28,6 +32,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import Connection, and_, select
 
+from paperfeed.identifiers import author_key
 from paperfeed.index.embedder import Embedder
 from paperfeed.index.vectors import get_vectors
 from paperfeed.rank.listings import today
@@ -44,6 +49,7 @@ class Weights:
     negative: float = 0.5
     trending: float = 0.10
     author: float = 0.25
+    category: float = 0.10
     min_similarity: float = 0.20
     trending_share: float = 0.34  # share of "both" digests given to the trending section
 
@@ -59,13 +65,16 @@ class Profile:
     vectors: np.ndarray  # (k, dim) float32, L2-normalised; k may be 0
     labels: list[str]
     negatives: np.ndarray  # (m, dim)
-    authors: list[str] = field(default_factory=list)
-    include_categories: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)  # followed
+    categories: list[str] = field(default_factory=list)  # followed
     exclude_categories: list[str] = field(default_factory=list)
     muted_keywords: list[str] = field(default_factory=list)
     exclude_ids: set[int] = field(default_factory=set)
     content: str = "both"  # trending | personal | both
     limit: int = 10
+    # Per vector (or none at all): a saved search's filters, {"category": .., "author": ..};
+    # the vector only counts for papers that pass them.
+    scopes: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +94,7 @@ class Candidates:
     trending: np.ndarray  # (n,) float32, 0..1
     upvotes: np.ndarray  # (n,) int
     categories: list[tuple[str, ...]]
-    authors: list[tuple[str, ...]]  # lower-cased names
+    authors: list[tuple[str, ...]]  # folded names (identifiers.author_key)
     texts: list[str]  # lower-cased title + abstract, for muted keywords
     _masks: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     _rows: dict[int, int] = field(default_factory=dict)
@@ -99,8 +108,9 @@ class Candidates:
         return self._rows.get(paper_id)
 
     def mask(self, kind: str, value: str) -> np.ndarray:
-        """Rows in category ``value`` / mentioning keyword / written by author (cached)."""
-        key = (kind, value.lower())
+        """Rows in category ``value`` / mentioning keyword / written by author / by an author
+        whose name has all the words of ``value`` (kind ``author_words``), cached."""
+        key = (kind, author_key(value) if kind.startswith("author") else value.lower())
         found = self._masks.get(key)
         if found is None:
             needle = key[1]
@@ -108,6 +118,10 @@ class Candidates:
                 found = np.array([needle in (c.lower() for c in cats) for cats in self.categories])
             elif kind == "keyword":
                 found = np.array([needle in text for text in self.texts])
+            elif kind == "author_words":
+                words = needle.split()
+                found = np.array([any(all(w in name for w in words) for name in names)
+                                  for names in self.authors])
             else:
                 found = np.array([needle in names for names in self.authors])
             found = found.astype(bool).reshape(len(self))
@@ -168,7 +182,7 @@ def load_candidates(
         trending=scores / top if top > 0 else scores,
         upvotes=np.array([votes[r.id] for r in rows], dtype=np.int64),
         categories=[tuple(c for _, c in sorted(cats.get(r.id, []))) for r in rows],
-        authors=[tuple(a.strip().lower() for a in r.authors_text.split(",") if a.strip())
+        authors=[tuple(author_key(a) for a in r.authors_text.split(",") if a.strip())
                  for r in rows],
         texts=[f"{r.title} {r.abstract}".lower() for r in rows],
     )
@@ -210,11 +224,6 @@ class MatrixSource:
 
 def _allowed(profile: Profile, cands: Candidates) -> np.ndarray:
     allowed = np.ones(len(cands), dtype=bool)
-    if profile.include_categories:
-        any_cat = np.zeros(len(cands), dtype=bool)
-        for cat in profile.include_categories:
-            any_cat |= cands.mask("category", cat)
-        allowed &= any_cat
     for cat in profile.exclude_categories:
         allowed &= ~cands.mask("category", cat)
     for word in profile.muted_keywords:
@@ -286,6 +295,13 @@ def _rank_chunk(
         return [[] for _ in profiles]
     paper_t = np.ascontiguousarray(cands.matrix.T)
     best, sims, sim_offsets = _best_per_profile([p.vectors for p in profiles], paper_t, n)
+    for i, profile in enumerate(profiles):
+        if any(profile.scopes):
+            block = sims[sim_offsets[i] : sim_offsets[i] + profile.vectors.shape[0]]
+            for j, scope in enumerate(profile.scopes):
+                if scope:
+                    block[j, ~_scope_mask(scope, cands)] = -np.inf
+            best[i] = block.max(axis=0)
     neg_best, _, _ = _best_per_profile([p.negatives for p in profiles], paper_t, n)
     penalty = np.clip(neg_best, 0.0, None)
     score = best - w.negative * penalty + w.trending * cands.trending[None, :]
@@ -337,12 +353,19 @@ def _personal_picks(
     if room <= 0:
         return []
     n = len(cands)
-    row_score = score[i].copy()
+    # Without any vector (or none that may match a row) the similarity is -inf: such a
+    # row can still come in through a followed author or category, on its trending part.
+    row_score = np.where(np.isfinite(score[i]), score[i], w.trending * cands.trending)
     by_author = np.zeros(n, dtype=bool)
     for name in profile.authors:
         by_author |= cands.mask("author", name)
     row_score[by_author] += w.author
-    eligible = allowed & ((best[i] >= w.min_similarity) | by_author)
+    by_category = np.zeros(n, dtype=bool)
+    for cat in profile.categories:
+        by_category |= cands.mask("category", cat)
+    row_score[by_category] += w.category
+    matched = best[i] >= w.min_similarity
+    eligible = allowed & (matched | by_author | by_category)
     row_score[~eligible] = -np.inf
     k = min(room, int(eligible.sum()))
     if k == 0:
@@ -357,25 +380,48 @@ def _personal_picks(
     found = []
     for row, win in zip(top, winners, strict=True):
         reason = _author_reason(profile, cands, int(row)) if by_author[row] else None
+        if reason is None and k_vec and matched[row]:
+            reason = profile.labels[int(win)]
+        if reason is None and by_category[row]:
+            reason = _category_reason(profile, cands, int(row))
         if reason is None:
-            reason = profile.labels[int(win)] if k_vec else "new this period"
+            reason = "new this period"
         found.append((int(row), Recommendation(int(cands.ids[row]), float(row_score[row]),
                                                reason, "personal")))
     return found
 
 
+def _scope_mask(scope: dict[str, str], cands: Candidates) -> np.ndarray:
+    """Rows that pass a saved search's filters."""
+    mask = np.ones(len(cands), dtype=bool)
+    if scope.get("category"):
+        mask &= cands.mask("category", scope["category"])
+    if scope.get("author"):
+        mask &= cands.mask("author_words", scope["author"])
+    return mask
+
+
 def _author_reason(profile: Profile, cands: Candidates, row: int) -> str | None:
     names = cands.authors[row]
     for name in profile.authors:
-        if name.lower() in names:
-            return f"by {name}, whom you follow"
+        if author_key(name) in names:
+            return f"by an author you follow: {name}"
     return None
 
 
-def interest_label(text: str) -> str:
-    """The reason shown for an interest text."""
+def _category_reason(profile: Profile, cands: Candidates, row: int) -> str:
+    cats = {c.lower() for c in cands.categories[row]}
+    name = next(c for c in profile.categories if c.lower() in cats)
+    return f"new in {name}, a category you follow"
+
+
+def search_label(text: str, filters: dict[str, str] | None = None) -> str:
+    """The reason shown for a saved search (an interest typed in the digest form is one)."""
     short = text if len(text) <= 60 else text[:57].rstrip() + "…"
-    return f"matches your interest ‘{short}’"
+    extra = "".join(f" {word} {filters[key]}" for key, word in (("category", "in"),
+                                                                 ("author", "by"))
+                    if filters and filters.get(key))
+    return f"matches your saved search ‘{short}’{extra}"
 
 
 def paper_label(title: str, how: str) -> str:

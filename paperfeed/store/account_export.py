@@ -21,6 +21,8 @@ from .community_schema import (
     submissions,
     votes,
 )
+from .follow_schema import seen_papers
+from .follows import Owner, list_follows
 from .mail_schema import recommendation_feedback, subscriptions
 from .notifications import get_preferences
 from .schema import papers
@@ -40,8 +42,9 @@ def export_account(conn: Connection, user_id: int) -> dict[str, Any] | None:
     (hidden ones too, marked), ``collections`` with their papers in order, ``submissions``,
     ``subscription`` (the digest subscription that belongs to the account, or None),
     ``preferences`` (digest preferences, "not interested" papers, which notifications are
-    mailed), ``api_tokens`` and
-    ``sessions``. Papers are named by arXiv id and title; times are ISO 8601."""
+    mailed), ``following`` (authors, categories, saved searches), ``seen`` (papers opened,
+    voted on or dismissed), ``api_tokens`` and ``sessions``. Papers are named by arXiv id
+    and title; times are ISO 8601."""
     user = get_user(conn, user_id)
     if user is None:
         return None
@@ -70,6 +73,7 @@ def export_account(conn: Connection, user_id: int) -> dict[str, Any] | None:
             "id": user.id, "username": user.username, "email": user.email,
             "email_verified": user.email_verified, "display_name": user.display_name,
             "bio": user.bio, "admin": user.is_admin, "created_at": _iso(user.created_at),
+            "theme": user.theme or "system",
         },
         "votes": [{"paper": r.paper, "title": r.title, "voted_at": _iso(r.created_at)}
                   for r in voted],
@@ -81,6 +85,15 @@ def export_account(conn: Connection, user_id: int) -> dict[str, Any] | None:
         "submissions": [{"paper": r.paper, "title": r.title, "feed_day": _iso(r.feed_day),
                          "submitted_at": _iso(r.created_at)} for r in submitted],
         **_mail(conn, user_id),
+        "following": [{"kind": f.kind, "value": f.value, "filters": f.filters,
+                       "created_at": _iso(f.created_at)}
+                      for f in list_follows(conn, Owner(user_id=user_id))],
+        "seen": [{"paper": r.paper, "title": r.title, "seen_at": _iso(r.seen_at)}
+                 for r in conn.execute(
+                     select(*paper, seen_papers.c.seen_at).select_from(seen_papers)
+                     .join(papers, papers.c.id == seen_papers.c.paper_id)
+                     .where(seen_papers.c.user_id == user_id)
+                     .order_by(seen_papers.c.seen_at, papers.c.arxiv_id))],
         "api_tokens": [
             {"name": r.name, "prefix": r.prefix, "created_at": _iso(r.created_at),
              "last_used_at": _iso(r.last_used_at)}

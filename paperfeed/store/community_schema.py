@@ -41,6 +41,11 @@ users = Table(
     Column("created_at", TZ, nullable=False),
     # mixed into the personal feed URL; a new random value changes it (0013_auth)
     Column("feed_key", String(64)),
+    # Visit marks (0016_follows): active_at is the last request that counted as a visit;
+    # last_visit_at the start of the visit before this one ("new since your last visit").
+    Column("last_visit_at", TZ),
+    Column("active_at", TZ),
+    Column("theme", String(8), nullable=False, server_default=""),  # "" (system) | light | dark
 )
 
 sessions = Table(

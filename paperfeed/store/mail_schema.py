@@ -34,9 +34,7 @@ subscriptions = Table(
     Column("status", String(16), nullable=False),
     Column("frequency", String(8), nullable=False, server_default="daily"),  # daily | weekly
     Column("content", String(16), nullable=False, server_default="both"),  # trending|personal|both
-    Column("interests", JSON, nullable=False),  # list[str] of free-text interests
-    Column("authors", JSON, nullable=False),  # list[str] of followed author names
-    Column("include_categories", JSON, nullable=False),  # list[str]; empty = all
+    # Interests, authors and categories followed: follow_schema.follows (0016_follows).
     Column("exclude_categories", JSON, nullable=False),  # list[str]
     Column("muted_keywords", JSON, nullable=False),  # list[str]
     Column("max_papers", Integer, nullable=False, server_default="10"),

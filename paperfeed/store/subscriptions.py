@@ -1,8 +1,10 @@
 """Digest subscriptions: create, confirm, update preferences, unsubscribe, record bounces.
 
 A subscription is keyed by a lower-cased email address and is ``pending`` until the double
-opt-in link is followed (operators may add already-confirmed addresses). Functions take a
-connection and never commit: the caller owns the transaction.
+opt-in link is followed (operators may add already-confirmed addresses). What it follows
+(interests as saved searches, authors, categories) lives in ``follows`` (store/follows.py):
+the account's follows when the subscription is linked to one, else its own. Functions take
+a connection and never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from paperfeed.email_addresses import is_email_address
 
 from .database import dialect
-from .mail_schema import interest_vectors, recommendation_feedback, subscriptions
+from .follows import Follow, Owner, follows_of_owners, move_follows, set_follows
+from .interest_vectors import load_interest_vectors
+from .mail_schema import recommendation_feedback, subscriptions
 from .public_ids import new_id_values
 
 STATUSES = ("pending", "active", "paused", "unsubscribed")
@@ -36,13 +39,16 @@ class InvalidSubscription(ValueError):
 
 @dataclass(slots=True)
 class Preferences:
-    """What a subscriber wants in a digest (validated by :func:`clean_preferences`)."""
+    """What a subscriber wants in a digest (validated by :func:`clean_preferences`).
+
+    ``interests`` (saved searches), ``authors`` and ``categories`` are the follows as the
+    digest form shows them, one line each; the rest are columns of the subscription."""
 
     frequency: str = "daily"
     content: str = "both"
     interests: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
-    include_categories: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
     exclude_categories: list[str] = field(default_factory=list)
     muted_keywords: list[str] = field(default_factory=list)
     max_papers: int = 10
@@ -59,6 +65,17 @@ class Subscription:
     last_error: str | None = None
     created_at: dt.datetime | None = None
     confirmed_at: dt.datetime | None = None
+    follows: list[Follow] = field(default_factory=list)
+
+    @property
+    def owner(self) -> Owner:
+        """Whose follows this subscription's digest uses."""
+        return owner_of(self.id, self.user_id)
+
+
+def owner_of(sub_id: int, user_id: int | None) -> Owner:
+    """The account of a linked subscription, else the subscription itself."""
+    return Owner(user_id=user_id) if user_id is not None else Owner(subscription_id=sub_id)
 
 
 def normalize_email(email: str) -> str:
@@ -93,7 +110,7 @@ def clean_preferences(prefs: Preferences) -> Preferences:
         content=prefs.content,
         interests=_clean_list(prefs.interests, limit=MAX_INTERESTS),
         authors=_clean_list(prefs.authors, limit=50, width=120),
-        include_categories=_clean_list(prefs.include_categories, limit=50, width=32),
+        categories=_clean_list(prefs.categories, limit=50, width=32),
         exclude_categories=_clean_list(prefs.exclude_categories, limit=50, width=32),
         muted_keywords=_clean_list(prefs.muted_keywords, limit=50, width=80),
         max_papers=max(1, min(MAX_PAPERS, int(prefs.max_papers))),
@@ -104,7 +121,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _row_to_subscription(row: Any) -> Subscription:
+def _row_to_subscription(row: Any, follows: Sequence[Follow]) -> Subscription:
     return Subscription(
         id=row.id,
         email=row.email,
@@ -114,12 +131,13 @@ def _row_to_subscription(row: Any) -> Subscription:
         last_error=row.last_error,
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,
+        follows=list(follows),
         prefs=Preferences(
             frequency=row.frequency,
             content=row.content,
-            interests=list(row.interests or []),
-            authors=list(row.authors or []),
-            include_categories=list(row.include_categories or []),
+            interests=[f.value for f in follows if f.kind == "search"],
+            authors=[f.value for f in follows if f.kind == "author"],
+            categories=[f.value for f in follows if f.kind == "category"],
             exclude_categories=list(row.exclude_categories or []),
             muted_keywords=list(row.muted_keywords or []),
             max_papers=row.max_papers,
@@ -127,17 +145,35 @@ def _row_to_subscription(row: Any) -> Subscription:
     )
 
 
+def _with_follows(conn: Connection, rows: Sequence[Any]) -> list[Subscription]:
+    owners = [owner_of(r.id, r.user_id) for r in rows]
+    found = follows_of_owners(conn, owners)
+    return [_row_to_subscription(r, found.get(o, [])) for r, o in zip(rows, owners, strict=True)]
+
+
+def followed_preferences(conn: Connection, owner: Owner) -> Preferences:
+    """Default preferences with the owner's follows: the digest form of an account that
+    has no subscription yet shows what it already follows."""
+    found = follows_of_owners(conn, [owner]).get(owner, [])
+    return Preferences(interests=[f.value for f in found if f.kind == "search"],
+                       authors=[f.value for f in found if f.kind == "author"],
+                       categories=[f.value for f in found if f.kind == "category"])
+
+
 def _pref_values(prefs: Preferences) -> dict[str, Any]:
     return {
         "frequency": prefs.frequency,
         "content": prefs.content,
-        "interests": prefs.interests,
-        "authors": prefs.authors,
-        "include_categories": prefs.include_categories,
         "exclude_categories": prefs.exclude_categories,
         "muted_keywords": prefs.muted_keywords,
         "max_papers": prefs.max_papers,
     }
+
+
+def _save_follows(conn: Connection, owner: Owner, prefs: Preferences) -> None:
+    set_follows(conn, owner, "search", prefs.interests)
+    set_follows(conn, owner, "author", prefs.authors)
+    set_follows(conn, owner, "category", prefs.categories)
 
 
 def upsert_subscription(
@@ -148,12 +184,14 @@ def upsert_subscription(
     confirmed: bool = False,
     user_id: int | None = None,
     source: str = "web",
+    follows: bool = True,
 ) -> tuple[Subscription, bool]:
     """Create or update the subscription of ``email``; returns (subscription, needs_confirmation).
 
     A new or unsubscribed address becomes ``pending`` (or ``active`` when ``confirmed``);
-    an active or paused one keeps its status and gets the new preferences. Interest vectors
-    are dropped when interests change (see :func:`store_interest_vectors`).
+    an active or paused one keeps its status and gets the new preferences. The follows of
+    its owner become ``prefs``' lists unless ``follows`` is False (a form without them).
+    Linking the subscription to ``user_id`` hands its own follows to the account.
     """
     address = normalize_email(email)
     prefs = clean_preferences(prefs)
@@ -182,8 +220,11 @@ def upsert_subscription(
             values |= {"status": status, "unsubscribed_at": None, "failures": 0}
             values["confirmed_at"] = now if confirmed else None
         conn.execute(update(subscriptions).where(subscriptions.c.id == sub_id).values(**values))
-        if list(row.interests or []) != prefs.interests:
-            conn.execute(delete(interest_vectors).where(interest_vectors.c.subscription_id == sub_id))
+        if user_id is not None and row.user_id is None:
+            move_follows(conn, Owner(subscription_id=sub_id), Owner(user_id=user_id))
+    if follows:
+        _save_follows(conn, owner_of(sub_id, user_id if user_id is not None else
+                                     (row.user_id if row is not None else None)), prefs)
     sub = get_subscription(conn, sub_id)
     assert sub is not None
     return sub, sub.status == "pending"
@@ -192,7 +233,7 @@ def upsert_subscription(
 def get_subscription(conn: Connection, sub_id: int) -> Subscription | None:
     """The subscription with this id, or None."""
     row = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id)).first()
-    return _row_to_subscription(row) if row else None
+    return _with_follows(conn, [row])[0] if row else None
 
 
 def get_subscriptions(conn: Connection, sub_ids: Sequence[int]) -> dict[int, Subscription]:
@@ -200,8 +241,8 @@ def get_subscriptions(conn: Connection, sub_ids: Sequence[int]) -> dict[int, Sub
     found: dict[int, Subscription] = {}
     for start in range(0, len(sub_ids), 900):
         chunk = list(sub_ids[start : start + 900])
-        for row in conn.execute(select(subscriptions).where(subscriptions.c.id.in_(chunk))):
-            found[row.id] = _row_to_subscription(row)
+        rows = conn.execute(select(subscriptions).where(subscriptions.c.id.in_(chunk))).all()
+        found.update((s.id, s) for s in _with_follows(conn, rows))
     return found
 
 
@@ -217,7 +258,7 @@ def find_subscription(
     else:
         raise ValueError("give email or user_id")
     row = conn.execute(query.limit(1)).first()
-    return _row_to_subscription(row) if row else None
+    return _with_follows(conn, [row])[0] if row else None
 
 
 def list_subscriptions(
@@ -236,7 +277,7 @@ def list_subscriptions(
         query = query.where(subscriptions.c.frequency == frequency)
     if limit:
         query = query.limit(limit)
-    return [_row_to_subscription(r) for r in conn.execute(query)]
+    return _with_follows(conn, conn.execute(query).all())
 
 
 def count_subscriptions(conn: Connection) -> dict[str, int]:
@@ -268,7 +309,7 @@ def confirm_subscription(conn: Connection, sub_id: int, email: str) -> Subscript
 
 
 def update_preferences(conn: Connection, sub_id: int, prefs: Preferences) -> Subscription:
-    """Replace the preferences of a subscription (status unchanged)."""
+    """Replace the preferences of a subscription and its owner's follows (status unchanged)."""
     prefs = clean_preferences(prefs)
     old = get_subscription(conn, sub_id)
     if old is None:
@@ -278,8 +319,7 @@ def update_preferences(conn: Connection, sub_id: int, prefs: Preferences) -> Sub
         .where(subscriptions.c.id == sub_id)
         .values(**_pref_values(prefs), updated_at=_now())
     )
-    if old.prefs.interests != prefs.interests:
-        conn.execute(delete(interest_vectors).where(interest_vectors.c.subscription_id == sub_id))
+    _save_follows(conn, old.owner, prefs)
     new = get_subscription(conn, sub_id)
     assert new is not None
     return new
@@ -331,59 +371,26 @@ def record_delivery(conn: Connection, sub_id: int, *, error: str | None, limit: 
     return paused.rowcount > 0
 
 
-def store_interest_vectors(
-    conn: Connection, sub_id: int, texts: Sequence[str], vectors: np.ndarray, model_id: str
-) -> None:
-    """Replace the embedded interests of a subscription (one float32 row per text)."""
-    conn.execute(delete(interest_vectors).where(interest_vectors.c.subscription_id == sub_id))
-    rows = [
-        {
-            "subscription_id": sub_id,
-            "position": i,
-            "text": text,
-            "model_id": model_id,
-            "vector": np.asarray(vec, dtype=np.float32).tobytes(),
-        }
-        for i, (text, vec) in enumerate(zip(texts, vectors, strict=True))
-    ]
-    if rows:
-        # Two workers may embed the same new subscription at once: same model, same vectors.
-        conn.execute(dialect(conn).insert(interest_vectors).on_conflict_do_nothing(), rows)
-
-
-def load_interest_vectors(
-    conn: Connection, sub_ids: Sequence[int], model_id: str
-) -> dict[int, list[tuple[str, np.ndarray]]]:
-    """{subscription id: [(interest text, vector), ...]} for vectors made by ``model_id``."""
-    found: dict[int, list[tuple[str, np.ndarray]]] = {}
-    for start in range(0, len(sub_ids), 900):
-        chunk = list(sub_ids[start : start + 900])
-        rows = conn.execute(
-            select(
-                interest_vectors.c.subscription_id, interest_vectors.c.text,
-                interest_vectors.c.vector,
-            )
-            .where(
-                interest_vectors.c.subscription_id.in_(chunk),
-                interest_vectors.c.model_id == model_id,
-            )
-            .order_by(interest_vectors.c.subscription_id, interest_vectors.c.position)
-        )
-        for sub_id, text, blob in rows:
-            found.setdefault(sub_id, []).append((text, np.frombuffer(blob, dtype=np.float32)))
-    return found
-
-
 def subscriptions_missing_vectors(conn: Connection, model_id: str, limit: int = 1000) -> list[Subscription]:
-    """Subscriptions with interests but no vectors from ``model_id`` (to embed them)."""
-    have = select(interest_vectors.c.subscription_id).where(interest_vectors.c.model_id == model_id)
-    rows = conn.execute(
-        select(subscriptions)
-        .where(subscriptions.c.status.in_(("active", "pending")), subscriptions.c.id.not_in(have))
-        .order_by(subscriptions.c.id)
-        .limit(limit)
-    )
-    return [s for s in map(_row_to_subscription, rows) if s.prefs.interests]
+    """Active or pending subscriptions whose saved searches have no current vectors from
+    ``model_id`` (none yet, or made for other texts: the follows changed since)."""
+    found: list[Subscription] = []
+    after = 0
+    while len(found) < limit:
+        rows = conn.execute(
+            select(subscriptions)
+            .where(subscriptions.c.status.in_(("active", "pending")), subscriptions.c.id > after)
+            .order_by(subscriptions.c.id)
+            .limit(1000)
+        ).all()
+        if not rows:
+            break
+        page = _with_follows(conn, rows)
+        stored = load_interest_vectors(conn, [s.id for s in page], model_id)
+        found += [s for s in page if s.prefs.interests
+                  and [text for text, _ in stored.get(s.id, [])] != s.prefs.interests]
+        after = rows[-1].id
+    return found[:limit]
 
 
 def mark_not_interested(conn: Connection, subject: str, paper_id: int) -> None:

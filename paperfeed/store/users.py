@@ -43,6 +43,7 @@ class User:
     is_admin: bool
     disabled: bool
     created_at: dt.datetime
+    theme: str = ""  # "" follows the system (prefers-color-scheme) | light | dark
 
     @property
     def name(self) -> str:
@@ -60,6 +61,7 @@ def _user(row: Row) -> User:
         is_admin=bool(row.is_admin),
         disabled=bool(row.disabled),
         created_at=row.created_at,
+        theme=row.theme or "",
     )
 
 
@@ -370,3 +372,13 @@ def delete_user(conn: Connection, user_id: int) -> None:
         conn.execute(delete(subscriptions).where(subscriptions.c.id.in_(sub_ids)))
     conn.execute(delete(users).where(users.c.id == user_id))
     bump_data_version(conn)
+
+
+THEMES = ("", "light", "dark")  # "" follows the system's prefers-color-scheme
+
+
+def set_theme(conn: Connection, user_id: int, theme: str) -> None:
+    """Remember the user's colour theme (one of THEMES; ValueError otherwise)."""
+    if theme not in THEMES:
+        raise ValueError(f"theme must be one of {THEMES}")
+    conn.execute(update(users).where(users.c.id == user_id).values(theme=theme))

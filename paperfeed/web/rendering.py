@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -54,6 +54,8 @@ MESSAGES = {
     "tokens-revoked": "All your API tokens are revoked.",
     "feed-url-changed": "Your personal feed has a new URL; the old one no longer works.",
     "done": "Done.",
+    "followed": "Followed. It now feeds For you, your digest and your personal feed.",
+    "unfollowed": "You no longer follow it.",
 }
 
 
@@ -113,6 +115,15 @@ def author_url(name: str) -> str:
     return "/authors/" + quote(name, safe="")
 
 
+def url_with(request: Request, name: str, value: str) -> str:
+    """This page's path and query with ``name`` set to ``value`` (dropped when empty) and
+    back on page 1: the links of listing toggles such as "hide seen"."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in (name, "p")]
+    if value:
+        params.append((name, value))
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -127,6 +138,7 @@ def build_environment() -> Environment:
     env.filters["summary_source"] = tldr_source_label
     env.filters["urlquote"] = lambda s: quote(str(s), safe="")
     env.globals["MESSAGES"] = MESSAGES
+    env.globals["url_with"] = url_with
     return env
 
 

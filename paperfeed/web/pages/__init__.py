@@ -16,6 +16,7 @@ def page_routers() -> list[APIRouter]:
         collections,
         comments,
         feeds,
+        following,
         for_you,
         notifications,
         papers,
@@ -23,6 +24,7 @@ def page_routers() -> list[APIRouter]:
         search,
         submit,
         subscriptions,
+        theme,
     )
 
     return [
@@ -41,4 +43,6 @@ def page_routers() -> list[APIRouter]:
         admin.router,
         subscriptions.router,
         for_you.router,
+        following.router,
+        theme.router,
     ]

@@ -21,6 +21,7 @@ from paperfeed.store.comments import list_threads
 from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import get_paper
 from paperfeed.store.schema import papers
+from paperfeed.store.seen import mark_seen
 from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
@@ -39,6 +40,7 @@ from ..rendering import comment_html
 from ..request_limits import enforce_limit
 from .cached import cached_page
 from .forms import json_or_back, too_many
+from .seen import note_opened
 
 router = APIRouter(tags=["pages"])
 COMMENTS_PER_PAGE = 100  # threads; one more is read to know whether a next page exists
@@ -131,6 +133,7 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
         }
         return "paper.html", context, 200
 
+    await note_opened(request, arxiv_id)  # read state (signed-in users only)
     return await cached_page(request, build)
 
 
@@ -153,5 +156,6 @@ def vote(
     paper_id = _paper_id_or_404(engine, arxiv_id)
     with write_transaction(engine) as conn:
         result = toggle_vote(conn, user.id, paper_id)
+        mark_seen(conn, user.id, [paper_id])
     return json_or_back(request, {"voted": result.voted, "upvotes": result.upvotes},
                         next or f"/papers/{arxiv_id}")

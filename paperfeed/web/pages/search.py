@@ -25,6 +25,7 @@ from ..deps import EmbedderDep
 from ..request_limits import enforce_limit
 from .cached import cached_page
 from .feeds import page_number
+from .following import follow_state
 
 router = APIRouter(tags=["pages"])
 log = logging.getLogger("paperfeed.web")
@@ -92,6 +93,8 @@ async def search_page(request: Request, embedder: EmbedderDep) -> Response:
         rows = [(h, cards[h.arxiv_id]) for h in hits if h.arxiv_id in cards]
         context.update(
             results=results, rows=rows,
+            following=follow_state(conn, user, "search", query,
+                                   {"category": category, "author": author}),
             voted=voted_paper_ids(conn, user.id, [c.id for _, c in rows]) if user else set(),
             total=results.total,
             has_next=page * PAGE_SIZE < results.total,

@@ -26,12 +26,14 @@ from paperfeed.mail.subscribing import (
 )
 from paperfeed.mail.tokens import InvalidToken, unsubscribe_token
 from paperfeed.store.database import write_transaction
+from paperfeed.store.follows import Owner
 from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import (
     InvalidSubscription,
     Preferences,
     Subscription,
     find_subscription,
+    followed_preferences,
     mark_not_interested,
     update_preferences,
 )
@@ -69,11 +71,16 @@ def _prefs_from_form(form: Any, settings: Settings) -> Preferences:
         content=str(form.get("content") or "both"),
         interests=_split(str(form.get("interests") or ""), commas=False),
         authors=_split(str(form.get("authors") or ""), commas=False),
-        include_categories=_split(str(form.get("include_categories") or ""), commas=True),
+        categories=_split(str(form.get("categories") or ""), commas=True),
         exclude_categories=_split(str(form.get("exclude_categories") or ""), commas=True),
         muted_keywords=_split(str(form.get("muted_keywords") or ""), commas=True),
         max_papers=max_papers,
     )
+
+
+def _has_follows(form: Any) -> bool:
+    """Whether the form edits the follows (the full form does, the home page box not)."""
+    return any(name in form for name in ("interests", "authors", "categories"))
 
 
 def _deliver(request: Request, settings: Settings) -> None:
@@ -86,9 +93,9 @@ def _deliver(request: Request, settings: Settings) -> None:
 
 def _form_page(request: Request, *, action: str, sub: Subscription | None, email: str = "",
                error: str = "", title: str = "Subscribe", status_code: int = 200,
-               saved: bool = False) -> HTMLResponse:
+               saved: bool = False, prefs: Preferences | None = None) -> HTMLResponse:
     return render(request, "mail/subscribe_form.html", {
-        "action": action, "sub": sub, "prefs": sub.prefs if sub else Preferences(),
+        "action": action, "sub": sub, "prefs": sub.prefs if sub else (prefs or Preferences()),
         "email": sub.email if sub else email, "error": error, "title": title, "saved": saved,
     }, status_code=status_code)
 
@@ -116,9 +123,10 @@ async def subscribe_post(request: Request, settings: SettingsDep, engine: Engine
     try:
         prefs = _prefs_from_form(form, settings)
         with write_transaction(engine) as conn:
+            # The home page's box sends the address only: the follows stay as they are.
             sub, _ = subscribe(conn, settings, email, prefs,
-                                     user_id=user.id if verified and user else None,
-                                     verified=verified)
+                               user_id=user.id if verified and user else None,
+                               verified=verified, follows=_has_follows(form))
     except InvalidSubscription as exc:
         return _form_page(request, action="/subscribe", sub=None, email=email, error=str(exc),
                           status_code=422)
@@ -223,8 +231,9 @@ def settings_page(request: Request, user: CurrentUser, engine: EngineDep) -> Res
     """A logged-in user's digest subscription (for their account address)."""
     with engine.connect() as conn:
         sub = find_subscription(conn, user_id=user.id) or find_subscription(conn, email=user.email)
+        prefs = followed_preferences(conn, Owner(user_id=user.id))
     return _form_page(request, action="/settings/subscription", sub=sub, email=user.email,
-                      title="Email digest")
+                      title="Email digest", prefs=prefs)
 
 
 @router.post("/settings/subscription", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -235,7 +244,8 @@ async def settings_post(request: Request, user: CurrentUser, settings: SettingsD
         prefs = _prefs_from_form(form, settings)
         with write_transaction(engine) as conn:
             sub, pending = subscribe(conn, settings, user.email, prefs, user_id=user.id,
-                                     verified=user.email_verified)
+                                     verified=user.email_verified,
+                                     follows=_has_follows(form))
     except InvalidSubscription as exc:
         return _form_page(request, action="/settings/subscription", sub=None, email=user.email,
                           error=str(exc), title="Email digest", status_code=422)
