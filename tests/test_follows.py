@@ -27,6 +27,7 @@ from paperfeed.store.follows import (
     set_follows,
 )
 from paperfeed.store.migrate import alembic_config, upgrade_database
+from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import Preferences, find_subscription, upsert_subscription
 from paperfeed.store.users import delete_user
 from paperfeed.web.feeds.personal import personal_feed_path
@@ -124,6 +125,29 @@ def test_each_kind_of_follow_feeds_for_you_with_its_reason(corpus: Engine) -> No
     assert reasons["2608.00005"] == "new in cs.CV, a category you follow"
     assert reasons["2608.00002"] == (
         "matches your saved search ‘protein structure prediction diffusion’ in q-bio.BM")
+
+
+def test_a_mail_only_digest_ranks_with_its_saved_search_filters(corpus: Engine,
+                                                                settings) -> None:
+    """The digest of a subscriber without an account: its own follows, and a saved
+    search's category filter limits what that search may bring."""
+    from paperfeed.mail.digest import DigestBuilder, period_for
+
+    sub_id = add_subscriber(corpus, "mail@example.org", content="personal")
+    with write_transaction(corpus) as conn:
+        add_follow(conn, Owner(subscription_id=sub_id), "search", "attention long context",
+                   {"category": "cs.CL"})
+        add_follow(conn, Owner(subscription_id=sub_id), "category", "cs.RO")
+    cfg = mail_settings(settings)
+    with corpus.connect() as conn:
+        sub = find_subscription(conn, email="mail@example.org")
+        digest = DigestBuilder(conn, cfg, E, period_for("daily", DAY1)).build(conn, [sub])[0]
+        arxiv = dict(conn.execute(select(papers.c.id, papers.c.arxiv_id)).all())
+    reasons = {arxiv[r.paper_id]: r.reason for r in digest.picks}
+    assert reasons["2608.00001"] == (
+        "matches your saved search ‘attention long context’ in cs.CL")
+    assert reasons["2608.00007"] == "new in cs.RO, a category you follow"
+    assert all(r.startswith(("matches", "new in cs.RO")) for r in reasons.values())
 
 
 # --- pages ----------------------------------------------------------------------------
