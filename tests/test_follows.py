@@ -6,6 +6,7 @@ carrying old subscription preferences over."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -267,3 +268,28 @@ def test_migration_carries_subscription_preferences_into_follows(new_database) -
     ], key=repr)
     assert not columns & {"interests", "authors", "include_categories"}
     assert ada is not None and ada.prefs.authors == ["Grace Hopper"]
+
+
+def test_migration_0016_downgrades_and_upgrades_again(new_database) -> None:
+    engine = open_engine(new_database())
+    try:
+        with write_transaction(engine) as conn:
+            upsert_subscription(conn, "a@example.org", Preferences(
+                interests=["x y"], authors=["Ada"], categories=["cs.CL"]), confirmed=True)
+        cfg = alembic_config()
+        with write_transaction(engine) as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0016_follows@-1")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT interests, authors, include_categories "
+                                     "FROM subscriptions")).one()
+            assert "follows" not in inspect(conn).get_table_names()
+        upgrade_database(engine)
+        with engine.connect() as conn:
+            again = find_subscription(conn, email="a@example.org")
+    finally:
+        engine.dispose()
+    assert [v if isinstance(v, list) else json.loads(v) for v in back] == [
+        ["x y"], ["Ada"], ["cs.CL"]]
+    assert (again.prefs.interests, again.prefs.authors, again.prefs.categories) == (
+        ["x y"], ["Ada"], ["cs.CL"])
