@@ -2,14 +2,18 @@
 
 create_app builds every service once and keeps it on ``app.state``: settings, engine,
 templates, page caches and clocks, rate limiter, signed links, the embedder (loaded on
-first use, one fallback policy: web/services.py), the mailer and the account-email sender;
-the BM25 postings are saved under ``settings.cache_dir``. Routers take them through the
-typed dependencies in paperfeed/web/deps.py. To add a router: list it in
+first use, one fallback policy: web/services.py), the mailer and the background outbox
+sender (started and stopped by the app's lifespan); the BM25 postings are saved under
+``settings.cache_dir``. Routers take them through the typed dependencies in
+paperfeed/web/deps.py. To add a router: list it in
 ``paperfeed.web.pages.page_routers`` (pages) or ``paperfeed.web.api.install_api`` (API).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,14 +22,15 @@ from fastapi.staticfiles import StaticFiles
 from paperfeed.config import Settings, load_settings
 from paperfeed.index.saved_arrays import use_cache_dir
 from paperfeed.mail import mailer_from_settings
+from paperfeed.mail.outbox_sender import OutboxSender
 from paperfeed.store.database import open_engine
 from paperfeed.web import health, metrics
-from paperfeed.web.account_mail import SendMail, mail_sender
 from paperfeed.web.api import install_api
 from paperfeed.web.client_address import ClientAddress
 from paperfeed.web.errors import install_page_error_handlers
 from paperfeed.web.input_guards import RefuseNulBytes
-from paperfeed.web.pagecache import ChangeClock, DataVersionClock, ExpireVersionOnWrite, PageCache
+from paperfeed.web.log_redaction import install_log_redaction
+from paperfeed.web.pagecache import AfterWrites, ChangeClock, DataVersionClock, PageCache
 from paperfeed.web.pages import page_routers
 from paperfeed.web.private_site import RequireLogin
 from paperfeed.web.ratelimit import RateLimiter
@@ -37,15 +42,28 @@ from paperfeed.web.services import SiteEmbedder
 STATIC = Path(__file__).parent / "web" / "static"
 
 
-def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> FastAPI:
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs, the outbox sender delivers queued mail in its own thread."""
+    sender: OutboxSender = app.state.outbox_sender
+    sender.start()
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(sender.stop)
+
+
+def create_app(settings: Settings) -> FastAPI:
     """The whole site for ``settings``: pages, JSON API and feeds.
 
-    ``send_mail`` receives account emails (verification, password reset); by default they
-    are rendered and sent with the app's mailer (``settings.smtp_url``).
+    Account and subscription emails are queued in the outbox by the requests that cause
+    them and delivered by the app's background sender with the app's mailer
+    (``settings.smtp_url``), never inside a request.
     """
+    install_log_redaction()  # tokens in email-link paths never reach the logs
     engine = open_engine(settings.database_url)
     use_cache_dir(engine, settings.cache_dir)  # search index sets shared by processes
-    app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None)
+    app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None, lifespan=lifespan)
     state = app.state
     state.settings = settings
     state.engine = engine
@@ -58,7 +76,7 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
     state.links = SignedLinks(settings.secret_key)
     state.embedder = SiteEmbedder(settings)
     state.mailer = mailer_from_settings(settings)
-    state.send_mail = send_mail or mail_sender(settings, state.mailer)
+    state.outbox_sender = OutboxSender(engine, settings, state.mailer)
     state.warm_up = None  # the search warm-up thread, when the server starts one
     state.metrics_collector = metrics.DatabaseCollector(engine)  # /metrics' database gauges
 
@@ -69,7 +87,9 @@ def create_app(settings: Settings, *, send_mail: SendMail | None = None) -> Fast
         app.include_router(router)
     install_page_error_handlers(app)
     install_api(app, settings)  # JSON API, Atom feeds, /docs
-    app.add_middleware(ExpireVersionOnWrite, clock=state.data_version)
+    # after a write: pages see it at once, the mail it queued is sent (never in the request)
+    app.add_middleware(AfterWrites, actions=(state.data_version.expire,
+                                             state.outbox_sender.wake))
     if settings.read_requires_login:  # a private instance: web/private_site.py
         app.add_middleware(RequireLogin, engine=engine)
     app.add_middleware(SecurityHeaders, hsts=settings.base_url.startswith("https://"))

@@ -20,13 +20,15 @@ nothing needs importing except the helpers and constants you call):
   - ``"none"``: nothing.
 - ``site_settings``: the settings the site is built with (``settings`` with the hashing
   embedder); override this fixture in a module to build the site differently.
-- ``site``: a ``Site`` (``app``, ``engine``, ``outbox`` of sent mail, ``settings``) on the
-  corpus; ``client``: a ``TestClient`` on it. For a site with other settings inside a
-  test (e.g. a replay server's URL), call ``build_site(settings, corpus, **updates)``.
+- ``site``: a ``Site`` (``app``, ``engine``, ``outbox``: the mail it queued, read from
+  the ``mail_outbox`` table, ``settings``) on the corpus; ``client``: a ``TestClient`` on
+  it. For a site with other settings inside a test (e.g. a replay server's URL), call
+  ``build_site(settings, corpus, **updates)``.
 - ``api_user``: "ada", verified, with a personal API token (``api_user.auth`` headers).
 - Helpers: ``make_user(site_or_engine, name, admin=, verified=)`` (password ``PASSWORD``,
   email ``<name>@example.org``), ``make_api_user``, ``csrf_of``, ``log_in``, ``post`` (a
-  form with a valid CSRF token), ``set_upvotes``, ``paper_ids``, ``served`` (the app on a
+  form with a valid CSRF token), ``deliver_mail`` (the site's queued mail, sent now
+  through its mailer), ``set_upvotes``, ``paper_ids``, ``served`` (the app on a
   real 127.0.0.1 port), ``require_browser`` (Playwright, once Chromium is there; the test
   skips without it, and fails instead when PAPERFEED_REQUIRE_BROWSER=1, as in CI).
 """
@@ -53,12 +55,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from paperfeed.config import Settings
+from paperfeed.mail.outbox import deliver_outbox
 from paperfeed.models import Author, Link, Paper, Version
 from paperfeed.store.database import write_transaction
+from paperfeed.store.mail_schema import mail_outbox
 from paperfeed.store.schema import papers
 from paperfeed.store.tokens import create_token
 from paperfeed.store.users import User, create_user
-from paperfeed.web.account_mail import RecordedAccountMail
 
 from .community_events import add_votes
 
@@ -166,12 +169,43 @@ def paper_ids(engine: Engine) -> list[str]:
         return sorted(conn.execute(select(papers.c.arxiv_id)).scalars())
 
 
+class QueuedMail:
+    """The emails a site queued (account and subscription mail), as the ``mail_outbox``
+    rows say, sent or not: (name, recipient, context) oldest first."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def sent(self) -> list[tuple[str, str, dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(mail_outbox.c.name, mail_outbox.c.recipient,
+                                       mail_outbox.c.context).order_by(mail_outbox.c.id))
+            return [(row.name, row.recipient, dict(row.context)) for row in rows]
+
+    def last(self, name: str, to: str | None = None) -> dict[str, Any]:
+        """The context (``url``, ``username``, ...) of the newest ``name`` message to ``to``."""
+        for sent_name, sent_to, context in reversed(self.sent):
+            if sent_name == name and (to is None or sent_to == to):
+                return context
+        raise LookupError(f"no {name} message queued for {to}")
+
+
 @dataclass
 class Site:
     app: FastAPI
     engine: Engine
-    outbox: RecordedAccountMail  # the account mail the app sent
+    outbox: QueuedMail  # the mail the app queued
     settings: Settings
+
+
+def deliver_mail(site: Site) -> None:
+    """Send the site's queued mail now, through its own mailer: the app's background sender
+    is stopped first (waiting for a pass in flight), so the test knows when mail arrived."""
+    sender = site.app.state.outbox_sender
+    sender.stop(timeout=30)
+    assert not sender.running, "the outbox sender did not stop"
+    deliver_outbox(site.app.state.engine, site.settings, site.app.state.mailer)
 
 
 def build_site(settings: Settings, engine: Engine, **updates: Any) -> Site:
@@ -180,8 +214,7 @@ def build_site(settings: Settings, engine: Engine, **updates: Any) -> Site:
     from paperfeed.app import create_app
 
     settings = settings.model_copy(update={"embedding_backend": "hashing", **updates})
-    outbox = RecordedAccountMail()
-    return Site(create_app(settings, send_mail=outbox), engine, outbox, settings)
+    return Site(create_app(settings), engine, QueuedMail(engine), settings)
 
 
 def _engine_of(target: Site | Engine) -> Engine:
@@ -254,13 +287,15 @@ def base_url_of(sock: socket.socket) -> str:
 
 
 @contextmanager
-def served(app: FastAPI, sock: socket.socket | None = None) -> Iterator[str]:
+def served(app: FastAPI, sock: socket.socket | None = None, *, lifespan: bool = False,
+           log_level: str = "warning") -> Iterator[str]:
     """``app`` served by uvicorn in a thread on ``sock`` (default: a free 127.0.0.1 port);
-    yields its base URL."""
+    yields its base URL. With ``lifespan`` the app's startup runs too (its outbox sender)."""
     import uvicorn
 
     sock = sock or listening_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level,
+                                           lifespan="on" if lifespan else "off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -16,7 +16,7 @@ from paperfeed.mail.mailer import MemoryMailer
 from paperfeed.store.mail_schema import recommendation_feedback, subscriptions
 from paperfeed.store.subscriptions import find_subscription
 
-from .factories import CSRF_FIELD, build_site, csrf_of, log_in, make_user
+from .factories import CSRF_FIELD, build_site, csrf_of, deliver_mail, log_in, make_user
 from .mail_corpus import DAY1, add_subscriber, mail_settings
 
 pytestmark = pytest.mark.corpus("mail")
@@ -34,6 +34,12 @@ def web(site, client) -> tuple[TestClient, object, MemoryMailer]:
     return client, site.settings, mailer
 
 
+@pytest.fixture
+def deliver(site):
+    """Send what the site queued in its outbox, now (the app's background sender would)."""
+    return lambda: deliver_mail(site)
+
+
 def status_of(engine, email: str) -> str:
     with engine.connect() as conn:
         return conn.execute(select(subscriptions.c.status).where(subscriptions.c.email == email)).scalar()
@@ -44,7 +50,7 @@ def link_in(message, prefix: str) -> str:
     return re.search(rf"{re.escape(prefix)}\S+", text).group(0)
 
 
-def test_double_opt_in_then_one_click_unsubscribe(web, engine):
+def test_double_opt_in_then_one_click_unsubscribe(web, engine, deliver):
     client, cfg, mailer = web
     token = csrf_of(client, "/subscribe")
     page = client.post("/subscribe", data={"csrf_token": token, "email": "Reader@Example.org",
@@ -52,6 +58,7 @@ def test_double_opt_in_then_one_click_unsubscribe(web, engine):
                                            "frequency": "daily", "content": "both", "max_papers": "5"})
     assert page.status_code == 200 and "Check your inbox" in page.text
     assert status_of(engine, "reader@example.org") == "pending"
+    deliver()
     (confirmation,) = mailer.messages
     assert confirmation["To"] == "reader@example.org"
     assert "&lt;script&gt;x&lt;/script&gt;" in confirmation.get_body(("html",)).get_content()
@@ -77,12 +84,13 @@ def test_double_opt_in_then_one_click_unsubscribe(web, engine):
     assert status_of(engine, "reader@example.org") == "unsubscribed"
 
 
-def test_same_answer_for_subscribed_addresses_and_no_takeover(web, engine):
+def test_same_answer_for_subscribed_addresses_and_no_takeover(web, engine, deliver):
     client, _, mailer = web
     add_subscriber(engine, "known@example.org", "protein structure")
     token = csrf_of(client, "/subscribe")
     page = client.post("/subscribe", data={"csrf_token": token, "email": "known@example.org",
                                            "interests": "something else"})
+    deliver()
     assert "Check your inbox" in page.text and not mailer.messages
     with engine.connect() as conn:
         interests = find_subscription(conn, email="known@example.org").prefs.interests
@@ -130,7 +138,7 @@ def _log_in(client: TestClient, engine, verified: bool = True) -> int:
     return user.id
 
 
-def test_logged_in_settings_preview_and_for_you(web, engine):
+def test_logged_in_settings_preview_and_for_you(web, engine, deliver):
     client, _, mailer = web
     assert client.get("/for-you", follow_redirects=False).status_code in (302, 303)
     user_id = _log_in(client, engine)
@@ -139,6 +147,7 @@ def test_logged_in_settings_preview_and_for_you(web, engine):
         "csrf_token": token, "interests": "long context attention", "frequency": "daily",
         "content": "both", "authors": "Grace Hopper", "max_papers": "6"})
     assert saved.status_code == 200 and "Your preferences are saved" in saved.text
+    deliver()
     assert status_of(engine, "ada@example.org") == "active" and not mailer.messages
     with engine.connect() as conn:
         assert conn.execute(select(subscriptions.c.user_id)).scalar() == user_id
@@ -179,10 +188,11 @@ def test_without_the_model_for_you_and_the_preview_degrade_like_search(settings,
         app.state.engine.dispose()
 
 
-def test_subscribe_is_rate_limited_per_address(web):
+def test_subscribe_is_rate_limited_per_address(web, deliver):
     client, _, mailer = web
     token = csrf_of(client, "/subscribe")
     codes = [client.post("/subscribe", data={"csrf_token": token, "email": "victim@example.org"}).status_code
              for _ in range(7)]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+    deliver()
     assert len(mailer.messages) == 5

@@ -26,9 +26,12 @@ def test_sign_up_verify_log_out_and_log_in(site: Site, client: TestClient) -> No
     refused = client.post("/login", data={"email": "bob@example.org", "password": PASSWORD,
                                           "csrf_token": token})
     assert refused.status_code == 403 and "verify your email" in refused.text
-    verified = client.get(mail["url"].replace("http://testserver", ""), follow_redirects=False)
-    assert verified.status_code == 303 and verified.headers["location"] == "/?m=verified"
-    home = client.get("/?m=verified")
+    path = mail["url"].replace("http://testserver", "")
+    verified = post(client, path, page=path)  # the link's page has the button that POSTs
+    assert verified.status_code == 303 and verified.headers["location"] == "/login?m=verified"
+    assert "pf_session" not in client.cookies  # verifying is not logging in
+    log_in(client, "bob@example.org")
+    home = client.get("/")
     assert "bob_1" in home.text and "Log out" in home.text
     out = post(client, "/logout", page="/")
     assert out.status_code == 303 and "pf_session" not in client.cookies

@@ -72,8 +72,11 @@ def test_log_in_sign_up_reset_static_and_health_stay_open(site: Site, client: Te
                                          "password": PASSWORD}, page="/signup")
     assert signed_up.status_code == 200 and "Check your inbox" in signed_up.text
     url = site.outbox.last("verify_email", "newbie@example.org")["url"]
-    verified = client.get(url.replace("http://testserver", ""), follow_redirects=False)
-    assert verified.status_code == 303 and verified.headers["location"] == "/?m=verified"
+    link = url.replace("http://testserver", "")
+    verified = post(client, link, page=link)  # the link's page: a button that POSTs
+    assert verified.status_code == 303 and verified.headers["location"] == "/login?m=verified"
+    assert client.get("/login?m=verified").status_code == 200
+    log_in(client, "newbie@example.org")
     home = client.get("/", follow_redirects=False)
     assert home.status_code == 200 and "newbie" in home.text
     # ... and so does a password reset.

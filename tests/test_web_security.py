@@ -136,14 +136,19 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 def test_signed_links_cannot_be_forged_or_reused_for_another_purpose(
     site: Site, client: TestClient
 ) -> None:
-    user = make_user(site, "dora", verified=False)
-    links = site.app.state.links
-    verify = links.verify_token(user.id, user.email)
-    assert client.get(f"/reset/{verify}").status_code == 400  # wrong salt
-    assert client.get(f"/verify/{verify[:-2]}xx").status_code == 400  # tampered
+    from paperfeed.store.users import password_fingerprint
     from paperfeed.web.security import SignedLinks
 
-    other = SignedLinks("another-secret-" + "y" * 32).verify_token(user.id, user.email)
+    user = make_user(site, "dora", verified=False)
+    links = site.app.state.links
+    with site.engine.connect() as conn:
+        fingerprint = password_fingerprint(conn, user.id)
+    verify = links.verify_token(user.id, user.email, fingerprint)
+    assert client.get(f"/verify/{verify}").status_code == 200  # the genuine link works
+    assert client.get(f"/reset/{verify}").status_code == 400  # wrong salt
+    assert client.get(f"/verify/{verify[:-2]}xx").status_code == 400  # tampered
+    other = SignedLinks("another-secret-" + "y" * 32).verify_token(user.id, user.email,
+                                                                   fingerprint)
     assert client.get(f"/verify/{other}").status_code == 400
 
 

@@ -1,8 +1,9 @@
 """Email: mailers (SMTP / console / memory), named messages, digests and their delivery.
 
-The web app uses :func:`send_message` (``settings, name, to, context``) for email
-verification (``verify_email``) and password reset (``password_reset``); both take
-``url`` (absolute or a path on the site) and optionally ``username``.
+Account emails, email verification (``verify_email``) and password reset
+(``password_reset``), take ``url`` (absolute or a path on the site) and optionally
+``username``; the web app queues them in the outbox (:mod:`paperfeed.mail.outbox`) inside
+the transaction that causes them, and :mod:`paperfeed.mail.outbox_sender` delivers them.
 """
 
 from .mailer import (

@@ -6,9 +6,10 @@ text) and its CSS is inlined with css-inline (media queries kept for phones); th
 text part is rendered from ``body.txt`` without HTML escaping. Links are absolute, built
 from ``settings.base_url``. There are no images and no tracking pixels.
 
-The web app calls :func:`send_message` (``settings, name, to, context``) for email
-verification and password reset after its transaction commits, or records the message
-with :func:`paperfeed.mail.outbox.queue_message` inside the transaction.
+The web app never sends inside a request: it records each account or subscription email
+with :func:`paperfeed.mail.outbox.queue_message` inside the transaction that causes it,
+and the outbox is delivered after commit. :func:`send_message` (``settings, name, to,
+context``) sends one at once (the CLI, tests).
 """
 
 from __future__ import annotations

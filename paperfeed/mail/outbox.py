@@ -1,29 +1,39 @@
 """The outbox of transactional mail (subscription confirmation, email verification,
-password reset): recorded in the same transaction as the change that causes it, delivered
-after commit by :func:`deliver_outbox` (called right after the commit, and again by the
-worker for anything left behind by a crash or an SMTP outage).
+password reset, account notices): recorded with :func:`queue_message` in the same
+transaction as the change that causes it, delivered after commit by :func:`deliver_outbox`
+— which the web app's background sender (:mod:`paperfeed.mail.outbox_sender`) runs when
+woken after a commit, and the worker runs every minute for anything left behind. Nothing
+is ever sent inside a request.
 
-Delivery claims a row by setting ``sent_at`` with a compare-and-swap before sending, so two
-processes never send the same row; a crash between claim and delivery loses that one
-message (at-most-once: the person can ask for another link), which we prefer to sending
-account links twice.
+Delivery holds a row by a **lease**: a compare-and-swap sets ``claimed_at``, so two senders
+never take the same row at once; ``sent_at`` is set only after the SMTP server accepted the
+message. A sender that dies mid-send leaves its lease to run out (:func:`claim_lease`,
+longer than any one send can take with the SMTP timeouts), and the row is sent again: a
+crash loses nothing, and at worst one message goes out twice (when the crash fell between
+the server's acceptance and recording ``sent_at``). A failed send is retried with
+exponential backoff (``next_attempt_at``) up to MAX_ATTEMPTS times; a 5xx refusal is final.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from paperfeed.config import Settings
 from paperfeed.store.database import write_transaction
 from paperfeed.store.mail_schema import mail_outbox
 
-from .mailer import Mailer, MailError, PermanentMailError
+from .mailer import Mailer, PermanentMailError
 from .messages import MESSAGES, compose, new_message_id, render_message
 
-MAX_ATTEMPTS = 5
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+RETRY_BASE = dt.timedelta(seconds=30)  # 30 s, 1 min, 2 min, ... between attempts
+RETRY_CAP = dt.timedelta(hours=1)
 
 
 def queue_message(
@@ -46,38 +56,75 @@ def queue_message(
     return message_id
 
 
-def deliver_outbox(engine: Engine, settings: Settings, mailer: Mailer, *, limit: int = 100) -> int:
-    """Send pending outbox messages (oldest first); returns how many were delivered.
+def claim_lease(settings: Settings) -> dt.timedelta:
+    """How long a claim holds a row: every attempt of the mailer (``smtp_retries`` + 1),
+    each up to ~8 SMTP commands of ``smtp_timeout_seconds``, plus its backoff; at least
+    five minutes."""
+    attempts = settings.smtp_retries + 1
+    backoff = settings.smtp_retry_base_seconds * (2 ** attempts)
+    seconds = attempts * 8 * settings.smtp_timeout_seconds + backoff
+    return dt.timedelta(seconds=max(300.0, seconds))
 
-    Side effects: marks rows sent; a failed row gets its error and attempt count and is
-    retried on a later call (up to MAX_ATTEMPTS; 5xx failures are not retried).
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """The wait after the ``attempts``-th failed attempt: 30 s doubling, at most an hour."""
+    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+
+
+def _due(now: dt.datetime, lease: dt.timedelta) -> Any:
+    """Rows a sender may take now: unsent, attempts left, retry time reached, not leased."""
+    c = mail_outbox.c
+    return and_(
+        c.sent_at.is_(None),
+        c.attempts < MAX_ATTEMPTS,
+        or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+        or_(c.claimed_at.is_(None), c.claimed_at <= now - lease),
+    )
+
+
+def deliver_outbox(engine: Engine, settings: Settings, mailer: Mailer, *, limit: int = 100,
+                   now: dt.datetime | None = None) -> int:
+    """Send the outbox messages that are due (oldest first); returns how many were delivered.
+
+    Side effects: leases each row before sending it and marks it sent after; a failed row
+    gets its error, its attempt count and a later ``next_attempt_at`` (a 5xx refusal uses
+    up its attempts). ``now`` (tests) stands for the current time when choosing and leasing.
     """
+    def clock() -> dt.datetime:
+        return now or dt.datetime.now(dt.UTC)
+
+    lease = claim_lease(settings)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(mail_outbox)
-            .where(mail_outbox.c.sent_at.is_(None), mail_outbox.c.attempts < MAX_ATTEMPTS)
-            .order_by(mail_outbox.c.id)
+            select(mail_outbox).where(_due(clock(), lease)).order_by(mail_outbox.c.id)
             .limit(limit)
         ).all()
     delivered = 0
     for row in rows:
+        claimed_at = clock()
         with write_transaction(engine) as conn:
             claimed = conn.execute(
                 update(mail_outbox)
-                .where(mail_outbox.c.id == row.id, mail_outbox.c.sent_at.is_(None))
-                .values(sent_at=dt.datetime.now(dt.UTC), attempts=mail_outbox.c.attempts + 1)
+                .where(mail_outbox.c.id == row.id, _due(claimed_at, lease))
+                .values(claimed_at=claimed_at, attempts=mail_outbox.c.attempts + 1)
             ).rowcount
         if not claimed:
-            continue
+            continue  # another sender took it meanwhile
+        values: dict[str, Any]
         try:
             rendered = render_message(settings, row.name, dict(row.context))
             mailer.send(compose(settings, row.recipient, rendered, message_id=row.message_id))
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried later
+            attempts = row.attempts + 1
+            if isinstance(exc, PermanentMailError):
+                attempts = MAX_ATTEMPTS
+            log.warning("outbox message %s (%s) failed, attempt %s: %s", row.id, row.name,
+                        attempts, exc)
+            values = {"claimed_at": None, "error": str(exc)[:500], "attempts": attempts,
+                      "next_attempt_at": clock() + retry_delay(attempts)}
+        else:
             delivered += 1
-        except MailError as exc:
-            attempts = MAX_ATTEMPTS if isinstance(exc, PermanentMailError) else None
-            with write_transaction(engine) as conn:
-                values: dict[str, Any] = {"sent_at": None, "error": str(exc)[:500]}
-                if attempts:
-                    values["attempts"] = attempts
-                conn.execute(update(mail_outbox).where(mail_outbox.c.id == row.id).values(**values))
+            values = {"sent_at": clock(), "error": None}
+        with write_transaction(engine) as conn:
+            conn.execute(update(mail_outbox).where(mail_outbox.c.id == row.id).values(**values))
     return delivered

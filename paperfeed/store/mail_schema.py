@@ -131,7 +131,9 @@ mail_outbox = Table(
     "mail_outbox",
     metadata,
     # Transactional mail (confirmation, verification, password reset) recorded in the same
-    # transaction as the change that causes it and delivered after commit.
+    # transaction as the change that causes it and delivered after commit. A sender holds
+    # a row by a lease (claimed_at, 0012_mail_outbox); sent_at is set once it is delivered;
+    # next_attempt_at spaces the retries of a failed row.
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("recipient", String(320), nullable=False),
     Column("name", String(64), nullable=False),
@@ -141,5 +143,7 @@ mail_outbox = Table(
     Column("sent_at", TZ),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("error", Text),
+    Column("claimed_at", TZ),
+    Column("next_attempt_at", TZ),
     Index("ix_mail_outbox_pending", "sent_at", "id"),
 )

@@ -267,6 +267,18 @@ def account_subscription_ids(conn: Connection, user_id: int) -> list[int]:
                              .order_by(subscriptions.c.id)).scalars())
 
 
+def verify_email_once(conn: Connection, user_id: int, email: str) -> bool:
+    """Mark the address verified if it is still the user's address and not verified yet;
+    True when this call verified it (so a verification link works once)."""
+    result = conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.email == normalize_email(email),
+               users.c.email_verified_at.is_(None))
+        .values(email_verified_at=func.now())
+    )
+    return result.rowcount == 1
+
+
 def update_profile(conn: Connection, user_id: int, *, display_name: str, bio: str) -> None:
     """Change the public profile text (plain text, trimmed to its limits)."""
     conn.execute(

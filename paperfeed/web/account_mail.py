@@ -1,51 +1,29 @@
-"""How the web app sends account emails: ``SendMail(name, to, context)``.
+"""How the web app sends account emails (verify address, reset password, account notices):
+the one transactional-mail path, shared with the subscription pages.
 
-Account emails (verify address, reset password, "you already have an account") are named
-messages of paperfeed.mail. create_app takes any callable of this shape; the default,
-:func:`mail_sender`, renders the message and hands it to the app's mailer (with no SMTP
-configured that is the console mailer, so a development site still shows the links).
-Tests pass a :class:`RecordedAccountMail`.
+A handler records the email with :func:`queue_account_mail` inside the write transaction
+that causes it (if that transaction rolls back, no email); nothing is sent inside a
+request. After any write request the ``AfterWrites`` middleware (web/pagecache.py) wakes
+the app's :class:`~paperfeed.mail.outbox_sender.OutboxSender`, which delivers the outbox in
+its own thread, with retries and backoff; the worker delivers whatever is left (a crash,
+an SMTP outage). With no SMTP configured the mailer is the console one, so a development
+site still shows the links.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Protocol
+from typing import Any
 
-from paperfeed.config import Settings
-from paperfeed.mail import Mailer, send_message
+from fastapi import Request
+from sqlalchemy import Connection
 
-log = logging.getLogger("paperfeed.web.mail")
-
-
-class SendMail(Protocol):
-    def __call__(self, name: str, to: str, context: dict[str, Any]) -> None: ...
+from paperfeed.mail.outbox import queue_message
 
 
-def mail_sender(settings: Settings, mailer: Mailer) -> SendMail:
-    """Send account emails through ``mailer``; a failure is logged, never raised (the
-    request that caused the email has already been answered)."""
-
-    def send(name: str, to: str, context: dict[str, Any]) -> None:
-        try:
-            send_message(settings, name, to, context, mailer=mailer)
-        except Exception:
-            log.exception("could not send %s to %s", name, to)
-
-    return send
-
-
-class RecordedAccountMail:
-    """Keeps every account email in ``sent`` instead of sending it (tests, demos)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, dict[str, Any]]] = []
-
-    def __call__(self, name: str, to: str, context: dict[str, Any]) -> None:
-        self.sent.append((name, to, dict(context)))
-
-    def last(self, name: str, to: str | None = None) -> dict[str, Any]:
-        for sent_name, sent_to, context in reversed(self.sent):
-            if sent_name == name and (to is None or sent_to == to):
-                return context
-        raise LookupError(f"no {name} message sent to {to}")
+def queue_account_mail(conn: Connection, request: Request, name: str, to: str,
+                       context: dict[str, Any]) -> str:
+    """Record the named message for ``to`` in ``conn``'s transaction (the site name and
+    base URL are added to ``context``); returns its Message-ID."""
+    settings = request.app.state.settings
+    full = {"site_name": settings.site_name, "base_url": settings.base_url, **context}
+    return queue_message(conn, settings, name, to, full)

@@ -8,7 +8,7 @@ through these (parameters, or the ``get_*`` functions inside helpers):
 - ``OptionalUser`` / ``CurrentUser`` / ``AdminUser`` from the session cookie (pages), and
   ``OptionalTokenUser`` / ``TokenUser`` from a personal API token (JSON API);
 - ``EmbedderDep`` (``.get()`` is None when the model cannot load: web/services.py),
-  ``MailerDep``, ``SendMailDep`` (account emails), ``ChangeClockDep``, ``Limiter``, ``Views``;
+  ``MailerDep``, ``ChangeClockDep``, ``Limiter``, ``Views``;
 - ``CsrfChecked`` guards every state-changing form; ``RowId`` types row ids in paths.
 """
 
@@ -28,7 +28,6 @@ from paperfeed.store.sessions import session_user
 from paperfeed.store.tokens import user_for_token
 from paperfeed.store.users import User
 
-from .account_mail import SendMail
 from .api.errors import ApiError
 from .api.paper_views import PaperViews
 from .client_address import client_key
@@ -47,7 +46,6 @@ from .state import get_limiter as get_limiter
 from .state import get_links as get_links
 from .state import get_mailer as get_mailer
 from .state import get_page_cache as get_page_cache
-from .state import get_send_mail as get_send_mail
 from .state import get_settings as get_settings
 from .state import get_similar_cache as get_similar_cache
 
@@ -138,7 +136,6 @@ DbConn = Annotated[Connection, Depends(get_conn)]
 Limiter = Annotated[RateLimiter, Depends(get_limiter)]
 EmbedderDep = Annotated[SiteEmbedder, Depends(get_embedder)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
-SendMailDep = Annotated[SendMail, Depends(get_send_mail)]
 ChangeClockDep = Annotated[ChangeClock, Depends(get_change_clock)]
 Views = Annotated[PaperViews, Depends(paper_views)]
 OptionalUser = Annotated[User | None, Depends(load_user)]

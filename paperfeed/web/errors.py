@@ -1,4 +1,5 @@
-"""Error pages: every failure a person can cause gets a readable page, never a bare 500."""
+"""Error pages: every failure a person can cause gets a readable page, never a bare 500.
+Rendering one may read the session from the database, so it runs in the threadpool."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .deps import LoginRequired
@@ -46,15 +48,15 @@ def install_page_error_handlers(app: FastAPI) -> None:
             detail = "There is nothing at this address."
         if exc.status_code == 405:
             detail = "This page cannot be used that way."
-        response = error_page(request, exc.status_code, detail)
+        response = await run_in_threadpool(error_page, request, exc.status_code, detail)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value  # e.g. Retry-After on a 429
         return response
 
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         names = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
-        return error_page(
-            request, 400, f"Check the value of: {', '.join(names) or 'the request'}."
+        return await run_in_threadpool(
+            error_page, request, 400, f"Check the value of: {', '.join(names) or 'the request'}."
         )
 
     async def on_login_required(request: Request, exc: LoginRequired) -> Response:
@@ -67,7 +69,8 @@ def install_page_error_handlers(app: FastAPI) -> None:
 
     async def on_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return error_page(request, 500, "Something went wrong on our side. Try again soon.")
+        return await run_in_threadpool(
+            error_page, request, 500, "Something went wrong on our side. Try again soon.")
 
     app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]

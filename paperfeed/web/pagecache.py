@@ -15,6 +15,7 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _MAX_TRACKED = 10_000
@@ -77,16 +78,26 @@ class DataVersionClock:
             self._read_at = now
         return self._value
 
+    def recent(self) -> int | None:
+        """The version if it was read less than ``poll_seconds`` ago (no database work:
+        safe on the event loop), else None: then call :meth:`current` in a thread."""
+        if time.monotonic() - self._read_at < self.poll_seconds:
+            return self._value
+        return None
+
     def expire(self) -> None:
         self._read_at = float("-inf")
 
 
-class ExpireVersionOnWrite:
-    """Pure-ASGI middleware: after any non-GET/HEAD request, re-read the data version."""
+class AfterWrites:
+    """Pure-ASGI middleware: after any non-GET/HEAD request (its transaction committed),
+    run each of ``actions`` (cheap, non-blocking calls): create_app re-reads the data
+    version (:meth:`DataVersionClock.expire`) and wakes the outbox sender, which delivers
+    whatever mail the request queued."""
 
-    def __init__(self, app: Any, clock: DataVersionClock) -> None:
+    def __init__(self, app: Any, actions: Sequence[Callable[[], None]]) -> None:
         self.app = app
-        self.clock = clock
+        self.actions = tuple(actions)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
@@ -95,7 +106,8 @@ class ExpireVersionOnWrite:
         try:
             await self.app(scope, receive, send)
         finally:
-            self.clock.expire()
+            for action in self.actions:
+                action()
 
 
 class ChangeClock:

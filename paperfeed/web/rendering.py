@@ -34,7 +34,7 @@ _URL = re.compile(r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]", re.IGNORECASE)
 MESSAGES = {
     "welcome": "Welcome! You are logged in.",
     "logged-out": "You are logged out.",
-    "verified": "Your email address is verified. Welcome!",
+    "verified": "Your email address is verified. Log in to continue.",
     "password-changed": "Your password has been changed.",
     "profile-saved": "Your profile is saved.",
     "comment-posted": "Your comment is posted.",

@@ -145,7 +145,8 @@ class SecurityHeaders:
 
 class SignedLinks:
     """Signed, expiring tokens for email links (verify address, reset password, confirm a
-    new address)."""
+    new address). Verify and reset links name the account's password fingerprint, so a
+    password change ends them."""
 
     VERIFY_MAX_AGE = 60 * 60 * 24 * 3
     RESET_MAX_AGE = 60 * 60
@@ -155,8 +156,8 @@ class SignedLinks:
         self._reset = URLSafeTimedSerializer(secret_key, salt="paperfeed.reset-password")
         self._email_change = URLSafeTimedSerializer(secret_key, salt="paperfeed.change-email")
 
-    def verify_token(self, user_id: int, email: str) -> str:
-        return self._verify.dumps({"u": user_id, "e": email})
+    def verify_token(self, user_id: int, email: str, fingerprint: str) -> str:
+        return self._verify.dumps({"u": user_id, "e": email, "f": fingerprint})
 
     def reset_token(self, user_id: int, fingerprint: str) -> str:
         return self._reset.dumps({"u": user_id, "f": fingerprint})

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from paperfeed.mail import Mailer
+    from paperfeed.mail.outbox_sender import OutboxSender
 
-    from .account_mail import SendMail
     from .pagecache import ChangeClock, DataVersionClock, PageCache
     from .ratelimit import RateLimiter
     from .security import SignedLinks
@@ -75,8 +75,9 @@ def get_mailer(request: Request) -> Mailer:
     return request.app.state.mailer
 
 
-def get_send_mail(request: Request) -> SendMail:
-    return request.app.state.send_mail
+def get_outbox_sender(request: Request) -> OutboxSender:
+    """The background thread that delivers the outbox (mail/outbox_sender.py)."""
+    return request.app.state.outbox_sender
 
 
 def get_warm_up(request: Request) -> threading.Thread | None:

@@ -22,6 +22,7 @@ from paperfeed.config import DEV_SECRET, Settings, load_settings
 from paperfeed.mail.tokens import unsubscribe_token
 from paperfeed.store.database import write_transaction
 from paperfeed.store.subscriptions import Preferences, get_subscription, upsert_subscription
+from paperfeed.store.users import password_fingerprint
 from paperfeed.web.feeds.personal import personal_feed_path
 from paperfeed.web.security import SignedLinks
 
@@ -70,7 +71,9 @@ def test_links_signed_with_the_development_key_are_refused(fresh_install: Site) 
     with site.engine.connect() as conn:
         still = get_subscription(conn, sub.id)
     assert still is not None and still.status == "active"
-    verify = SignedLinks(DEV_SECRET).verify_token(user.id, user.email)
+    with site.engine.connect() as conn:
+        fingerprint = password_fingerprint(conn, user.id)
+    verify = SignedLinks(DEV_SECRET).verify_token(user.id, user.email, fingerprint)
     response = client.get(f"/verify/{verify}", follow_redirects=False)
     assert response.status_code == 400 and "pf_session" not in client.cookies
     feed = personal_feed_path(DEV_SECRET, user.id, user.username)

@@ -29,7 +29,6 @@ from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 
 from ..deps import DbConn, EngineDep, RowId, SettingsDep, TokenUser
-from ..outbox_delivery import deliver_queued_mail
 from ..rendering import comment_html
 from .auth import check_rate
 from .errors import ERROR_RESPONSES, ApiError
@@ -109,7 +108,6 @@ def _post(request: Request, engine: EngineDep, settings: SettingsDep, user: User
             out = _out(conn, arxiv_id, [c for c in [get_comment(conn, cid)] if c])[0]
     except CommentError as exc:
         raise ApiError(400, str(exc)) from exc
-    deliver_queued_mail(request)
     return out
 
 
@@ -154,7 +152,6 @@ def edit(request: Request, comment_id: RowId, body: CommentEdit, user: TokenUser
             out = _out(conn, arxiv_id, [c for c in [get_comment(conn, comment_id)] if c])[0]
     except CommentError as exc:
         raise ApiError(400, str(exc)) from exc
-    deliver_queued_mail(request)
     return out
 
 

@@ -25,6 +25,7 @@ def page_routers() -> list[APIRouter]:
         submit,
         subscriptions,
         theme,
+        verify,
     )
 
     return [
@@ -40,6 +41,7 @@ def page_routers() -> list[APIRouter]:
         submit.router,
         accounts.router,
         account_lifecycle.router,
+        verify.router,
         admin.router,
         subscriptions.router,
         for_you.router,

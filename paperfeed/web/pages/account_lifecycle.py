@@ -39,7 +39,6 @@ from ..ratelimit import user_key
 from ..rendering import render
 from ..security import clear_session_cookie, csrf_token
 from .accounts import _settings_page, check_current_password
-from .subscriptions import _deliver
 
 router = APIRouter(tags=["accounts"])
 Text = Annotated[str, Form(max_length=2000)]
@@ -76,7 +75,6 @@ def request_email_change(request: Request, user: CurrentUser, engine: EngineDep,
                           {"username": user.username, "new_email": new})
     except AccountError as exc:
         return _settings_page(request, user, engine, status=400, email_error=str(exc))
-    _deliver(request, settings)
     return RedirectResponse("/settings?m=email-change-sent", status_code=303)
 
 

@@ -1,12 +1,13 @@
-"""Accounts: sign up, verify email, log in / out, reset password, account settings,
-personal API tokens.
+"""Accounts: sign up, log in / out, reset password, account settings, personal API
+tokens (verifying an address: pages/verify.py).
 
 Sign-up, log-in and password reset answer the same whether or not the email is known
 (each form is judged whole before its address is looked up) and spend the same work (one
-argon2 hash) either way; emails go out after the response. Passwords are hashed and
-checked outside write transactions (store/passwords.py); a write transaction opens only
-for the rows that change. Log-in limits: web/login_throttle.py; sign-up policy:
-web/signup_policy.py.
+argon2 hash) either way. Emails are queued in the outbox inside the transaction that causes
+them (web/account_mail.py) and sent by the app's background sender, never in the request.
+Passwords are hashed and checked outside write transactions (store/passwords.py); a write
+transaction opens only for the rows that change. Log-in limits: web/login_throttle.py;
+sign-up policy: web/signup_policy.py; verifying an address: pages/verify.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperfeed.store.database import write_transaction
@@ -40,6 +41,7 @@ from paperfeed.store.users import (
     update_profile,
 )
 
+from ..account_mail import queue_account_mail
 from ..deps import (
     CsrfChecked,
     CurrentUser,
@@ -49,7 +51,6 @@ from ..deps import (
     RowId,
     client_address,
     get_links,
-    get_send_mail,
     get_settings,
 )
 from ..feeds.personal import personal_feed_path
@@ -59,16 +60,10 @@ from ..rendering import render
 from ..security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from ..signup_policy import check_signup_domain, signup_refusal
 from .forms import safe_next
+from .verify import queue_verification
 
 router = APIRouter(tags=["accounts"])
 Text = Annotated[str, Form(max_length=2000)]
-
-
-def _mail(request: Request, tasks: BackgroundTasks, name: str, to: str,
-          context: dict[str, Any]) -> None:
-    settings = get_settings(request)
-    context = {"site_name": settings.site_name, "base_url": settings.base_url, **context}
-    tasks.add_task(get_send_mail(request), name, to, context)
 
 
 def _log_in(request: Request, engine: Any, user_id: int, target: str, *,
@@ -123,7 +118,7 @@ def signup_form(request: Request, invite: Invite = "") -> Response:
 
 @router.post("/signup", dependencies=[CsrfChecked])
 def signup(
-    request: Request, tasks: BackgroundTasks, engine: EngineDep, limiter: Limiter,
+    request: Request, engine: EngineDep, limiter: Limiter,
     username: Text = "", email: Text = "", password: Text = "", invite: Invite = "",
 ) -> Response:
     values = {"username": username, "email": email}
@@ -157,34 +152,17 @@ def signup(
                                    password_hash=hashed)
                 if invite and not use_invite(conn, invite, user.id):
                     raise AccountError(BAD_INVITE)  # used meanwhile: roll the account back
-                url = f"{settings.base_url}/verify/{links.verify_token(user.id, user.email)}"
-                _mail(request, tasks, "verify_email", user.email,
-                      {"username": user.username, "url": url})
+                queue_verification(conn, request, user)
             else:
                 # The owner gets a reset link instead: the page says nothing either way.
                 token = links.reset_token(existing.id, password_fingerprint(conn, existing.id))
-                _mail(request, tasks, "password_reset", existing.email,
-                      {"username": existing.username, "url": f"{settings.base_url}/reset/{token}"})
+                queue_account_mail(conn, request, "password_reset", existing.email,
+                                   {"username": existing.username,
+                                    "url": f"{settings.base_url}/reset/{token}"})
     except AccountError as exc:
         return render(request, "signup.html", {"values": values, "error": str(exc),
                       "invite": invite}, status_code=400)
     return render(request, "check_email.html", {"email": email.strip()[:320]})
-
-
-@router.get("/verify/{token}")
-def verify(request: Request, token: str, engine: EngineDep) -> Response:
-    data = get_links(request).read_verify(token)
-    if not data:
-        return render(request, "error.html", {"status": 400, "title": "Link expired",
-                      "detail": "This verification link is invalid or has expired. Log in "
-                      "to get a new one."}, status_code=400)
-    with write_transaction(engine) as conn:
-        ok = mark_email_verified(conn, int(data["u"]), str(data["e"]))
-        user = get_user(conn, int(data["u"])) if ok else None
-    if user is None or user.disabled:
-        return render(request, "error.html", {"status": 400, "title": "Link expired",
-                      "detail": "This link no longer matches an account."}, status_code=400)
-    return _log_in(request, engine, user.id, "/?m=verified")
 
 
 # --- log in / out -----------------------------------------------------------------------
@@ -199,7 +177,7 @@ def login_form(request: Request, user: OptionalUser) -> Response:
 
 @router.post("/login", dependencies=[CsrfChecked])
 def login(
-    request: Request, tasks: BackgroundTasks, engine: EngineDep, limiter: Limiter,
+    request: Request, engine: EngineDep, limiter: Limiter,
     email: Text = "", password: Text = "", next: Text = "/",
 ) -> Response:
     target = safe_next(next)
@@ -227,11 +205,8 @@ def login(
     if not user.email_verified:
         error = "Please verify your email first: we have sent you a new link."
         if limiter.allow("account-mail", address_key(user.email)):
-            links = get_links(request)
-            url = f"{get_settings(request).base_url}/verify/" \
-                  f"{links.verify_token(user.id, user.email)}"
-            _mail(request, tasks, "verify_email", user.email,
-                  {"username": user.username, "url": url})
+            with write_transaction(engine) as conn:
+                queue_verification(conn, request, user)
         else:
             error = "Please verify your email first: follow the link we sent you."
         return render(request, "login.html", context | {"error": error}, status_code=403)
@@ -256,21 +231,21 @@ def reset_request_form(request: Request) -> Response:
 
 
 @router.post("/reset", dependencies=[CsrfChecked])
-def reset_request(request: Request, tasks: BackgroundTasks, engine: EngineDep,
-                  limiter: Limiter, email: Text = "") -> Response:
+def reset_request(request: Request, engine: EngineDep, limiter: Limiter,
+                  email: Text = "") -> Response:
     if not limiter.allow("reset", client_address(request)):
         return render(request, "reset_request.html", {"error":
                       "Too many requests. Try again later."}, status_code=429)
     if not limiter.allow("account-mail", address_key(email)):
         return _too_many(request, "reset_request.html", {}, MAIL_BUDGET_SPENT,
                          limiter.limits["account-mail"][1])
-    with engine.connect() as conn:
+    with write_transaction(engine) as conn:
         user = get_user_by_email(conn, email)
         if user is not None and not user.disabled:
             token = get_links(request).reset_token(user.id, password_fingerprint(conn, user.id))
             url = f"{get_settings(request).base_url}/reset/{token}"
-            _mail(request, tasks, "password_reset", user.email,
-                  {"username": user.username, "url": url})
+            queue_account_mail(conn, request, "password_reset", user.email,
+                               {"username": user.username, "url": url})
     return render(request, "check_email.html", {"email": email.strip()[:320], "reset": True})
 
 

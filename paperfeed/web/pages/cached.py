@@ -28,7 +28,10 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
     """The page ``build`` describes, from the cache when the visitor is anonymous."""
     if SESSION_COOKIE not in request.cookies:
         cache = get_page_cache(request)
-        version = get_data_version(request).current()
+        clock = get_data_version(request)
+        version = clock.recent()
+        if version is None:  # re-reading it is database work: never on the event loop
+            version = await run_in_threadpool(clock.current)
         key = f"page:{request.url.path}?{request.url.query}"
         hit = cache.get(key, version)
         if hit is not None:

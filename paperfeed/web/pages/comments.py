@@ -20,7 +20,6 @@ from paperfeed.store.reports import report_comment
 from paperfeed.store.schema import papers
 
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
-from ..outbox_delivery import deliver_queued_mail
 from ..ratelimit import user_key
 from .forms import too_many
 from .papers import paper_row
@@ -52,7 +51,6 @@ def add(
                                parent_id)
     except CommentError as exc:
         raise HTTPException(400, str(exc)) from exc
-    deliver_queued_mail(request)
     return RedirectResponse(f"/papers/{arxiv_id}?m=comment-posted#comment-{cid}", 303)
 
 
@@ -72,7 +70,6 @@ def edit(
             arxiv_id = _arxiv_id_of(conn, found.paper_id)
     except CommentError as exc:
         raise HTTPException(400, str(exc)) from exc
-    deliver_queued_mail(request)
     return RedirectResponse(f"/papers/{arxiv_id}?m=comment-saved#comment-{comment_id}", 303)
 
 

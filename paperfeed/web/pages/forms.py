@@ -1,11 +1,23 @@
-"""Small pieces shared by the form-handling routes: safe redirects, JSON-or-redirect."""
+"""Small pieces shared by the form-handling routes: safe redirects, JSON-or-redirect, the
+parsed form for plain ``def`` handlers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's form, parsed on the event loop (bounded by BodySizeLimit), so the
+    handler itself can be a plain ``def`` that FastAPI runs in the threadpool: database
+    and SMTP work never runs on the event loop."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(read_form)]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

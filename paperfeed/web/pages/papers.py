@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
 
 from paperfeed.citations import to_bibtex
 from paperfeed.identifiers import parse_arxiv_id
@@ -89,9 +90,9 @@ async def paper_page(request: Request, arxiv_id: str) -> Response:
     from .citations import citation_format, paper_citation
 
     fmt = citation_format(request)  # Accept: application/x-bibtex etc. (as doi.org)
-    if fmt is not None:
-        return paper_citation(arxiv_id, fmt=fmt, engine=get_engine(request),
-                              user=load_user(request))
+    if fmt is not None:  # database work: in the threadpool, never on the event loop
+        return await run_in_threadpool(lambda: paper_citation(
+            arxiv_id, fmt=fmt, engine=get_engine(request), user=load_user(request)))
 
     raw_page = request.query_params.get("cp", "1")
     comments_page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1

@@ -3,12 +3,13 @@
 settings, "not interested" from a digest, and /digest/preview for logged-in users.
 
 Links in emails carry signed tokens (paperfeed.mail.tokens); a GET never changes anything
-(mail scanners follow links), the buttons on the landing pages POST.
+(mail scanners follow links), the buttons on the landing pages POST. Every handler is a
+plain ``def`` (run in the threadpool); confirmation emails are queued in the outbox by the
+transaction that records the subscription and sent by the app's background sender.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Annotated, Any
 
@@ -16,7 +17,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperfeed.config import Settings
-from paperfeed.mail.outbox import deliver_outbox
 from paperfeed.mail.subscribing import (
     confirm_by_token,
     subscribe,
@@ -47,14 +47,11 @@ from ..deps import (
     OptionalUser,
     SettingsDep,
     client_address,
-    get_engine,
-    get_mailer,
 )
 from ..rendering import render
-from .forms import too_many
+from .forms import PostedForm, too_many
 
 router = APIRouter(tags=["subscriptions"])
-log = logging.getLogger("paperfeed.web.subscriptions")
 
 
 def _split(value: str, *, commas: bool) -> list[str]:
@@ -83,14 +80,6 @@ def _has_follows(form: Any) -> bool:
     return any(name in form for name in ("interests", "authors", "categories"))
 
 
-def _deliver(request: Request, settings: Settings) -> None:
-    """Send what the committed transaction queued (errors stay in the outbox for retry)."""
-    try:
-        deliver_outbox(get_engine(request), settings, get_mailer(request))
-    except Exception:
-        log.exception("outbox delivery failed; the worker will retry")
-
-
 def _form_page(request: Request, *, action: str, sub: Subscription | None, email: str = "",
                error: str = "", title: str = "Subscribe", status_code: int = 200,
                saved: bool = False, prefs: Preferences | None = None) -> HTMLResponse:
@@ -109,12 +98,11 @@ def subscribe_page(request: Request, user: OptionalUser) -> Response:
 
 
 @router.post("/subscribe", response_class=HTMLResponse, dependencies=[CsrfChecked])
-async def subscribe_post(request: Request, settings: SettingsDep, engine: EngineDep,
-                         user: OptionalUser, limiter: Limiter) -> Response:
-    """Record a pending subscription and send the confirmation email. The answer is the
+def subscribe_post(request: Request, settings: SettingsDep, engine: EngineDep,
+                   user: OptionalUser, limiter: Limiter, form: PostedForm) -> Response:
+    """Record a pending subscription and queue the confirmation email. The answer is the
     same whether or not the address was subscribed already. Rate limited per client and
     per address (the sign-up limits), so nobody can flood a mailbox with confirmations."""
-    form = await request.form()
     email = str(form.get("email") or "")
     if not (limiter.allow("signup", "subscribe:" + client_address(request))
             and limiter.allow("signup", "subscribe-email:" + email.strip().lower())):
@@ -130,7 +118,6 @@ async def subscribe_post(request: Request, settings: SettingsDep, engine: Engine
     except InvalidSubscription as exc:
         return _form_page(request, action="/subscribe", sub=None, email=email, error=str(exc),
                           status_code=422)
-    _deliver(request, settings)
     return render(request, "mail/subscribe_done.html",
                   {"state": "active" if verified else "check-inbox", "email": sub.email})
 
@@ -210,8 +197,8 @@ def manage_page(request: Request, token: str, settings: SettingsDep, engine: Eng
 
 
 @router.post("/subscription/{token}", response_class=HTMLResponse, dependencies=[CsrfChecked])
-async def manage_post(request: Request, token: str, settings: SettingsDep, engine: EngineDep) -> Response:
-    form = await request.form()
+def manage_post(request: Request, token: str, settings: SettingsDep, engine: EngineDep,
+                form: PostedForm) -> Response:
     try:
         with write_transaction(engine) as conn:
             sub_id = subscription_id_for_token(conn, settings, token)
@@ -237,20 +224,16 @@ def settings_page(request: Request, user: CurrentUser, engine: EngineDep) -> Res
 
 
 @router.post("/settings/subscription", response_class=HTMLResponse, dependencies=[CsrfChecked])
-async def settings_post(request: Request, user: CurrentUser, settings: SettingsDep,
-                        engine: EngineDep) -> Response:
-    form = await request.form()
+def settings_post(request: Request, user: CurrentUser, settings: SettingsDep,
+                  engine: EngineDep, form: PostedForm) -> Response:
     try:
         prefs = _prefs_from_form(form, settings)
         with write_transaction(engine) as conn:
-            sub, pending = subscribe(conn, settings, user.email, prefs, user_id=user.id,
-                                     verified=user.email_verified,
-                                     follows=_has_follows(form))
+            sub, _ = subscribe(conn, settings, user.email, prefs, user_id=user.id,
+                               verified=user.email_verified, follows=_has_follows(form))
     except InvalidSubscription as exc:
         return _form_page(request, action="/settings/subscription", sub=None, email=user.email,
                           error=str(exc), title="Email digest", status_code=422)
-    if pending:
-        _deliver(request, settings)
     return _form_page(request, action="/settings/subscription", sub=sub, title="Email digest",
                       saved=True)
 

@@ -1,0 +1,125 @@
+"""The outbox: a crash mid-send loses nothing (claims are leases), failures are retried
+with backoff, a 5xx refusal is final, and the background sender delivers after a wake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import Engine, select
+
+from paperfeed.config import Settings
+from paperfeed.mail.mailer import MemoryMailer, Message, PermanentMailError, TransientMailError
+from paperfeed.mail.outbox import (
+    MAX_ATTEMPTS,
+    claim_lease,
+    deliver_outbox,
+    queue_message,
+    retry_delay,
+)
+from paperfeed.mail.outbox_sender import OutboxSender
+from paperfeed.store.database import write_transaction
+from paperfeed.store.mail_schema import mail_outbox
+
+CONTEXT = {"url": "http://testserver/reset/abc", "username": "ada"}
+
+
+class Crash(BaseException):
+    """The process dies mid-send (not an Exception: nothing in deliver_outbox catches it)."""
+
+
+class FailingMailer:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.calls = 0
+
+    def send(self, message: Message) -> None:
+        self.calls += 1
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+def queue(engine: Engine, settings: Settings) -> None:
+    with write_transaction(engine) as conn:
+        queue_message(conn, settings, "password_reset", "ada@example.org", CONTEXT)
+
+
+def row(engine: Engine):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(select(mail_outbox)).one()
+
+
+def test_a_crash_mid_send_loses_nothing_the_lease_runs_out_and_it_is_sent(
+    engine: Engine, settings: Settings
+) -> None:
+    queue(engine, settings)
+    now = dt.datetime.now(dt.UTC)
+    with pytest.raises(Crash):
+        deliver_outbox(engine, settings, FailingMailer(Crash()), now=now)
+    crashed = row(engine)
+    assert crashed.sent_at is None and crashed.claimed_at is not None
+    mailer = MemoryMailer()
+    # While the lease holds, nobody else sends it (the first sender may still be sending).
+    assert deliver_outbox(engine, settings, mailer, now=now + dt.timedelta(seconds=60)) == 0
+    later = now + claim_lease(settings) + dt.timedelta(seconds=1)
+    assert deliver_outbox(engine, settings, mailer, now=later) == 1
+    (message,) = mailer.messages
+    assert message["To"] == "ada@example.org" and "/reset/abc" in str(message.get_body())
+    assert row(engine).sent_at is not None
+    assert deliver_outbox(engine, settings, mailer, now=later + claim_lease(settings) * 2) == 0
+
+
+def test_failures_are_retried_with_exponential_backoff(engine: Engine, settings: Settings) -> None:
+    queue(engine, settings)
+    now = dt.datetime.now(dt.UTC)
+    failing = FailingMailer(TransientMailError("451 try later", 451))
+    assert deliver_outbox(engine, settings, failing, now=now) == 0
+    first = row(engine)
+    assert (first.attempts, first.claimed_at, first.sent_at) == (1, None, None)
+    assert "451" in first.error
+    assert retry_delay(1) < retry_delay(2) < retry_delay(3)
+    mailer = MemoryMailer()
+    assert deliver_outbox(engine, settings, mailer, now=now + retry_delay(1) / 2) == 0
+    assert deliver_outbox(engine, settings, failing, now=now + retry_delay(1)) == 0
+    second = row(engine)
+    assert second.attempts == 2 and failing.calls == 2
+    # the second wait is longer than the first
+    assert deliver_outbox(engine, settings, mailer,
+                          now=now + retry_delay(1) + retry_delay(1) * 1.5) == 0
+    due = now + retry_delay(1) + retry_delay(2) + dt.timedelta(seconds=1)
+    assert deliver_outbox(engine, settings, mailer, now=due) == 1
+    assert len(mailer.messages) == 1 and row(engine).error is None
+
+
+def test_a_permanent_refusal_is_not_retried(engine: Engine, settings: Settings) -> None:
+    queue(engine, settings)
+    now = dt.datetime.now(dt.UTC)
+    refused = FailingMailer(PermanentMailError("550 no such mailbox", 550))
+    deliver_outbox(engine, settings, refused, now=now)
+    assert row(engine).attempts == MAX_ATTEMPTS
+    assert deliver_outbox(engine, settings, MemoryMailer(), now=now + dt.timedelta(days=1)) == 0
+    assert refused.calls == 1
+
+
+def test_the_background_sender_delivers_after_a_wake(engine: Engine, settings: Settings) -> None:
+    mailer = MemoryMailer()
+    sender = OutboxSender(engine, settings, mailer, poll_seconds=3600)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sender.passes < 1:  # the first pass (leftovers) found nothing
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        queue(engine, settings)
+        sender.wake()
+        while not mailer.messages:
+            assert time.monotonic() < deadline, "the woken sender did not deliver"
+            time.sleep(0.01)
+    finally:
+        sender.stop()
+    assert not sender.running
+    assert isinstance(mailer.messages[0], EmailMessage) and row(engine).sent_at is not None
