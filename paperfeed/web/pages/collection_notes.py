@@ -66,7 +66,8 @@ async def import_file(
     limiter: Limiter, file: Annotated[UploadFile, File()],
 ) -> Response:
     """Add the papers of an uploaded .bib or CSL-JSON file; a page reports the outcome."""
-    if not limiter.allow("collection", user_key(user.id)):
+    # the limiter's counters are in the database: never touched on the event loop
+    if not await run_in_threadpool(limiter.allow, "collection", user_key(user.id)):
         raise too_many("changes")
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
