@@ -45,9 +45,12 @@ def leave_footprint(engine: Engine, user_id: int, arxiv_ids: list[str]) -> dict[
     them, a..e): votes on a and b; a visible comment on a and one on b that an admin hid;
     a collection holding c then a; the submission of d; a "not interested" on e (as a user
     and as the digest subscriber at the account's address, subscribed and confirmed); an
-    API token; a session. Returns the paper ids by letter and the subscription id."""
+    API token; a session; a followed category (cs.CV); a and c seen. Returns the paper ids
+    by letter and the subscription id."""
     from paperfeed.store.collections import add_to_collection, create_collection
     from paperfeed.store.comments import add_comment, set_comment_hidden
+    from paperfeed.store.follows import Owner, add_follow
+    from paperfeed.store.seen import mark_seen
     from paperfeed.store.sessions import create_session
     from paperfeed.store.submissions import record_submission
     from paperfeed.store.subscriptions import (
@@ -80,4 +83,6 @@ def leave_footprint(engine: Engine, user_id: int, arxiv_ids: list[str]) -> dict[
         mark_not_interested(conn, f"sub:{sub.id}", ids["e"])
         create_token(conn, user_id, "laptop")
         create_session(conn, user_id, user_agent="pytest")
+        add_follow(conn, Owner(user_id=user_id), "category", "cs.CV")
+        mark_seen(conn, user_id, [ids["a"], ids["c"]])
     return {**ids, "subscription": sub.id}

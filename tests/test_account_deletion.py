@@ -26,6 +26,7 @@ from paperfeed.store.community_schema import (
 )
 from paperfeed.store.database import write_transaction
 from paperfeed.store.events import paper_events
+from paperfeed.store.follow_schema import follows, seen_papers
 from paperfeed.store.mail_schema import recommendation_feedback, subscriptions
 from paperfeed.store.schema import papers
 from paperfeed.store.votes import set_vote
@@ -36,7 +37,8 @@ from .factories import PASSWORD, Site, log_in, make_user, paper_ids, post
 TABLES = {"votes": votes, "comments": comments, "collections": collections,
           "collection_items": collection_items, "submissions": submissions,
           "api_tokens": api_tokens, "sessions": sessions, "subscriptions": subscriptions,
-          "recommendation_feedback": recommendation_feedback, "users": users}
+          "recommendation_feedback": recommendation_feedback, "follows": follows,
+          "seen_papers": seen_papers, "users": users}
 
 
 def snapshot(engine: Engine) -> dict[str, Any]:
@@ -79,6 +81,11 @@ def test_deleting_an_account_keeps_every_count_consistent(site: Site, client: Te
         ada_comment = conn.execute(select(comments.c.id).where(
             comments.c.user_id == ada.id, comments.c.paper_id == mine["a"])).scalar_one()
         reply = add_comment(conn, mine["a"], bob.id, "me too", parent_id=ada_comment)
+    with site.engine.connect() as conn:  # a followed category, and the digest's interest
+        ada_follows = conn.execute(select(func.count()).select_from(follows).where(
+            (follows.c.user_id == ada.id)
+            | (follows.c.subscription_id == mine["subscription"]))).scalar_one()
+    assert ada_follows >= 2
     before = snapshot(site.engine)
     delete(site, client, "ada")
     after = snapshot(site.engine)
@@ -99,7 +106,8 @@ def test_deleting_an_account_keeps_every_count_consistent(site: Site, client: Te
     # Every row of ada's is gone, and only those.
     ada_rows = {"votes": 2, "comments": 2, "collections": 1, "collection_items": 2,
                 "submissions": 1, "api_tokens": 1, "sessions": 1, "subscriptions": 1,
-                "recommendation_feedback": 2, "users": 1}
+                "recommendation_feedback": 2, "users": 1, "seen_papers": 2,
+                "follows": ada_follows}
     # (the web's log-in session came after the snapshot and went with the account)
     assert after["rows"] == {k: v - ada_rows[k] for k, v in before["rows"].items()}
     with site.engine.connect() as conn:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from paperfeed.store.community_schema import api_tokens, users
 from paperfeed.store.database import write_transaction
+from paperfeed.store.follows import Owner, add_follow
 from paperfeed.store.tokens import create_token
 
 from .community_events import leave_footprint
@@ -23,6 +24,7 @@ def test_the_export_holds_the_whole_account_and_nothing_else(site: Site,
     leave_footprint(site.engine, bob.id, arxiv[5:10])
     with write_transaction(site.engine) as conn:
         secret, _ = create_token(conn, ada.id, "second <token>")
+        add_follow(conn, Owner(user_id=ada.id), "author", "Grace Hopper")
         ada_hash = conn.execute(select(users.c.password_hash)
                                 .where(users.c.id == ada.id)).scalar_one()
         token_hash = conn.execute(select(api_tokens.c.token_hash)
@@ -54,6 +56,7 @@ def test_the_export_holds_the_whole_account_and_nothing_else(site: Site,
     assert [p["paper"] for p in collection["papers"]] == [c, a]  # in the collection's order
     assert [p["note"] for p in collection["papers"]] == ["", ""]
     assert [(s["paper"], s["feed_day"]) for s in data["submissions"]] == [(d, "2025-03-20")]
+    assert ("author", "Grace Hopper") in [(f["kind"], f["value"]) for f in data["following"]]
     assert data["subscription"]["email"] == "ada@example.org"
     assert data["subscription"]["status"] == "active"
     assert data["preferences"]["digest"]["interests"] == ["graphs"]

@@ -347,9 +347,10 @@ def delete_user(conn: Connection, user_id: int) -> None:
       drop by exactly what the user contributed (hidden comments were never counted);
       other people's replies stay, as top comments (``parent_id`` / ``root_id`` SET NULL);
     - collections (with their items), submissions (the paper stays in the database but
-      leaves the feed day it was submitted to), sessions, API tokens, team channels the
-      user owns, notifications (theirs and those about their comments), notification
-      settings and the reports they filed are removed by the foreign keys' cascade;
+      leaves the feed day it was submitted to), sessions, API tokens, follows, seen papers,
+      team channels the user owns, notifications (theirs and those about their comments),
+      notification settings and the reports they filed are removed by the foreign keys'
+      cascade;
     - the user's digest subscription (linked to the account, or at the account's verified
       address) is removed with its interest vectors and send history, and so is their
       "not interested" feedback;
