@@ -1,8 +1,9 @@
 """Subscribing and leaving: the steps the web routes and the CLI share.
 
 Each function takes the caller's connection (inside its transaction) and records the
-confirmation email in the outbox in that same transaction; the caller delivers the outbox
-after commit (:func:`paperfeed.mail.outbox.deliver_outbox`).
+confirmation email in the outbox in that same transaction; it is delivered after commit
+(:func:`paperfeed.mail.outbox.deliver_outbox`: the web app's background sender, the worker,
+or the CLI command right after its commit).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Posting, replying to, editing, deleting and reporting comments (the paper page's forms).
 
 Posting and editing go through paperfeed.mail.notifying (the one path the JSON API takes
-too): the comment, its notifications and their queued emails commit together, and the
-outbox is delivered right after the commit (the worker retries what fails).
+too): the comment, its notifications and their queued emails commit together; the app's
+background sender delivers the outbox after the commit (the worker retries what fails).
 """
 
 from __future__ import annotations
