@@ -3,7 +3,8 @@ address, the old address told at once), download my data (one JSON file), delete
 account (store.users.delete_user: the same path as ``paperfeed users delete``).
 
 Each asks for the current password. Emails are queued in the outbox in the transaction of
-the change (paperfeed.mail.outbox) and delivered after the commit.
+the change (web/account_mail.py, the one account-mail path) and delivered after the commit
+by the app's background sender.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from paperfeed.mail.outbox import queue_message
 from paperfeed.store.account_export import export_account
 from paperfeed.store.database import write_transaction
 from paperfeed.store.users import (
@@ -25,6 +25,7 @@ from paperfeed.store.users import (
     get_user_by_email,
 )
 
+from ..account_mail import queue_account_mail
 from ..deps import (
     CsrfChecked,
     CurrentUser,
@@ -68,11 +69,11 @@ def request_email_change(request: Request, user: CurrentUser, engine: EngineDep,
         with write_transaction(engine) as conn:
             if get_user_by_email(conn, new) is None:
                 token = get_links(request).email_change_token(user.id, user.email, new)
-                queue_message(conn, settings, "confirm_new_email", new, {
+                queue_account_mail(conn, request, "confirm_new_email", new, {
                     "username": user.username,
                     "url": f"{settings.base_url}/settings/email/confirm/{token}"})
-            queue_message(conn, settings, "email_change_requested", user.email,
-                          {"username": user.username, "new_email": new})
+            queue_account_mail(conn, request, "email_change_requested", user.email,
+                               {"username": user.username, "new_email": new})
     except AccountError as exc:
         return _settings_page(request, user, engine, status=400, email_error=str(exc))
     return RedirectResponse("/settings?m=email-change-sent", status_code=303)
