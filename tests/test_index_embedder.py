@@ -87,9 +87,14 @@ def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
     cosine = float((one @ hidden.T).item() / np.linalg.norm(one) / np.linalg.norm(hidden))
     assert cosine > 0.999, cosine
     reference = load_embedder(load_settings(embedding_backend="torch")).embed(TEXTS)
+    query = OnnxEmbedder(model_dir, path, batch_size=4, workers=2)
+    alone = query.embed(TEXTS[:1])
+    assert query._parallel is None  # one query: no one-thread session built (web workers)
     for batch_size in (1, 4):
         vectors = OnnxEmbedder(model_dir, path, batch_size=batch_size, workers=2).embed(TEXTS)
         assert vectors.shape == (len(TEXTS), 384)
+        if batch_size == 4:
+            assert float(vectors[0] @ alone[0]) > 0.98  # per-batch activation scales
         # Not identical across batch sizes: dynamic quantisation scales activations per batch.
         cosines = (vectors * reference).sum(axis=1)
         assert cosines[:3].min() > 0.99 and cosines[3:].min() > 0.95, (batch_size, cosines)

@@ -187,14 +187,27 @@ class OnnxEmbedder:
         unmasked = without_padding_mask(onnx_path)
         self.unmasked = unmasked is not None
         model: str | bytes = unmasked if unmasked is not None else str(onnx_path)
-        self.session = self._session(model, threads=1)
-        # A lone batch (a search query) is latency-bound: give it every core.
+        # A lone batch (a search query) is latency-bound: give it every core. The one-thread
+        # session for batches run in parallel (`session`) is made on first use: a web
+        # worker, which embeds one query at a time, never needs it (~75 MB each).
         self.single_session = self._session(model, threads=self.workers)
+        self._parallel: Any = self.single_session if self.workers == 1 else None
         self._masked: dict[int, Any] = {}  # threads -> session of the model as exported
-        self.input_names = {i.name for i in self.session.get_inputs()}
-        self.dim = int(self.session.get_outputs()[0].shape[-1] or 384)
+        self.input_names = {i.name for i in self.single_session.get_inputs()}
+        self.dim = int(self.single_session.get_outputs()[0].shape[-1] or 384)
         self.batch_size = max(1, batch_size)
         self._lock = threading.Lock()
+        self._session_lock = threading.Lock()
+
+    @property
+    def session(self) -> Any:
+        """The one-thread session (batches run in parallel), made on first use."""
+        with self._session_lock:
+            if self._parallel is None:
+                unmasked = without_padding_mask(self.onnx_path) if self.unmasked else None
+                self._parallel = self._session(
+                    unmasked if unmasked is not None else str(self.onnx_path), threads=1)
+            return self._parallel
 
     def _session(self, model: str | bytes, *, threads: int) -> Any:
         import onnxruntime as ort
