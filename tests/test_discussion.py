@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -122,6 +123,26 @@ def test_a_reply_notifies_its_author_in_app_and_by_one_email_never_twice(
     comment(alice, "Thanks!", parent=top)
     deliver_mail(mail_site)
     assert len(sink.received) == 1 and unread_badge(bob) == 0
+
+
+def test_the_reply_email_goes_out_through_the_apps_background_sender(
+    mail_site: Site, sink: SmtpSink,
+) -> None:
+    """The done-when end to end: with the app running (its lifespan starts the outbox
+    sender), a reply is mailed to the parent's author once, with no explicit delivery."""
+    alice = client_for(mail_site, "alice")
+    top = comment(alice, "Does it scale?")
+    make_user(mail_site, "bob")
+    with TestClient(mail_site.app) as bob:
+        log_in(bob, "bob@example.org")
+        reply = comment(bob, "Linearly.", parent=top)
+        deadline = time.monotonic() + 30
+        while not sink.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # a second message would have arrived by now
+        assert [m.rcpt_tos for m in sink.received] == [["alice@example.org"]]
+        assert f"#comment-{reply}" in sink.received[0].message.get_body(("plain",)).get_content()
+    assert unread_badge(alice) == 1
 
 
 def test_mentions_and_submissions_notify_per_preference_and_daily_digest_is_one_mail(
