@@ -108,8 +108,10 @@ def shown_votes(page: str, arxiv_id: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def measure(db: str, *, workers: int = 2, seconds: int = 15, connections: int = 32,
-            threads: int = 2, paper: str = "") -> tuple[list[tuple[str, str, dict[str, float]]], bool]:
+def measure(
+    db: str, *, workers: int = 2, seconds: int = 15, connections: int = 32, threads: int = 2,
+    paper: str = "",
+) -> tuple[list[tuple[str, str, dict[str, float]]], bool]:
     """wrk results for the home page and a paper page, and whether a vote invalidated the
     cached home page."""
     from paperfeed.rank.listings import list_period, today
@@ -186,7 +188,8 @@ def main() -> None:
                                 connections=args.connections, threads=args.threads,
                                 paper=args.paper)
     print(f"\nMachine: {machine()}; uvicorn --workers {args.workers}; wrk -t{args.threads} "
-          f"-c{args.connections} -d{args.seconds}s on 127.0.0.1; database {args.db.split(':')[0]}\n")
+          f"-c{args.connections} -d{args.seconds}s on 127.0.0.1; "
+          f"database {args.db.split(':')[0]}\n")
     print("| page | path | requests/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---:|---:|---:|---:|")
     for name, path, r in rows:

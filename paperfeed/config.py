@@ -262,7 +262,8 @@ class Settings(BaseSettings):
             if not self.secret_key or self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError(
                     "PAPERFEED_SECRET_KEY must be set to a random string of >= 32 characters "
-                    "in production (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                    "in production "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
                 )
             if not self.smtp_url.strip():
                 # account emails (verification, password reset links) would only be logged

@@ -42,7 +42,9 @@ def deliver(site):
 
 def status_of(engine, email: str) -> str:
     with engine.connect() as conn:
-        return conn.execute(select(subscriptions.c.status).where(subscriptions.c.email == email)).scalar()
+        return conn.execute(
+            select(subscriptions.c.status).where(subscriptions.c.email == email)
+        ).scalar()
 
 
 def link_in(message, prefix: str) -> str:
@@ -53,9 +55,10 @@ def link_in(message, prefix: str) -> str:
 def test_double_opt_in_then_one_click_unsubscribe(web, engine, deliver):
     client, cfg, mailer = web
     token = csrf_of(client, "/subscribe")
-    page = client.post("/subscribe", data={"csrf_token": token, "email": "Reader@Example.org",
-                                           "interests": "long context attention\n<script>x</script>",
-                                           "frequency": "daily", "content": "both", "max_papers": "5"})
+    page = client.post("/subscribe", data={
+        "csrf_token": token, "email": "Reader@Example.org",
+        "interests": "long context attention\n<script>x</script>",
+        "frequency": "daily", "content": "both", "max_papers": "5"})
     assert page.status_code == 200 and "Check your inbox" in page.text
     assert status_of(engine, "reader@example.org") == "pending"
     deliver()
@@ -74,9 +77,11 @@ def test_double_opt_in_then_one_click_unsubscribe(web, engine, deliver):
     report = send_digests(engine, cfg, mailer, HashingEmbedder(), day=DAY1)
     assert report.sent == 1
     digest = mailer.messages[-1]
-    one_click = re.search(r"<(http://testserver/unsubscribe/[^>]+)>", digest["List-Unsubscribe"]).group(1)
+    one_click = re.search(r"<(http://testserver/unsubscribe/[^>]+)>",
+                          digest["List-Unsubscribe"]).group(1)
     path = one_click.removeprefix("http://testserver")
-    assert "Unsubscribe" in client.get(path).text and status_of(engine, "reader@example.org") == "active"
+    assert "Unsubscribe" in client.get(path).text
+    assert status_of(engine, "reader@example.org") == "active"
     fresh = TestClient(client.app)  # the mail provider: no cookies, no CSRF token
     response = fresh.post(path, content=b"List-Unsubscribe=One-Click",
                           headers={"content-type": "application/x-www-form-urlencoded"})
@@ -129,7 +134,8 @@ def test_manage_preferences_and_not_interested_by_token(web, engine):
     path, _, query = not_interested.partition("?paper=")
     assert client.post(path, data={"paper": query}).status_code == 200
     with engine.connect() as conn:
-        assert conn.execute(select(recommendation_feedback.c.subject)).scalars().all() == [f"sub:{row.id}"]
+        subjects = conn.execute(select(recommendation_feedback.c.subject)).scalars().all()
+        assert subjects == [f"sub:{row.id}"]
 
 
 def _log_in(client: TestClient, engine, verified: bool = True) -> int:
@@ -191,8 +197,8 @@ def test_without_the_model_for_you_and_the_preview_degrade_like_search(settings,
 def test_subscribe_is_rate_limited_per_address(web, deliver):
     client, _, mailer = web
     token = csrf_of(client, "/subscribe")
-    codes = [client.post("/subscribe", data={"csrf_token": token, "email": "victim@example.org"}).status_code
-             for _ in range(7)]
+    form = {"csrf_token": token, "email": "victim@example.org"}
+    codes = [client.post("/subscribe", data=form).status_code for _ in range(7)]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
     deliver()
     assert len(mailer.messages) == 5

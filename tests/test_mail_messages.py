@@ -29,8 +29,9 @@ CONTEXTS = {
     "confirm_new_email": {"url": "https://papers.example/settings/email/confirm/t",
                           "username": HOSTILE},
     "email_change_requested": {"username": "ada", "new_email": "x<script>@example.org"},
-    "confirm_subscription": {"url": "https://papers.example/subscribe/confirm/t", "email": "a@b.org",
-                             "frequency": "daily", "interests": [HOSTILE], "max_age_hours": 72},
+    "confirm_subscription": {"url": "https://papers.example/subscribe/confirm/t",
+                             "email": "a@b.org", "frequency": "daily", "interests": [HOSTILE],
+                             "max_age_hours": 72},
     "notification": {"username": "ada", "settings_url": "/settings/notifications", "item": {
         "headline": "bob replied to your comment", "paper_title": HOSTILE,
         "paper_url": "/papers/2503.11742", "url": "/papers/2503.11742#comment-3",
@@ -65,7 +66,8 @@ def test_account_messages_escape_and_use_absolute_links(settings, name):
         assert "&lt;script&gt;" in rendered.html and HOSTILE in rendered.text  # text is not HTML
     hrefs = re.findall(r'href="([^"]+)"', rendered.html)
     assert hrefs and all(h.startswith("https://papers.example") for h in hrefs)
-    assert "https://papers.example/verify/abc?x=1&amp;y=2" in rendered.html or name != "verify_email"
+    assert ("https://papers.example/verify/abc?x=1&amp;y=2" in rendered.html
+            or name != "verify_email")
     assert "<img" not in rendered.html and "<style" not in rendered.html.split("</head>")[1]
     assert 'style="' in rendered.html  # CSS inlined
 
@@ -102,7 +104,8 @@ def test_digest_escapes_titles_and_explains_each_paper(engine, settings):
     assert "trending: 12 upvotes" in html
     assert "<img" not in html
     assert all(h.startswith(("https://", "http://")) for h in re.findall(r'href="([^"]+)"', html))
-    assert "https://papers.example/unsubscribe/" in html and "https://papers.example/unsubscribe/" in text
+    assert "https://papers.example/unsubscribe/" in html
+    assert "https://papers.example/unsubscribe/" in text
 
 
 def test_digest_matches_committed_snapshot(engine, settings):
@@ -113,7 +116,8 @@ def test_digest_matches_committed_snapshot(engine, settings):
         if UPDATE or not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(body, encoding="utf-8")
-        assert body == path.read_text(encoding="utf-8"), f"{path} differs (PAPERFEED_UPDATE_SNAPSHOTS=1)"
+        assert body == path.read_text(encoding="utf-8"), \
+            f"{path} differs (PAPERFEED_UPDATE_SNAPSHOTS=1)"
 
 
 @pytest.mark.browser

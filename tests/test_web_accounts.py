@@ -95,10 +95,13 @@ def test_known_and_unknown_emails_get_the_same_answer_and_time(
     nobody = client.post("/login", data={"email": "zed@example.org", "password": "nope" * 3,
                                          "csrf_token": token})
     assert wrong.status_code == nobody.status_code == 400
-    assert wrong.text.replace("frank@example.org", "E") == nobody.text.replace("zed@example.org", "E")
+    assert (wrong.text.replace("frank@example.org", "E")
+            == nobody.text.replace("zed@example.org", "E"))
 
 
-def test_passwords_are_argon2id_and_sessions_are_server_side(site: Site, client: TestClient) -> None:
+def test_passwords_are_argon2id_and_sessions_are_server_side(
+    site: Site, client: TestClient
+) -> None:
     make_user(site, "hana")
     with site.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash)).scalar_one()

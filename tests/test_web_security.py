@@ -66,10 +66,14 @@ def test_script_in_paper_text_stays_inert(client: TestClient) -> None:
     ] or all("src=\"/static/" in s for s in re.findall(r"<script[^>]*>", page))
 
 
-def test_comments_are_escaped_and_only_http_links_are_linked(site: Site, client: TestClient) -> None:
+def test_comments_are_escaped_and_only_http_links_are_linked(
+    site: Site, client: TestClient
+) -> None:
     alice = make_user(site, "alice")
     with write_transaction(site.engine) as conn:
-        pid = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == "2503.11742")).scalar_one()
+        pid = conn.execute(
+            select(papers.c.id).where(papers.c.arxiv_id == "2503.11742")
+        ).scalar_one()
         add_comment(conn, pid, alice.id, '<script>alert("c")</script> javascript:alert(1) '
                     'see https://example.org/a?b=1&c="x" now')
     page = client.get("/papers/2503.11742").text
@@ -83,7 +87,8 @@ def test_comments_are_escaped_and_only_http_links_are_linked(site: Site, client:
 def test_pages_allow_no_inline_or_foreign_scripts(client: TestClient) -> None:
     response = client.get("/papers/2503.99901")
     csp = response.headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
     assert response.headers["x-frame-options"] == "DENY"
     # No external requests: every script, stylesheet and font is served by the site.
     for url in ("/", "/papers/2503.99901", "/search?q=attention", "/login"):

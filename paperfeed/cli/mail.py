@@ -189,7 +189,9 @@ def subscribers_list(db_url: str | None, config_path: str | None, status: str | 
 @subscribers.command("remove")
 @common_options
 @click.argument("emails", nargs=-1, required=True)
-def subscribers_remove(db_url: str | None, config_path: str | None, emails: tuple[str, ...]) -> None:
+def subscribers_remove(
+    db_url: str | None, config_path: str | None, emails: tuple[str, ...]
+) -> None:
     """Delete subscribers and their digest history."""
     from paperfeed.store.database import write_transaction
     from paperfeed.store.subscriptions import delete_subscription

@@ -192,7 +192,9 @@ class DigestSender:
                 self.report.finished = True
 
     # -- one batch -----------------------------------------------------------------------
-    def _send_claims(self, pool: ThreadPoolExecutor, claims: list[ledger.Claim]) -> list[Future[None]]:
+    def _send_claims(
+        self, pool: ThreadPoolExecutor, claims: list[ledger.Claim]
+    ) -> list[Future[None]]:
         """Build the digests of ``claims`` and hand them to the pool; returns the futures."""
         if not claims:
             return []

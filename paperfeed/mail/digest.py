@@ -130,7 +130,8 @@ class DigestBuilder:
         self.period = period
         self.weights = weights
         self.matrix_for = MatrixSource(embedder)
-        self.candidates: Candidates = load_candidates(conn, period.start, period.end, self.matrix_for)
+        self.candidates: Candidates = load_candidates(conn, period.start, period.end,
+                                                      self.matrix_for)
         self.renderer: MessageRenderer = renderer_for(settings)
         self._papers: dict[int, dict[str, Any]] = {}
         self._cards: dict[tuple[int, str, bool], str] = {}
@@ -148,7 +149,8 @@ class DigestBuilder:
         for start in range(0, len(ids), 900):
             for pid, card in load_cards(conn, ids[start : start + 900]).items():
                 authors = list(card.authors)
-                shown = ", ".join(authors[:MAX_AUTHORS]) + (" et al." if len(authors) > MAX_AUTHORS else "")
+                shown = ", ".join(authors[:MAX_AUTHORS]) + (
+                    " et al." if len(authors) > MAX_AUTHORS else "")
                 abstract = " ".join(card.abstract.split())
                 if len(abstract) > ABSTRACT_CHARS:
                     abstract = abstract[: ABSTRACT_CHARS].rsplit(" ", 1)[0] + " …"
@@ -168,7 +170,9 @@ class DigestBuilder:
                     "keywords": ", ".join(card.keywords),
                 }
 
-    def build(self, conn: Connection, subs: Sequence[Subscription], *, render: bool = True) -> list[Digest]:
+    def build(
+        self, conn: Connection, subs: Sequence[Subscription], *, render: bool = True
+    ) -> list[Digest]:
         """Digests for ``subs`` (aligned). Reads the database; never writes."""
         profiles = profiles_for_subscriptions(conn, subs, self.embedder, self.candidates,
                                               self.matrix_for)

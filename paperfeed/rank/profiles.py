@@ -88,7 +88,9 @@ def _search_vectors(
     return list(embedder.embed(texts)) if texts else []
 
 
-def user_papers(conn: Connection, user_id: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+def user_papers(
+    conn: Connection, user_id: int
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """([(paper id, title)] upvoted, [(paper id, title)] saved) by a user, newest first."""
     upvoted = conn.execute(
         select(papers.c.id, papers.c.title)
@@ -241,8 +243,10 @@ def recommend_for_user(
     scopes = [f.filters for f in searches]
     upvoted, saved = user_papers(conn, user_id)
     subjects = [f"user:{user_id}"] + ([f"sub:{sub.id}"] if sub else [])
-    negs = [p for subject in subjects for p in not_interested_papers(conn, [subject]).get(subject, [])]
-    vec_of = _vectors_of(conn, sorted({p for p, _ in upvoted + saved} | set(negs)), cands, matrix_for)
+    negs = [p for subject in subjects
+            for p in not_interested_papers(conn, [subject]).get(subject, [])]
+    shown = sorted({p for p, _ in upvoted + saved} | set(negs))
+    vec_of = _vectors_of(conn, shown, cands, matrix_for)
     for how, items in (("upvoted", upvoted), ("saved", saved)):
         for pid, title in items:
             vectors.append(vec_of[pid])

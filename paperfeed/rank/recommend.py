@@ -157,7 +157,8 @@ def load_candidates(
     cats: dict[int, list[tuple[bool, str]]] = {}
     for start_at in range(0, len(ids), 900):
         for r in conn.execute(
-            select(paper_categories).where(paper_categories.c.paper_id.in_(ids[start_at:start_at + 900]))
+            select(paper_categories)
+            .where(paper_categories.c.paper_id.in_(ids[start_at:start_at + 900]))
         ):
             cats.setdefault(r.paper_id, []).append((not r.is_primary, r.category))
     # The upvotes a reason quotes: local ones plus Hugging Face's where ingested.

@@ -47,7 +47,8 @@ def new_owner(run: str) -> str:
 
 def owner_lock_key(owner: str) -> int:
     """A signed 64-bit key for PostgreSQL advisory locks derived from an owner tag."""
-    return int.from_bytes(hashlib.blake2b(owner.encode(), digest_size=8).digest(), "big", signed=True)
+    digest = hashlib.blake2b(owner.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def hold_owner_lock(conn: Connection, owner: str) -> None:
@@ -304,7 +305,9 @@ def papers_already_sent(
     return found
 
 
-def record_sent_papers(conn: Connection, sub_id: int, paper_ids: Sequence[int], day: dt.date) -> None:
+def record_sent_papers(
+    conn: Connection, sub_id: int, paper_ids: Sequence[int], day: dt.date
+) -> None:
     """Remember papers shown to a subscriber outside a digest (e.g. `digest send --to`)."""
     if paper_ids:
         stmt = dialect(conn).insert(sent_papers).on_conflict_do_nothing()

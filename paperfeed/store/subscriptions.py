@@ -371,7 +371,9 @@ def record_delivery(conn: Connection, sub_id: int, *, error: str | None, limit: 
     return paused.rowcount > 0
 
 
-def subscriptions_missing_vectors(conn: Connection, model_id: str, limit: int = 1000) -> list[Subscription]:
+def subscriptions_missing_vectors(
+    conn: Connection, model_id: str, limit: int = 1000
+) -> list[Subscription]:
     """Active or pending subscriptions whose saved searches have no current vectors from
     ``model_id`` (none yet, or made for other texts: the follows changed since)."""
     found: list[Subscription] = []

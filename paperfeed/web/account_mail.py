@@ -19,11 +19,13 @@ from sqlalchemy import Connection
 
 from paperfeed.mail.outbox import queue_message
 
+from .state import get_settings
+
 
 def queue_account_mail(conn: Connection, request: Request, name: str, to: str,
                        context: dict[str, Any]) -> str:
     """Record the named message for ``to`` in ``conn``'s transaction (the site name and
     base URL are added to ``context``); returns its Message-ID."""
-    settings = request.app.state.settings
+    settings = get_settings(request)
     full = {"site_name": settings.site_name, "base_url": settings.base_url, **context}
     return queue_message(conn, settings, name, to, full)

@@ -36,6 +36,7 @@ from paperfeed.store.login_failures import (
 from paperfeed.store.users import normalize_email
 
 from .security import secure_cookies
+from .state import get_login_throttle
 
 FREE_FAILURES = 5
 MAX_DELAY = 300.0
@@ -118,11 +119,5 @@ def _digest(email: str) -> str:
 
 
 def login_throttle(request: Request) -> LoginThrottle:
-    """The app's throttle (built once by the app, or on first use)."""
-    state = request.app.state
-    throttle = getattr(state, "login_throttle", None)
-    if throttle is None:
-        throttle = LoginThrottle(state.engine, state.settings.secret_key,
-                                 enabled=state.limiter.enabled)
-        state.login_throttle = throttle
-    return throttle
+    """The app's throttle (web/state.py builds it on first use)."""
+    return get_login_throttle(request)

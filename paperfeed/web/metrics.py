@@ -50,6 +50,8 @@ from paperfeed.store.job_schema import worker_jobs
 from paperfeed.store.mail_schema import digest_sends, mail_outbox
 from paperfeed.store.schema import papers
 
+from .state import get_engine, get_metrics_collector
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CACHE_SECONDS = 10.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -227,7 +229,6 @@ def scrape(engine: Engine, collector: DatabaseCollector | None = None,
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    state = request.app.state
-    body, content_type = scrape(state.engine, state.metrics_collector,
+    body, content_type = scrape(get_engine(request), get_metrics_collector(request),
                                 request.headers.get("accept", ""))
     return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})

@@ -1,10 +1,10 @@
 """Web security pieces: CSRF tokens, cookies, security headers, signed email links.
 
 CSRF: every visitor gets a random ``pf_csrf`` cookie (HttpOnly, SameSite=Lax); forms carry
-HMAC(secret, cookie | session cookie) in a hidden ``csrf_token`` field (or the ``X-CSRF-Token`` header for
-progressive JS). A cross-site page can neither read the cookie nor compute the HMAC.
-Cached anonymous pages hold :data:`CSRF_PLACEHOLDER`, swapped for the visitor's token
-when served.
+HMAC(secret, cookie | session cookie) in a hidden ``csrf_token`` field (or the
+``X-CSRF-Token`` header for progressive JS). A cross-site page can neither read the cookie
+nor compute the HMAC. Cached anonymous pages hold :data:`CSRF_PLACEHOLDER`, swapped for
+the visitor's token when served.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from paperfeed.mail import Mailer
     from paperfeed.mail.outbox_sender import OutboxSender
 
+    from .login_throttle import LoginThrottle
+    from .metrics import DatabaseCollector
     from .pagecache import ChangeClock, DataVersionClock, PageCache
     from .ratelimit import RateLimiter
     from .security import SignedLinks
@@ -78,6 +80,25 @@ def get_mailer(request: Request) -> Mailer:
 def get_outbox_sender(request: Request) -> OutboxSender:
     """The background thread that delivers the outbox (mail/outbox_sender.py)."""
     return request.app.state.outbox_sender
+
+
+def get_metrics_collector(request: Request) -> DatabaseCollector:
+    """/metrics' database gauges (web/metrics.py)."""
+    return request.app.state.metrics_collector
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    """The log-in throttle, built on first use so that it sees the limiter's switch as the
+    app (or a test) left it before the first log-in."""
+    state = request.app.state
+    throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
+    if throttle is None:
+        from .login_throttle import LoginThrottle  # imports this module
+
+        throttle = LoginThrottle(state.engine, state.settings.secret_key,
+                                 enabled=state.limiter.enabled)
+        state.login_throttle = throttle
+    return throttle
 
 
 def get_warm_up(request: Request) -> threading.Thread | None:

@@ -67,7 +67,8 @@ def _rfc3339(value: dt.datetime) -> str:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", {k: xml_text(v) for k, v in attrs.items()})
+    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}",
+                            {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
         element.text = xml_text(text)
     return element

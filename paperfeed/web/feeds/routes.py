@@ -182,7 +182,8 @@ def author_feed(
     name: Annotated[str, Path(max_length=300, description="The author's name as listed.")],
 ) -> Response:
     key = author_key(name)
-    row = conn.execute(select(authors.c.name).where(authors.c.name_key == key)).first() if key else None
+    row = (conn.execute(select(authors.c.name).where(authors.c.name_key == key)).first()
+           if key else None)
     if row is None:
         raise ApiError(404, "no paper here lists that author")
     listing = listings.list_recent(conn, author_key=key, limit=FEED_SIZE)

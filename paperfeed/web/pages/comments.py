@@ -19,7 +19,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.reports import report_comment
 from paperfeed.store.schema import papers
 
-from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
+from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId, get_settings
 from ..ratelimit import user_key
 from .forms import too_many
 from .papers import paper_row
@@ -47,7 +47,7 @@ def add(
         raise HTTPException(404, "No such paper.")
     try:
         with write_transaction(engine) as conn:
-            cid = post_comment(conn, request.app.state.settings, int(row.id), user.id, body,
+            cid = post_comment(conn, get_settings(request), int(row.id), user.id, body,
                                parent_id)
     except CommentError as exc:
         raise HTTPException(400, str(exc)) from exc
@@ -64,7 +64,7 @@ def edit(
     try:
         with write_transaction(engine) as conn:
             found = get_comment(conn, comment_id)
-            if found is None or not revise_comment(conn, request.app.state.settings,
+            if found is None or not revise_comment(conn, get_settings(request),
                                                    comment_id, user.id, body):
                 raise HTTPException(403, "You can only edit your own comments.")
             arxiv_id = _arxiv_id_of(conn, found.paper_id)

@@ -55,7 +55,8 @@ router = APIRouter(tags=["subscriptions"])
 
 
 def _split(value: str, *, commas: bool) -> list[str]:
-    return [v.strip() for v in re.split(r"[\n;,]+" if commas else r"[\n;]+", value or "") if v.strip()]
+    parts = re.split(r"[\n;,]+" if commas else r"[\n;]+", value or "")
+    return [v.strip() for v in parts if v.strip()]
 
 
 def _prefs_from_form(form: Any, settings: Settings) -> Preferences:
@@ -132,7 +133,9 @@ def confirm_page(request: Request, token: str) -> Response:
 
 
 @router.post("/subscribe/confirm/{token}", response_class=HTMLResponse)
-def confirm_post(request: Request, token: str, settings: SettingsDep, engine: EngineDep) -> Response:
+def confirm_post(
+    request: Request, token: str, settings: SettingsDep, engine: EngineDep
+) -> Response:
     try:
         with write_transaction(engine) as conn:
             sub = confirm_by_token(conn, settings, token)
@@ -150,7 +153,9 @@ def confirm_post(request: Request, token: str, settings: SettingsDep, engine: En
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_page(request: Request, token: str, settings: SettingsDep, engine: EngineDep) -> Response:
+def unsubscribe_page(
+    request: Request, token: str, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """Landing page of the unsubscribe link: a button (POST) and a link to preferences."""
     try:
         with engine.connect() as conn:
@@ -161,12 +166,15 @@ def unsubscribe_page(request: Request, token: str, settings: SettingsDep, engine
     return render(request, "mail/subscribe_action.html", {
         "action": f"/unsubscribe/{token}", "heading": "Unsubscribe",
         "text": f"Stop all digests to {sub.email}?" if sub else "Stop the digests?",
-        "button": "Unsubscribe", "secondary": (f"/subscription/{token}", "Change preferences instead"),
+        "button": "Unsubscribe",
+        "secondary": (f"/subscription/{token}", "Change preferences instead"),
     })
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_post(request: Request, token: str, settings: SettingsDep, engine: EngineDep) -> Response:
+def unsubscribe_post(
+    request: Request, token: str, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """One-click unsubscribe (RFC 8058: the mail provider POSTs List-Unsubscribe=One-Click
     without cookies, so the signed token is the only credential)."""
     try:
