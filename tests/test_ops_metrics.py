@@ -19,6 +19,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, insert, select
 
+from paperfeed.mail.outbox import MAX_ATTEMPTS
 from paperfeed.models import Paper
 from paperfeed.store.database import write_transaction
 from paperfeed.store.jobs import record_run
@@ -89,7 +90,8 @@ def test_database_gauges(site, client):
             {**row, "message_id": "<1@x>", "sent_at": now, "attempts": 1},
             {**row, "message_id": "<2@x>"},
             {**row, "message_id": "<3@x>", "attempts": 2, "error": "421 try later"},
-            {**row, "message_id": "<4@x>", "attempts": 5, "error": "550 no such user"},
+            {**row, "message_id": "<4@x>", "attempts": MAX_ATTEMPTS,
+             "error": "550 no such user"},
         ])
         sub, _ = upsert_subscription(conn, "b@example.org", Preferences(), confirmed=True)
         conn.execute(insert(digest_sends).values(
