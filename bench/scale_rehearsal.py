@@ -327,9 +327,12 @@ class Run:
 
     def __init__(self, args: argparse.Namespace, url: str, env: dict[str, str]) -> None:
         from paperfeed.store.database import open_engine
+        from paperfeed.store.migrate import pending_revisions, upgrade_database
 
         self.args, self.url = args, url
         self.engine = open_engine(url)
+        if pending_revisions(self.engine):  # the code under test may be newer than the data
+            upgrade_database(self.engine)
         self.run = f"{int(time.time()) % 1_000_000:06d}"
         self.events: list[str] = []
         self.memory: dict[str, list[dict[str, Any]]] = {}
@@ -525,8 +528,10 @@ class Run:
                                 [m for st, m in ledger if st not in ("sent", "empty")], mids),
                         "ledger": statuses},
             "mail received": len(mids),
-            "mail unaccounted for": len(set(mids) - {m for _, m, _ in outbox}
-                                        - {m for _, m in ledger}) - sum(verify.values()),
+            # neither in a ledger nor a verification mail sent outside the outbox
+            "mail unaccounted for": max(0, len(set(mids) - {m for _, m, _ in outbox}
+                                               - {m for _, m in ledger})
+                                        - (0 if outbox else sum(verify.values()))),
         }
 
 
