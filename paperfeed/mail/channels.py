@@ -8,7 +8,10 @@ or a network error is retried with exponential backoff and, if it persists, left
 ``failed`` and the channel is paused with the error shown. A SIGKILL at any point leaves a
 ledger that the next run completes without posting anything twice.
 
-Webhook URLs are secrets: errors and reports name channels by id and redacted URL only.
+Webhook URLs are secrets: errors and reports name channels by id and redacted URL only,
+and httpx's own request log line is redacted while a run is under way. A channel with an
+owner (connected on the web) is checked again against the SSRF guard
+(safe_urls.public_url_problem) just before its post, since DNS answers can change.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from paperfeed.rank.cards import PaperCard, load_cards
 from paperfeed.rank.listings import list_period, trending
 from paperfeed.rank.periods import day_period
 from paperfeed.rank.search import search_papers
+from paperfeed.safe_urls import public_url_problem
 from paperfeed.store.channels import (
     Channel,
     PostClaim,
@@ -35,6 +39,7 @@ from paperfeed.store.channels import (
     finish_post,
     list_channels,
     mark_sending,
+    redact_url,
     set_paused,
 )
 from paperfeed.store.community_schema import collection_items
@@ -121,6 +126,16 @@ def build_post(conn: Connection, channel: Channel, day: dt.date, base_url: str) 
 Sleep = Callable[[float], None]
 
 
+class _RedactUrls(logging.Filter):
+    """Rewrites httpx's "HTTP Request: POST <url> ..." log record so no hook URL is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(str(a)) if isinstance(a, httpx.URL) else a
+                                for a in record.args)
+        return True
+
+
 def deliver(client: httpx.Client, claim: PostClaim, body: bytes, *, retries: int,
             backoff_seconds: float, sleep: Sleep = time.sleep) -> tuple[str, str]:
     """POST ``body`` to the channel; returns (status, response note) with status ``sent``,
@@ -168,6 +183,8 @@ def post_channels(
         headers={"User-Agent": f"paperfeed ({settings.base_url})"},
     ) as client:
         hold_owner_lock(lock_conn, owner)
+        redactor = _RedactUrls()
+        logging.getLogger("httpx").addFilter(redactor)
         try:
             with engine.connect() as conn:
                 chosen = [c for c in list_channels(conn)
@@ -176,6 +193,7 @@ def post_channels(
                 _post_one(engine, settings, client, channel, day, owner, report,
                           retries=retries, backoff_seconds=backoff_seconds, sleep=sleep)
         finally:
+            logging.getLogger("httpx").removeFilter(redactor)
             release_owner_lock(lock_conn, owner)
     return report
 
@@ -188,6 +206,13 @@ def _post_one(engine: Engine, settings: Settings, client: httpx.Client, channel:
         claim = claim_post(conn, channel, period, owner)
     if claim is None:
         report.skipped.append(channel.id)
+        return
+    if channel.owner_id is not None and (problem := public_url_problem(channel.url)):
+        with write_transaction(engine) as conn:
+            finish_post(conn, claim.post_id, "failed", problem)
+            set_paused(conn, channel.id, True, f"{period}: {problem}")
+        log.warning("channel %s (%s) refused: %s", channel.id, channel.redacted_url, problem)
+        report.failed[channel.id] = problem
         return
     with engine.connect() as conn:
         post = build_post(conn, channel, day, settings.base_url)

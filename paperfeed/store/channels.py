@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from paperfeed.safe_urls import public_url_problem
 
 from .channel_schema import channel_posts, channels
 from .database import dialect
@@ -30,6 +32,7 @@ FEEDS: tuple[str, ...] = ("daily", "trending", "category", "search", "collection
 DEDUPLICATING_KINDS = ("webhook",)  # receivers that honour X-Paperfeed-Delivery
 FINAL = ("sent", "empty", "failed", "unknown")
 MAX_PAPERS = 25
+MAX_USER_CHANNELS = 10  # per owner; site channels (owner NULL, the CLI's) are not capped
 
 
 class ChannelError(ValueError):
@@ -109,9 +112,22 @@ def add_channel(
     owner_id: int | None = None,
 ) -> Channel:
     """Create a channel (validated; raises ChannelError). Signed webhooks get a random
-    HMAC secret, returned once in the Channel."""
+    HMAC secret, returned once in the Channel.
+
+    A channel with an owner (connected on the web) must target a public host
+    (:func:`paperfeed.safe_urls.public_url_problem`, checked again before each post) and
+    counts toward the owner's cap of MAX_USER_CHANNELS; a site channel (``owner_id`` None,
+    made with ``paperfeed channels add``) may target internal hosts."""
     url = url.strip()
     _check(kind, url, feed, feed_arg, max_papers)
+    if owner_id is not None:
+        if (problem := public_url_problem(url)) is not None:
+            raise ChannelError(problem)
+        owned = conn.execute(select(func.count()).select_from(channels)
+                             .where(channels.c.owner_id == owner_id)).scalar_one()
+        if owned >= MAX_USER_CHANNELS:
+            raise ChannelError(f"you already have {MAX_USER_CHANNELS} channels, the most "
+                               "allowed; remove one first")
     secret = secrets.token_urlsafe(32) if kind == "webhook" else ""
     new_id = conn.execute(
         insert(channels).values(

@@ -42,6 +42,8 @@ MESSAGES = {
     "comment-deleted": "Your comment is deleted.",
     "comment-reported": "Thanks. The comment is reported to the moderators.",
     "notifications-saved": "Your notification settings are saved.",
+    "channel-added": "The channel is connected. It gets its feed after each listing.",
+    "channel-removed": "The channel is removed.",
     "saved": "Saved to your collection.",
     "collection-saved": "Collection saved.",
     "collection-deleted": "Collection deleted.",
