@@ -32,6 +32,9 @@ RUN_AXE = """async () => {
 
 
 def background(page: Any) -> str:
+    """The page's background colour, once its stylesheet has loaded (before that, a page
+    just navigated to computes the default transparent background)."""
+    page.wait_for_load_state("load")
     return str(page.evaluate("getComputedStyle(document.body).backgroundColor"
                              " === 'rgba(0, 0, 0, 0)' ? getComputedStyle("
                              "document.documentElement).backgroundColor : "
