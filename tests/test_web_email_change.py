@@ -9,10 +9,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from paperfeed.store import users as users_module
 from paperfeed.store.database import write_transaction
 from paperfeed.store.mail_schema import mail_outbox
 from paperfeed.store.subscriptions import Preferences, find_subscription, upsert_subscription
-from paperfeed.store.users import authenticate, get_user
+from paperfeed.store.users import authenticate, change_email, get_user, get_user_by_email
 
 from .factories import PASSWORD, Site, deliver_mail, log_in, make_user, post
 
@@ -124,3 +125,25 @@ def test_a_change_needs_a_session_and_a_form_from_this_site(site: Site, client: 
     anonymous = post(client, "/settings/email", {"email": "x@example.org", "current": PASSWORD})
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     assert queued(site) == []
+
+
+def test_an_address_taken_in_between_is_a_clear_refusal(site: Site, client: TestClient,
+                                                         monkeypatch: Any) -> None:
+    """Two accounts confirming the same new address at once: the check before the write
+    sees it free in both, the database's unique address stops the second; that one gets
+    the link-expired page (400), not a 500, and nothing of it is written."""
+    ada = make_user(site, "ada")
+    log_in(client, "ada@example.org")
+    ask(client, "shared@example.org")
+    link = queued(site)[0]
+    make_user(site, "bob")
+    with write_transaction(site.engine) as conn:  # bob moves to the address first
+        assert change_email(conn, get_user_by_email(conn, "bob@example.org").id,
+                            "bob@example.org", "shared@example.org")
+    # ada's confirmation ran its check before bob's commit: it saw the address free.
+    monkeypatch.setattr(users_module, "get_user_by_email", lambda conn, email: None)
+    path = link.context["url"].removeprefix("http://testserver")
+    refused = post(client, path, page=path)
+    assert refused.status_code == 400 and "Another account uses that address" in refused.text
+    with site.engine.connect() as conn:
+        assert get_user(conn, ada.id).email == "ada@example.org"

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from paperfeed.email_addresses import is_email_address
 
@@ -240,10 +241,13 @@ def change_email(conn: Connection, user_id: int, old: str, new: str) -> bool:
     holder = get_user_by_email(conn, new)
     if holder is not None and holder.id != user_id:
         raise AccountError("Another account uses that address now.")
-    moved = conn.execute(
-        update(users).where(users.c.id == user_id, users.c.email == normalize_email(old))
-        .values(email=new, email_verified_at=func.now())
-    ).rowcount
+    try:  # another account may take ``new`` between the check above and this write
+        moved = conn.execute(
+            update(users).where(users.c.id == user_id, users.c.email == normalize_email(old))
+            .values(email=new, email_verified_at=func.now())
+        ).rowcount
+    except IntegrityError as exc:  # the unique address: the transaction is rolled back
+        raise AccountError("Another account uses that address now.") from exc
     if not moved:
         return False
     if conn.execute(select(subscriptions.c.id).where(subscriptions.c.email == new)).first() is None:
