@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
+from paperfeed.days import midnight
 from paperfeed.store.schema import authors, paper_authors, paper_categories, papers
 
 
@@ -68,16 +69,12 @@ def _date_condition(date_from: dt.date | None, date_to: dt.date | None) -> Colum
     submitted: list[ColumnElement[bool]] = [papers.c.announced_on.is_(None)]
     if date_from:
         announced.append(papers.c.announced_on >= date_from)
-        submitted.append(papers.c.submitted_at >= _midnight(date_from))
+        submitted.append(papers.c.submitted_at >= midnight(date_from))
     if date_to:
         announced.append(papers.c.announced_on <= date_to)
         if date_to < dt.date.max:
-            submitted.append(papers.c.submitted_at < _midnight(date_to + dt.timedelta(days=1)))
+            submitted.append(papers.c.submitted_at < midnight(date_to + dt.timedelta(days=1)))
     return or_(and_(*announced), and_(*submitted))
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def _escape_like(word: str) -> str:

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select
 
+from paperfeed.days import midnight
+
 from .community_schema import collection_items, comments, submissions, votes
 from .schema import paper_signals
 
@@ -36,10 +38,6 @@ class PaperEvent:
     count: int
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
-
-
 def paper_events(
     conn: Connection,
     paper_ids: Select[Any],
@@ -51,8 +49,8 @@ def paper_events(
 
     ``paper_ids`` is a one-column SELECT of paper ids (used as a subquery). Reads only.
     """
-    start = _midnight(first_day)
-    stop = _midnight(last_day + dt.timedelta(days=1)) if last_day else None
+    start = midnight(first_day)
+    stop = midnight(last_day + dt.timedelta(days=1)) if last_day else None
     local = [
         ("vote", votes.c.paper_id, votes.c.created_at, None),
         ("comment", comments.c.paper_id, comments.c.created_at, comments.c.hidden.is_(False)),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from paperfeed.days import midnight
 from paperfeed.models import Paper
 from paperfeed.rank.cards import PaperCard
 from paperfeed.safe_urls import safe_url
@@ -37,9 +38,8 @@ def hf_user(username: str, display_name: str = "") -> HfUser:
     )
 
 
-def midnight(day: dt.date | None) -> dt.datetime | None:
-    """The start of ``day`` in UTC (how a listing day becomes a time); None for no day."""
-    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) if day else None
+def _day_start(day: dt.date | None) -> dt.datetime | None:
+    return midnight(day) if day else None
 
 
 def load_submissions(conn: Connection, paper_ids: Sequence[int]) -> dict[int, SubmissionFact]:
@@ -76,11 +76,11 @@ class PaperViews:
 
     def from_card(self, card: PaperCard, submission: SubmissionFact | None) -> HfPaper:
         """The ``paper`` object of a listing item."""
-        joined = submission.created_at if submission else midnight(card.feed_day)
+        joined = submission.created_at if submission else _day_start(card.feed_day)
         return HfPaper(
             id=card.arxiv_id,
             authors=[HfAuthor(name=name, affiliation=None) for name in card.authors],
-            publishedAt=card.submitted_at or midnight(card.announced_on) or joined,  # type: ignore[arg-type]
+            publishedAt=card.submitted_at or _day_start(card.announced_on) or joined,  # type: ignore[arg-type]
             submittedOnDailyAt=joined,
             submittedOnDailyBy=submission.user if submission else None,
             title=card.title,
