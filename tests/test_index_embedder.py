@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -56,8 +58,18 @@ def test_onnx_int8_matches_torch_fp32(tmp_path):
     assert len(list((tmp_path / "onnx").rglob("*.onnx"))) >= 1
 
 
+@pytest.fixture(scope="module")
+def int8_model(tmp_path_factory):
+    """(cache dir, the int8 model built there): built once for the tests below."""
+    from paperfeed.index.embedder import bundled_model_dir
+    from paperfeed.index.onnx_export import quantized_model_path
+
+    cache = tmp_path_factory.mktemp("onnx-cache")
+    return cache, quantized_model_path(bundled_model_dir(), cache)
+
+
 @pytest.mark.slow
-def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
+def test_onnx_batches_pad_correctly_and_use_the_fused_model(int8_model):
     """Batches of texts of different lengths (right-padded) still give the reference vectors;
     the cached model is the fused recipe (MultiHeadAttention, quantised MatMuls); batches
     without padding run the copy without a padding mask and give the same vectors."""
@@ -67,9 +79,9 @@ def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
     from paperfeed.index.onnx_export import QUANTIZED_NAME, quantized_model_path
 
     model_dir = bundled_model_dir()
-    path = quantized_model_path(model_dir, tmp_path)
+    cache, path = int8_model
     assert path.name == QUANTIZED_NAME
-    assert quantized_model_path(model_dir, tmp_path) == path  # cached
+    assert quantized_model_path(model_dir, cache) == path  # cached
     ops = {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
     assert "MultiHeadAttention" in ops and "SkipLayerNormalization" not in ops, ops
     assert "MatMulInteger" in ops and "QAttention" not in ops, ops
@@ -99,6 +111,44 @@ def test_onnx_batches_pad_correctly_and_use_the_fused_model(tmp_path):
         cosines = (vectors * reference).sum(axis=1)
         assert cosines[:3].min() > 0.99 and cosines[3:].min() > 0.95, (batch_size, cosines)
     assert OnnxEmbedder(model_dir, path).embed([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_onnx_weights_are_memory_mapped_and_give_the_same_vectors(int8_model, monkeypatch):
+    """The embedder runs graphs whose weights are in one file beside them, which ONNX
+    Runtime maps (shared by every process) instead of a private copy per process; the
+    vectors are exactly those of the model file itself, with and without padding."""
+    from paperfeed.index import onnx_mapped
+    from paperfeed.index.embedder import OnnxEmbedder, bundled_model_dir
+
+    model_dir = bundled_model_dir()
+    _, path = int8_model
+    mapped = OnnxEmbedder(model_dir, path, workers=2)
+    weights, masked, unmasked = onnx_mapped.mapped_paths(path)
+    assert mapped.mapped and mapped.unmasked and mapped.onnx_path == masked
+    assert weights.stat().st_size > 50e6  # all-MiniLM-L6-v2's weights, int8 + embeddings
+    assert masked.stat().st_size < 1e6 and unmasked.stat().st_size < 1e6  # graphs only
+    own = OnnxEmbedder(model_dir, path, workers=2, mapped_weights=False)
+    assert not own.mapped and own.unmasked
+    for text in TEXTS:  # one text per run: the unmasked graph
+        np.testing.assert_array_equal(mapped.embed([text]), own.embed([text]))
+    np.testing.assert_array_equal(mapped.embed(TEXTS, batch_size=4),  # padded: as exported
+                                  own.embed(TEXTS, batch_size=4))
+    maps = Path("/proc/self/maps")
+    if maps.exists():  # ONNX Runtime mapped the weights file rather than reading it
+        assert str(weights) in maps.read_text()
+    built = masked.stat().st_mtime_ns
+    assert onnx_mapped.mapped_models(path) == (masked, unmasked)
+    assert masked.stat().st_mtime_ns == built  # built once, not per process
+
+    def read_only(*args: object) -> None:
+        raise PermissionError("read-only cache directory")
+
+    monkeypatch.setattr(onnx_mapped, "_current", lambda *args: False)
+    monkeypatch.setattr(onnx_mapped, "_build", read_only)
+    fallback = OnnxEmbedder(model_dir, path, workers=2)  # loads the model file itself
+    assert not fallback.mapped and fallback.onnx_path == path
+    np.testing.assert_array_equal(fallback.embed(TEXTS[:1]), own.embed(TEXTS[:1]))
 
 
 def test_fusion_is_skipped_for_other_models_and_when_it_fails(tmp_path, monkeypatch, caplog):

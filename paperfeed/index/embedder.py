@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from paperfeed.index.onnx_mapped import drop_padding_mask, mapped_models
+
 if TYPE_CHECKING:
     from paperfeed.config import Settings
 
@@ -170,7 +172,8 @@ class OnnxEmbedder:
 
     def __init__(self, model_dir: Path, onnx_path: Path, *, batch_size: int = 1,
                  workers: int | None = None, max_tokens: int | None = None,
-                 disabled_optimizers: tuple[str, ...] | None = None) -> None:
+                 disabled_optimizers: tuple[str, ...] | None = None,
+                 mapped_weights: bool = True) -> None:
         from tokenizers import Tokenizer
 
         self.model_id = vectors_id(model_dir, max_tokens)
@@ -178,15 +181,21 @@ class OnnxEmbedder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=self.max_tokens)
         self.tokenizer.no_padding()
-        self.onnx_path = onnx_path
         self.disabled_optimizers = list(
             self.DISABLED_OPTIMIZERS if disabled_optimizers is None else disabled_optimizers)
         # One thread per run and one run per core: 20% more abstracts/s on 2 cores than one
         # run using both cores (less synchronisation inside each small MatMul).
         self.workers = max(1, workers or os.cpu_count() or 1)
-        unmasked = without_padding_mask(onnx_path)
-        self.unmasked = unmasked is not None
-        model: str | bytes = unmasked if unmasked is not None else str(onnx_path)
+        # The weights in a file of their own, memory-mapped by ONNX Runtime: shared by every
+        # process that runs the model instead of a private copy each (index/onnx_mapped.py).
+        mapped = mapped_models(onnx_path) if mapped_weights else None
+        self.onnx_path = mapped[0] if mapped else onnx_path
+        self._unmasked_path = mapped[1] if mapped else None
+        self.mapped = mapped is not None
+        model = self._unmasked_model()
+        self.unmasked = model is not None
+        if model is None:
+            model = str(self.onnx_path)
         # A lone batch (a search query) is latency-bound: give it every core. The one-thread
         # session for batches run in parallel (`session`) is made on first use: a web
         # worker, which embeds one query at a time, never needs it (~75 MB each).
@@ -204,10 +213,17 @@ class OnnxEmbedder:
         """The one-thread session (batches run in parallel), made on first use."""
         with self._session_lock:
             if self._parallel is None:
-                unmasked = without_padding_mask(self.onnx_path) if self.unmasked else None
+                unmasked = self._unmasked_model() if self.unmasked else None
                 self._parallel = self._session(
                     unmasked if unmasked is not None else str(self.onnx_path), threads=1)
             return self._parallel
+
+    def _unmasked_model(self) -> str | bytes | None:
+        """The model without padding mask: its mapped file, else its bytes (not kept: a
+        copy of every weight), None when the model has no padding mask."""
+        if self.mapped:
+            return str(self._unmasked_path) if self._unmasked_path else None
+        return without_padding_mask(self.onnx_path)
 
     def _session(self, model: str | bytes, *, threads: int) -> Any:
         import onnxruntime as ort
@@ -292,14 +308,7 @@ def without_padding_mask(onnx_path: Path) -> bytes | None:
     import onnx
 
     model = onnx.load(str(onnx_path))
-    changed = False
-    for node in model.graph.node:
-        if node.op_type == "MultiHeadAttention" and len(node.input) > 4 and node.input[4]:
-            node.input[4] = ""  # key_padding_mask (optional inputs are positional)
-            while node.input and not node.input[-1]:
-                node.input.pop()
-            changed = True
-    return model.SerializeToString() if changed else None
+    return model.SerializeToString() if drop_padding_mask(model) else None
 
 
 _CACHE: dict[tuple[str, str, str, int | None], Embedder] = {}
