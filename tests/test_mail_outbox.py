@@ -1,17 +1,32 @@
 """The outbox: a crash mid-send loses nothing (claims are leases), failures are retried
-with backoff, a 5xx refusal is final, and the background sender delivers after a wake."""
+with backoff, a 5xx refusal is final, the background sender delivers after a wake, and a
+sign-up's verification mail survives its web process being SIGKILLed mid-send."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 from email.message import EmailMessage
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 
 from paperfeed.config import Settings
-from paperfeed.mail.mailer import MemoryMailer, Message, PermanentMailError, TransientMailError
+from paperfeed.mail.mailer import (
+    MemoryMailer,
+    Message,
+    PermanentMailError,
+    TransientMailError,
+    mailer_from_settings,
+)
 from paperfeed.mail.outbox import (
     MAX_ATTEMPTS,
     claim_lease,
@@ -20,8 +35,11 @@ from paperfeed.mail.outbox import (
     retry_delay,
 )
 from paperfeed.mail.outbox_sender import OutboxSender
+from paperfeed.mail.schedule import flush_outbox
 from paperfeed.store.database import write_transaction
 from paperfeed.store.mail_schema import mail_outbox
+
+from .smtp_sink import SinkHandler, SmtpSink, free_port
 
 CONTEXT = {"url": "http://testserver/reset/abc", "username": "ada"}
 
@@ -123,3 +141,73 @@ def test_the_background_sender_delivers_after_a_wake(engine: Engine, settings: S
         sender.stop()
     assert not sender.running
     assert isinstance(mailer.messages[0], EmailMessage) and row(engine).sent_at is not None
+
+
+def test_a_sign_up_whose_web_process_is_killed_mid_send_still_gets_its_verification_mail(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The verification mail of a sign-up is in the outbox when the answer leaves: the web
+    process is SIGKILLed while its background sender is in the middle of handing the mail
+    to SMTP (the relay holds DATA), and a worker still delivers it, once, after the dead
+    sender's lease ran out."""
+    hold = threading.Event()
+
+    def first_data_hangs_then_fails(attempt: int) -> str | None:
+        if attempt == 1:  # the web process's send: it dies while waiting for the reply
+            hold.wait(60)
+            return "451 4.3.0 the client is gone anyway"
+        return None
+
+    port = free_port()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PAPERFEED_EMBEDDING_BACKEND": "hashing",
+           "PAPERFEED_CACHE_DIR": settings.cache_dir, "PAPERFEED_SECRET_KEY": settings.secret_key,
+           "PAPERFEED_CONFIG": str(tmp_path / "none.toml"), "PAPERFEED_RATE_LIMITS": "false",
+           "PAPERFEED_BASE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with SmtpSink(SinkHandler(data_reply=first_data_hangs_then_fails)) as sink:
+        env["PAPERFEED_SMTP_URL"] = sink.url
+        web = subprocess.Popen(
+            [sys.executable, "-m", "paperfeed.cli", "serve", "--db", settings.database_url,
+             "--port", str(port), "--workers", "1"], env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                deadline = time.monotonic() + 120
+                while True:
+                    assert web.poll() is None and time.monotonic() < deadline, "no server"
+                    try:
+                        if client.get("/readyz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.3)
+                form = client.get("/signup").text
+                token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+                assert token
+                answer = client.post("/signup", data={
+                    "csrf_token": token.group(1), "username": "grace",
+                    "email": "grace@example.org", "password": "correct horse battery staple"})
+                assert answer.status_code == 200, answer.text
+            deadline = time.monotonic() + 30
+            while sink.handler.attempts < 1:  # the background sender is handing it over
+                assert time.monotonic() < deadline, "the web process never reached SMTP"
+                time.sleep(0.02)
+        finally:
+            os.killpg(web.pid, signal.SIGKILL)
+            web.wait()
+            hold.set()
+        leased = row(engine)
+        assert leased.name == "verify_email" and leased.recipient == "grace@example.org"
+        assert leased.sent_at is None and leased.claimed_at is not None and not sink.received
+        cfg = settings.model_copy(update={"smtp_url": sink.url})
+        mailer = mailer_from_settings(cfg)
+        assert flush_outbox(engine, cfg, mailer) == 0  # the dead sender's lease still holds
+        after_lease = leased.claimed_at + claim_lease(cfg) + dt.timedelta(seconds=1)
+        if after_lease.tzinfo is None:
+            after_lease = after_lease.replace(tzinfo=dt.UTC)
+        assert deliver_outbox(engine, cfg, mailer, now=after_lease) == 1
+        assert deliver_outbox(engine, cfg, mailer, now=after_lease + claim_lease(cfg)) == 0
+        mailer.close()
+    (mail,) = sink.received
+    assert mail.rcpt_tos == ["grace@example.org"] and mail.message_id == leased.message_id
+    assert "/verify/" in mail.message.get_body(("plain",)).get_content()
+    assert row(engine).sent_at is not None

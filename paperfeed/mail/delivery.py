@@ -7,7 +7,12 @@ For each batch of due subscriptions:
    split the list between them);
 2. **build** the digests of the claimed rows (vectorised) and render them;
 3. per message: commit ``sending`` → hand it to SMTP → commit ``sent`` (with the papers,
-   so no paper is ever sent twice to the same person) or ``bounced`` / ``deferred``.
+   so no paper is ever sent twice to the same person) or ``bounced`` / ``deferred``. Each
+   message's ``sent`` is committed on its own, right after its ``250`` (never batched). On
+   PostgreSQL the papers are even written *before* the handoff, in a transaction left open
+   while the server answers, so after the ``250`` only the ledger row's UPDATE and the
+   COMMIT remain; a refused send rolls it back. (The ledger row itself is not written
+   before the ``250``: the claim heartbeat keeps refreshing it meanwhile.)
 
 After a crash (kill -9 at any moment) the next run finds the dead worker's rows (its
 PostgreSQL advisory lock is gone, or its process id on this host is) and resolves them:
@@ -15,11 +20,12 @@ PostgreSQL advisory lock is gone, or its process id on this host is) and resolve
 - ``claimed``: nothing reached the server, so it is sent normally;
 - ``sending``: the server may or may not have accepted it before the crash. That window
   (between the server's ``250`` and our commit) cannot be closed over SMTP, which has no
-  two-phase commit. With ``digest_unconfirmed = "resend"`` (default, at-least-once) the
-  digest is sent again with the *same* Message-ID, so a duplicate is detectable and
-  mailbox providers that de-duplicate on Message-ID drop it; with ``"skip"``
-  (at-most-once) the row is marked ``unknown`` and nothing is repeated. At most
-  ``smtp_concurrency`` rows can be in that window at once.
+  two-phase commit: only the receiver could drop the repeat. With
+  ``digest_unconfirmed = "resend"`` (default, at-least-once) the digest is sent again
+  with the *same* Message-ID, so a duplicate is detectable and mailbox providers that
+  de-duplicate on Message-ID drop it; with ``"skip"`` (at-most-once) the row is marked
+  ``unknown`` and nothing is repeated. At most ``smtp_concurrency`` rows can be in that
+  window at once.
 - ``deferred`` (4xx after all retries): retried.
 
 A period is marked finished when no row is left to send, so cron can call it every few
@@ -35,7 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperfeed.config import Settings
 from paperfeed.index.embedder import Embedder
@@ -214,12 +220,12 @@ class DigestSender:
                     ledger.mark_outcome(conn, claim.ledger_id, "empty", "no longer active")
             self.report.bump("empty", len(empty) + len(gone))
         return [
-            pool.submit(self._send_one, claim, digest)
+            pool.submit(self._send_one, claim, digest, subs[claim.subscription_id].failures > 0)
             for claim, digest in zip(live, digests, strict=True)
             if digest.rendered is not None
         ]
 
-    def _send_one(self, claim: ledger.Claim, digest: Digest) -> None:
+    def _send_one(self, claim: ledger.Claim, digest: Digest, had_failures: bool) -> None:
         assert digest.rendered is not None
         paper_ids = digest.paper_ids
         message = compose_raw(
@@ -229,8 +235,24 @@ class DigestSender:
         with write_transaction(self.engine, durable=True) as conn:
             if not ledger.mark_sending(conn, claim.ledger_id, self.owner, paper_ids):
                 return  # taken over by another worker (our claim timed out)
+            papers_first = ledger.confirm_before_handoff(conn)
         try:
-            self.mailer.send(message)
+            if papers_first:
+                # The papers are written before the handoff, in a transaction that stays
+                # open; after the 250 only the ledger row's UPDATE and the COMMIT remain. A
+                # failed send raises out of the block and rolls it back; a crash leaves the
+                # row "sending" (the database drops the open transaction).
+                with write_transaction(self.engine, durable=True) as conn:
+                    ledger.record_sent_papers(conn, claim.subscription_id, paper_ids,
+                                              self.period.end)
+                    self.mailer.send(message)
+                    self._confirm(conn, claim, had_failures)
+            else:
+                self.mailer.send(message)
+                with write_transaction(self.engine, durable=True) as conn:
+                    self._confirm(conn, claim, had_failures)
+                    ledger.record_sent_papers(conn, claim.subscription_id, paper_ids,
+                                              self.period.end)
         except PermanentMailError as exc:
             with write_transaction(self.engine, durable=True) as conn:
                 ledger.mark_outcome(conn, claim.ledger_id, "bounced", f"{exc.code}: {exc}")
@@ -244,14 +266,19 @@ class DigestSender:
                 ledger.mark_outcome(conn, claim.ledger_id, "deferred", f"{exc.code}: {exc}")
             self.report.bump("deferred")
             return
-        with write_transaction(self.engine, durable=True) as conn:
-            ledger.mark_sent(conn, claim, paper_ids, self.period.end)
-            record_delivery(conn, claim.subscription_id, error=None, limit=0)
         self.report.bump("sent")
         if claim.resend:
             self.report.bump("resent")
         if self.on_sent:
             self.on_sent(claim.subscription_id)
+
+
+    @staticmethod
+    def _confirm(conn: Connection, claim: ledger.Claim, had_failures: bool) -> None:
+        """What must follow the server's 250 (the window ends with its COMMIT)."""
+        ledger.mark_sent(conn, claim.ledger_id)
+        if had_failures:  # a success clears the subscription's count of failed sends
+            record_delivery(conn, claim.subscription_id, error=None, limit=0)
 
 
 def _wait(futures: list[Future[None]]) -> None:

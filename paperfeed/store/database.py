@@ -30,6 +30,13 @@ class Dialect(Protocol):
         """The SQLAlchemy dialect name: "sqlite" or "postgresql"."""
         ...
 
+    @property
+    def ROW_LOCKS(self) -> bool:
+        """Whether a write transaction locks only the rows it wrote (PostgreSQL), not the
+        whole database (SQLite): only then may one stay open while something outside the
+        database (an SMTP server) is waited for."""
+        ...
+
     def insert(self, table: Table) -> ConflictInsert:
         """An INSERT into ``table`` that supports ``on_conflict_do_nothing/_update``."""
         ...

@@ -247,22 +247,24 @@ def mark_sending(conn: Connection, ledger_id: int, owner: str, paper_ids: Sequen
     return result.rowcount == 1
 
 
-def mark_sent(
-    conn: Connection, claim: Claim, paper_ids: Sequence[int], day: dt.date
-) -> None:
-    """Confirm a delivered digest and remember its papers for that subscriber."""
+def confirm_before_handoff(conn: Connection) -> bool:
+    """Whether the papers of a send (:func:`record_sent_papers`) may be written *before* the
+    SMTP handoff, in a transaction left open while the server is waited for, so that after
+    its ``250`` only :func:`mark_sent` and the COMMIT remain. True where a transaction locks
+    only the rows it wrote (PostgreSQL); SQLite's one write lock must not wait on an SMTP
+    server. (The ledger row is not written before the ``250``: the claim heartbeat keeps
+    refreshing its ``claimed_at`` while the server answers.)"""
+    return dialect(conn).ROW_LOCKS
+
+
+def mark_sent(conn: Connection, ledger_id: int) -> None:
+    """Confirm a delivered digest: the one statement between the server's ``250`` and the
+    commit (the papers it carried are recorded with :func:`record_sent_papers`)."""
     conn.execute(
         update(digest_sends)
-        .where(digest_sends.c.id == claim.ledger_id)
+        .where(digest_sends.c.id == ledger_id)
         .values(status="sent", sent_at=dt.datetime.now(dt.UTC), error=None)
     )
-    if paper_ids:
-        stmt = dialect(conn).insert(sent_papers).on_conflict_do_nothing()
-        conn.execute(
-            stmt,
-            [{"subscription_id": claim.subscription_id, "paper_id": p, "sent_on": day}
-             for p in paper_ids],
-        )
 
 
 def mark_outcome(conn: Connection, ledger_id: int, status: str, error: str | None = None) -> None:
@@ -308,7 +310,8 @@ def papers_already_sent(
 def record_sent_papers(
     conn: Connection, sub_id: int, paper_ids: Sequence[int], day: dt.date
 ) -> None:
-    """Remember papers shown to a subscriber outside a digest (e.g. `digest send --to`)."""
+    """Remember papers mailed to a subscriber (a digest, or `digest send --to`), so that no
+    later digest shows them again."""
     if paper_ids:
         stmt = dialect(conn).insert(sent_papers).on_conflict_do_nothing()
         conn.execute(stmt, [{"subscription_id": sub_id, "paper_id": p, "sent_on": day}

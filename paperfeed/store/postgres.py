@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 NAME = "postgresql"
 insert = pg_insert
+# A write transaction locks only the rows it wrote: others keep writing meanwhile.
+ROW_LOCKS = True
 
 
 def configure_engine(engine: Engine) -> None:

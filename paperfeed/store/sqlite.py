@@ -17,6 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 NAME = "sqlite"
 insert = sqlite_insert
+# A write transaction holds the one write lock of the whole file (BEGIN IMMEDIATE).
+ROW_LOCKS = False
 
 
 def configure_engine(engine: Engine) -> None:
