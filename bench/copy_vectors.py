@@ -4,10 +4,13 @@ be embedded twice.
 
     python bench/copy_vectors.py sqlite:////tmp/pf-57k.db postgresql://.../corpus57k
 
-Only rows whose text hash the target's paper still has are copied, so ``paperfeed index``
-on the target finds them current and computes only what is missing. On PostgreSQL the HNSW
-index is dropped first and built once after the copy (one build instead of an insert into
-the graph per row), then the table is vacuumed.
+Rows keep their text hash, so ``paperfeed index`` on the target finds them current and
+computes only what is missing. Stored similar-papers lists are keyed by (model, text hash),
+not by the vector itself: a copy that replaces vectors (stand-ins by real ones) would leave
+lists computed from the old vectors looking current, so every stored list of the target is
+deleted and ``paperfeed index`` computes them again. On PostgreSQL the HNSW index is
+dropped first and built once after the copy (one build instead of an insert into the graph
+per row), then the table is vacuumed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from paperfeed.index.summaries import store_summaries
 from paperfeed.index.vectors import decode_embedding, store_vectors
 from paperfeed.store.database import open_engine, write_transaction
 from paperfeed.store.schema import papers
+from paperfeed.store.similar_schema import similar_lists
 
 SUMMARY_COLUMNS = ("method", "text_hash", "tldr", "tldr_source", "keywords",
                    "keywords_source", "computed_at")
@@ -86,7 +90,10 @@ def main() -> None:
         with write_transaction(target) as conn:
             conn.execute(text("DROP INDEX IF EXISTS ix_paper_vectors_embedding_hnsw"))
     copied = copy_vectors(source, target, ids, args.batch)
-    print(f"copied {copied:,} vectors in {time.perf_counter() - start:.1f} s", flush=True)
+    with write_transaction(target) as conn:
+        dropped = conn.execute(similar_lists.delete()).rowcount
+    print(f"copied {copied:,} vectors in {time.perf_counter() - start:.1f} s; "
+          f"{dropped:,} stored similar lists deleted", flush=True)
     if postgres:
         built = time.perf_counter()
         with target.connect() as conn:
