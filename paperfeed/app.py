@@ -30,6 +30,7 @@ from paperfeed.web.client_address import ClientAddress
 from paperfeed.web.errors import install_page_error_handlers
 from paperfeed.web.input_guards import RefuseNulBytes
 from paperfeed.web.log_redaction import install_log_redaction
+from paperfeed.web.login_throttle import LoginThrottle
 from paperfeed.web.pagecache import AfterWrites, ChangeClock, DataVersionClock, PageCache
 from paperfeed.web.pages import page_routers
 from paperfeed.web.private_site import RequireLogin
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     state.change_clock = ChangeClock()  # Last-Modified of API answers
     state.similar_cache = PageCache(ttl=600, max_entries=4096)  # neighbours per paper
     state.limiter = RateLimiter(enabled=settings.rate_limits, engine=engine)
+    state.login_throttle = LoginThrottle(engine, settings.secret_key, limiter=state.limiter)
     state.links = SignedLinks(settings.secret_key)
     state.embedder = SiteEmbedder(settings)
     state.mailer = mailer_from_settings(settings)

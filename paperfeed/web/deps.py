@@ -44,6 +44,7 @@ from .state import get_embedder as get_embedder
 from .state import get_engine as get_engine
 from .state import get_limiter as get_limiter
 from .state import get_links as get_links
+from .state import get_login_throttle as get_login_throttle
 from .state import get_mailer as get_mailer
 from .state import get_page_cache as get_page_cache
 from .state import get_settings as get_settings

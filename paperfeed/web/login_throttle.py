@@ -35,8 +35,8 @@ from paperfeed.store.login_failures import (
 )
 from paperfeed.store.users import normalize_email
 
+from .ratelimit import RateLimiter
 from .security import secure_cookies
-from .state import get_login_throttle
 
 FREE_FAILURES = 5
 MAX_DELAY = 300.0
@@ -58,15 +58,19 @@ def account_key(email: str) -> str:
 
 
 class LoginThrottle:
-    """The per-account delay and device cookies of one app (``enabled`` follows the
-    ``rate_limits`` setting)."""
+    """The per-account delay and device cookies of one app. It is on while the app's
+    rate limiter is (the ``rate_limits`` setting, or a test's switch), always without one."""
 
-    def __init__(self, engine: Engine, secret_key: str, *, enabled: bool = True,
+    def __init__(self, engine: Engine, secret_key: str, *, limiter: RateLimiter | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
-        self.enabled = enabled
+        self.limiter = limiter
         self.clock = clock
         self._devices = URLSafeTimedSerializer(secret_key, salt="paperfeed.login-device")
+
+    @property
+    def enabled(self) -> bool:
+        return self.limiter is None or self.limiter.enabled
 
     def wait_seconds(self, request: Request, email: str) -> float:
         """How long this attempt must still wait (0: check the password now)."""
@@ -117,7 +121,3 @@ class LoginThrottle:
 def _digest(email: str) -> str:
     return hashlib.blake2b(account_key(email).encode(), digest_size=16).hexdigest()
 
-
-def login_throttle(request: Request) -> LoginThrottle:
-    """The app's throttle (web/state.py builds it on first use)."""
-    return get_login_throttle(request)

@@ -88,17 +88,8 @@ def get_metrics_collector(request: Request) -> DatabaseCollector:
 
 
 def get_login_throttle(request: Request) -> LoginThrottle:
-    """The log-in throttle, built on first use so that it sees the limiter's switch as the
-    app (or a test) left it before the first log-in."""
-    state = request.app.state
-    throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
-    if throttle is None:
-        from .login_throttle import LoginThrottle  # imports this module
-
-        throttle = LoginThrottle(state.engine, state.settings.secret_key,
-                                 enabled=state.limiter.enabled)
-        state.login_throttle = throttle
-    return throttle
+    """The per-account log-in delay (web/login_throttle.py)."""
+    return request.app.state.login_throttle
 
 
 def get_warm_up(request: Request) -> threading.Thread | None:

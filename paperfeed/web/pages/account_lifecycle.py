@@ -10,9 +10,8 @@ by the app's background sender.
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperfeed.store.account_export import export_account
@@ -39,10 +38,9 @@ from ..deps import (
 from ..ratelimit import user_key
 from ..rendering import render
 from ..security import clear_session_cookie, csrf_token
-from .accounts import _settings_page, check_current_password
+from .accounts import Text, _settings_page, check_current_password
 
 router = APIRouter(tags=["accounts"])
-Text = Annotated[str, Form(max_length=2000)]
 TOO_MANY = "Too many attempts; wait a few minutes."
 
 

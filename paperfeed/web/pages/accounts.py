@@ -51,10 +51,10 @@ from ..deps import (
     RowId,
     client_address,
     get_links,
+    get_login_throttle,
     get_settings,
 )
 from ..feeds.personal import personal_feed_path
-from ..login_throttle import login_throttle
 from ..ratelimit import address_key, user_key
 from ..rendering import render
 from ..security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
@@ -70,7 +70,7 @@ def _log_in(request: Request, engine: Any, user_id: int, target: str, *,
             new_hash: str | None = None, email: str = "") -> Response:
     """Start a session in one short write transaction, storing a rehashed password and
     forgetting the account's failed log-ins (``email``) on the way."""
-    throttle = login_throttle(request)
+    throttle = get_login_throttle(request)
     with write_transaction(engine) as conn:
         if new_hash:
             store_password_hash(conn, user_id, new_hash)
@@ -186,7 +186,7 @@ def login(
         return _too_many(request, "login.html", context, "Too many attempts from your "
                          "address. Wait a few minutes and try again.",
                          limiter.limits["login"][1])
-    throttle = login_throttle(request)
+    throttle = get_login_throttle(request)
     wait = throttle.wait_seconds(request, email)
     if wait > 0:
         return _too_many(request, "login.html", context, "Too many failed log-ins for this "
