@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
-from paperfeed.store.seen import mark_seen, record_visit
+from paperfeed.store.seen import mark_seen, record_visit, seen_paper_ids
 
 from ..deps import get_engine, load_user
 from ..security import SESSION_COOKIE
@@ -48,10 +48,13 @@ async def note_opened(request: Request, arxiv_id: str) -> None:
         user = load_user(request)
         if user is None:
             return
-        with write_transaction(get_engine(request)) as conn:
+        engine = get_engine(request)
+        with engine.connect() as conn:  # a re-read paper costs no write transaction
             paper_id = conn.execute(
                 select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)).scalar()
-            if paper_id is not None:
-                mark_seen(conn, user.id, [paper_id])
+            if paper_id is None or seen_paper_ids(conn, user.id, [paper_id]):
+                return
+        with write_transaction(engine) as conn:
+            mark_seen(conn, user.id, [paper_id])
 
     await run_in_threadpool(record)
