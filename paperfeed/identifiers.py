@@ -11,11 +11,20 @@ import functools
 import re
 import unicodedata
 
-_NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
-_OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
+# An arXiv id as arXiv writes it: new style (2503.11731) or old style with its archive and
+# optional subject class (hep-th/9901001, math.GT/0309136), then an optional version.
+_NEW_STYLE = r"[0-9]{4}\.[0-9]{4,5}"
+_OLD_STYLE = r"[a-zA-Z][a-zA-Z\-]*(?:\.[a-zA-Z]{2})?/[0-9]{7}"
+_VERSION = r"v[0-9]+"
+ARXIV_ID_PATTERN = rf"(?:{_NEW_STYLE}|{_OLD_STYLE})(?:{_VERSION})?"
+"""The whole grammar of an (optionally versioned) arXiv id, without anchors or capturing
+groups: the web's ``{arxiv_id:arxiv}`` path parameter matches exactly this."""
+
+_NEW_ID = re.compile(rf"^({_NEW_STYLE})({_VERSION})?$")
+_OLD_ID = re.compile(rf"^({_OLD_STYLE})({_VERSION})?$")
 _ID_IN_TEXT = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|arxiv:|^)\s*"
-    r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?",
+    rf"({_NEW_STYLE}|{_OLD_STYLE})({_VERSION})?",
     re.IGNORECASE,
 )
 

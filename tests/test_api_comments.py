@@ -85,7 +85,7 @@ def test_bad_input_is_a_4xx_never_a_500(client: TestClient, api_user: ApiUser) -
                        ).status_code == 400
     assert client.post("/api/papers/2501.00000/comments", json={"body": "x"}, headers=auth
                        ).status_code == 404
-    assert client.get("/api/papers/not-an-id/comments").status_code == 400
+    assert client.get("/api/papers/not-an-id/comments").status_code == 404  # no route
     assert client.post("/api/comments/999999/replies", json={"body": "x"}, headers=auth
                        ).status_code == 404
     assert client.patch("/api/comments/0", json={"body": "x"}, headers=auth).status_code in (

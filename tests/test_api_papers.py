@@ -29,18 +29,75 @@ def test_paper_info_is_flat_with_full_record_fields(client, corpus):
     assert body["categories"] == ["cs.CL", "cs.LG"]
 
 
-def test_paper_info_accepts_versions_and_urls(client):
-    for ident in ["2503.99999v3", "https://arxiv.org/abs/2503.99999", "arXiv:2503.99999"]:
-        assert client.get(f"/api/papers/{ident}").json()["id"] == TRICKY_ID
+def test_paper_info_accepts_versioned_ids(client):
+    assert client.get("/api/papers/2503.99999v3").json()["id"] == TRICKY_ID
 
 
 def test_unknown_and_malformed_ids_are_json_errors(client):
-    for ident, status in [("2501.00000", 404), ("hep-th/9901001", 404), ("ü∂ƒ", 400),
-                          ("2503.1", 400), ("x" * 400, 400), ("%00", 400),
-                          ("..%2F..%2Fetc", 400)]:
+    # A path id that is no arXiv id (a URL or "arXiv:" too) matches no route: 404.
+    for ident, status in [("2501.00000", 404), ("hep-th/9901001", 404),
+                          ("math.GT/0309136v2", 404), ("ü∂ƒ", 404), ("2503.1", 404),
+                          ("x" * 400, 404), ("%00", 400), ("..%2F..%2Fetc", 404),
+                          ("https://arxiv.org/abs/2503.99999", 404), ("arXiv:2503.99999", 404)]:
         r = client.get(f"/api/papers/{ident}")
         assert r.status_code == status, ident
         assert set(r.json()) == {"error"}
+
+
+NOT_IDS = ["search", "search/similar", "2503.11731/similar", "2503.11731/x", "a/../search",
+           "..", "2503.11731/..", "2503.1", "25031.1234", "2503.11731v", "2503.11731.md",
+           "hep-th/990100", "hep-th/9901001/vote", "-th/9901001", "https://arxiv.org/abs/2503.11731",
+           "arXiv:2503.11731", "٢٥٠٣.١١٧٣١", ""]
+IDS = ["2503.11731", "2503.11731v2", "2501.0123", "hep-th/9901001", "math.GT/0309136v1",
+       "cond-mat/0102536"]
+
+
+def test_paper_routes_match_arxiv_ids_and_nothing_else(site):
+    """Every route with an ``arxiv_id`` (pages and API) matches exactly an arXiv id: no other
+    path (``/api/papers/search``, a dot segment, a sub-resource) can be read as a paper's."""
+    from fastapi.routing import iter_route_contexts  # routes of included routers, too
+
+    routes = [r for r in iter_route_contexts(site.app.routes) if "{arxiv_id" in (r.path or "")]
+    assert {r.path_format for r in routes} >= {
+        "/api/papers/{arxiv_id}", "/api/papers/{arxiv_id}/similar",
+        "/api/papers/{arxiv_id}/vote", "/api/papers/{arxiv_id}/comments",
+        "/api/collections/{collection_id}/papers/{arxiv_id}", "/api/submissions/{arxiv_id}",
+        "/papers/{arxiv_id}", "/papers/{arxiv_id}.md", "/papers/{arxiv_id}.bib",
+        "/papers/{arxiv_id}/vote", "/papers/{arxiv_id}/comments"}
+    for route in routes:
+        template = route.path_format.replace("{collection_id}", "7")
+        for ident in IDS:
+            found = route.path_regex.match(template.replace("{arxiv_id}", ident))
+            assert found and found["arxiv_id"] == ident, (route.path, ident)
+        for text in NOT_IDS:
+            path = template.replace("{arxiv_id}", text)
+            assert route.path_regex.match(path) is None, (route.path, text)
+
+
+def test_openapi_gives_every_arxiv_id_parameter_the_id_pattern(client):
+    import re
+
+    spec = client.get("/openapi.json").json()
+    found = 0
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            for param in operation.get("parameters", []):
+                if param["name"] != "arxiv_id":
+                    continue
+                found += 1
+                pattern = re.compile(param["schema"]["pattern"])
+                assert all(pattern.search(i) for i in IDS), path
+                assert not any(pattern.search(t) for t in NOT_IDS), path
+    assert found >= 9
+
+
+def test_no_other_path_lands_on_a_paper_route(client):
+    assert isinstance(client.get("/api/papers/search", params={"q": "model"}).json(), list)
+    for url in ["/api/papers/search/similar", "/api/papers/2503.11979/similar/extra",
+                "/api/papers/x/..%2Fsearch", "/api/papers/..%2Fdaily_papers",
+                "/api/papers/search/comments", "/papers/search.md"]:
+        r = client.get(url)
+        assert r.status_code == 404 and set(r.json()) == {"error"}, (url, r.text)
 
 
 def test_hidden_paper_is_404_everywhere(client, corpus):

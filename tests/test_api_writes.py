@@ -57,7 +57,7 @@ def test_vote_invalidates_the_etag_of_the_listing(client, api_user):
 
 def test_vote_on_unknown_or_malformed_paper(client, api_user):
     assert client.post("/api/papers/2501.00000/vote", headers=api_user.auth).status_code == 404
-    assert client.post("/api/papers/not-an-id/vote", headers=api_user.auth).status_code == 400
+    assert client.post("/api/papers/not-an-id/vote", headers=api_user.auth).status_code == 404
 
 
 def test_revoked_token_and_disabled_user_are_refused(client, corpus, api_user):

@@ -54,7 +54,7 @@ def test_requests_are_counted_by_route_template(client, site):
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert first not in answer.text and "/no/such/page" not in answer.text
     after = samples(answer.text)
-    papers_route = {"method": "GET", "route": "/papers/{arxiv_id:path}", "status": "200"}
+    papers_route = {"method": "GET", "route": "/papers/{arxiv_id:arxiv}", "status": "200"}
     counted = "paperfeed_http_requests_total"
     assert value(after, counted, **papers_route) - value(before, counted, **papers_route) == 2
     unmatched = {"method": "GET", "route": "unmatched", "status": "404"}

@@ -49,7 +49,8 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     from .docs_page import install_docs
     from .errors import install_error_handlers, refuse_nul_bytes
 
-    # Specific /api/papers/... paths first: `papers.router` ends in catch-all id paths.
+    # Order no longer decides between /api/papers/search and a paper: a paper route's
+    # {arxiv_id:arxiv} matches arXiv ids only (web/arxiv_paths.py).
     routers = [
         daily_papers.router,
         search.router,

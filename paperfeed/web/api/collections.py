@@ -18,6 +18,7 @@ from paperfeed.store import collections as store
 from paperfeed.store.database import write_transaction
 from paperfeed.store.users import User, get_user_by_username
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import DbConn, EngineDep, OptionalTokenUser, SettingsDep, TokenUser, Views
 from .auth import check_rate
 from .errors import ERROR_RESPONSES, ApiError
@@ -137,11 +138,11 @@ def add_paper(
         return collection_object(conn, views, readable(conn, collection_id, user))
 
 
-@router.delete("/api/collections/{collection_id}/papers/{arxiv_id:path}",
+@router.delete("/api/collections/{collection_id}/papers/{arxiv_id:arxiv}",
                response_model=Collection, summary="Remove a paper from one of your collections")
 def remove_paper(
     request: Request, collection_id: CollectionId,
-    arxiv_id: Annotated[str, Path(max_length=300)], user: TokenUser, engine: EngineDep,
+    arxiv_id: ArxivIdPath, user: TokenUser, engine: EngineDep,
     views: Views,
 ) -> Collection:
     ident = arxiv_id_or_400(arxiv_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, Field
 from sqlalchemy import Connection, select
 
@@ -28,6 +28,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import DbConn, EngineDep, RowId, SettingsDep, TokenUser
 from ..rendering import comment_html
 from .auth import check_rate
@@ -37,7 +38,6 @@ from .papers import arxiv_id_or_400
 from .schemas import ApiModel, InText
 
 router = APIRouter(tags=["comments"], responses=ERROR_RESPONSES)
-PaperPath = Annotated[str, Path(max_length=300, description="arXiv id of the paper.")]
 MAX_THREADS = 500
 
 
@@ -87,10 +87,10 @@ def _paper(conn: Connection, raw_id: str) -> tuple[str, int]:
     return arxiv_id, paper_id
 
 
-@router.get("/api/papers/{arxiv_id:path}/comments", response_model=list[CommentOut],
+@router.get("/api/papers/{arxiv_id:arxiv}/comments", response_model=list[CommentOut],
             summary="A paper's comments, thread by thread")
 def list_paper_comments(
-    arxiv_id: PaperPath, conn: DbConn,
+    arxiv_id: ArxivIdPath, conn: DbConn,
     limit: Annotated[int, Query(ge=1, le=MAX_THREADS, description="Threads.")] = 100,
 ) -> list[CommentOut]:
     found_id, paper_id = _paper(conn, arxiv_id)
@@ -111,9 +111,9 @@ def _post(request: Request, engine: EngineDep, settings: SettingsDep, user: User
     return out
 
 
-@router.post("/api/papers/{arxiv_id:path}/comments", response_model=CommentOut,
+@router.post("/api/papers/{arxiv_id:arxiv}/comments", response_model=CommentOut,
              status_code=201, summary="Comment on a paper (or reply with parentId)")
-def create_comment(request: Request, arxiv_id: PaperPath, body: CommentIn, user: TokenUser,
+def create_comment(request: Request, arxiv_id: ArxivIdPath, body: CommentIn, user: TokenUser,
                    engine: EngineDep, settings: SettingsDep) -> CommentOut:
     return _post(request, engine, settings, user, arxiv_id, body.body, body.parentId)
 

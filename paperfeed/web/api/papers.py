@@ -1,16 +1,16 @@
 """``GET /api/papers/{id}`` (flat paper, Hugging Face's ``paper_info``) and
 ``GET /papers/{id}.md`` (the page as Markdown, Hugging Face's ``read_paper``).
 
-Ids are versionless arXiv ids; a versioned id (``2503.11731v2``), an old-style id with a
-slash (``hep-th/9901001``) or an arXiv URL name the same paper. A string that is no arXiv
-id at all is a 400; an id paperfeed does not have (or has hidden) is a 404.
+Ids are versionless arXiv ids; a versioned id (``2503.11731v2``) or an old-style id with a
+subject class (``math.GT/0309136``) names the same paper. A path whose id is no arXiv id
+matches no route (web/arxiv_paths.py): a 404; an id paperfeed does not have (or has hidden)
+is a 404 too. Ids in request bodies may also be arXiv / Hugging Face URLs (a 400 when they
+name no arXiv id).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
@@ -19,6 +19,7 @@ from paperfeed.models import Paper
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.store.papers import get_paper
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import DbConn, SettingsDep, Views
 from .caching import conditional_response
 from .errors import ERROR_RESPONSES, ApiError
@@ -27,16 +28,7 @@ from .paper_views import PaperViews
 from .responses import cached_json
 from .schemas import PaperDetail
 
-# Catch-all paths: included after every more specific /api/papers/... router.
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
-
-PaperIdPath = Annotated[
-    str,
-    Path(
-        max_length=300,
-        description="arXiv id (2503.11731, 2503.11731v2, hep-th/9901001) or arXiv URL.",
-    ),
-]
 
 
 def arxiv_id_or_400(raw: str) -> str:
@@ -58,12 +50,12 @@ def load_detail(conn: Connection, views: PaperViews, raw_id: str) -> tuple[Paper
 
 
 @router.get(
-    "/api/papers/{arxiv_id:path}",
+    "/api/papers/{arxiv_id:arxiv}",
     response_model=PaperDetail,
     summary="One paper (Hugging Face compatible `paper_info`)",
 )
 def paper_info(
-    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: SettingsDep, views: Views
+    request: Request, arxiv_id: ArxivIdPath, conn: DbConn, settings: SettingsDep, views: Views
 ) -> Response:
     """The flat paper object: authors, dates, abstract, votes, links, categories."""
     _, detail = load_detail(conn, views, arxiv_id)
@@ -71,13 +63,13 @@ def paper_info(
 
 
 @router.get(
-    "/papers/{arxiv_id:path}.md",
+    "/papers/{arxiv_id:arxiv}.md",
     response_class=Response,
     responses={200: {"content": {"text/markdown": {}}, "description": "Markdown"}},
     summary="One paper as Markdown (Hugging Face compatible `read_paper`)",
 )
 def paper_md(
-    request: Request, arxiv_id: PaperIdPath, conn: DbConn, settings: SettingsDep, views: Views
+    request: Request, arxiv_id: ArxivIdPath, conn: DbConn, settings: SettingsDep, views: Views
 ) -> Response:
     """The paper page as a Markdown document."""
     paper, detail = load_detail(conn, views, arxiv_id)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from paperfeed.rank.cards import load_cards_by_arxiv_id
 from paperfeed.rank.similar import MAX_LIMIT, similar_papers
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import DbConn, SettingsDep, Views
 from ..request_limits import RateLimited
 from .errors import ERROR_RESPONSES, ApiError
@@ -25,12 +26,12 @@ from .schemas import SimilarPaper
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
 
-@router.get("/api/papers/{arxiv_id:path}/similar", response_model=list[SimilarPaper],
+@router.get("/api/papers/{arxiv_id:arxiv}/similar", response_model=list[SimilarPaper],
             dependencies=[RateLimited("similar")],
             summary="Papers similar to one paper")
 def similar(
     request: Request,
-    arxiv_id: Annotated[str, Path(max_length=300)],
+    arxiv_id: ArxivIdPath,
     conn: DbConn,
     settings: SettingsDep,
     views: Views,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from paperfeed.rank.cards import load_cards
@@ -21,6 +21,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.store.submissions import withdraw_submission
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import DbConn, EngineDep, SettingsDep, TokenUser, Views
 from .auth import check_rate
 from .daily_papers import Limit, PageNo
@@ -99,11 +100,11 @@ def list_submissions(
     return cached_json(request, items, list[Submission], settings, headers=headers)
 
 
-@router.delete("/api/submissions/{arxiv_id:path}", status_code=204,
+@router.delete("/api/submissions/{arxiv_id:arxiv}", status_code=204,
                summary="Take back your own submission")
 def delete_submission(
     request: Request,
-    arxiv_id: Annotated[str, Path(max_length=300)],
+    arxiv_id: ArxivIdPath,
     user: TokenUser,
     engine: EngineDep,
 ) -> Response:

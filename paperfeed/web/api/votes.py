@@ -6,14 +6,13 @@ paper's count. They need a personal API token and are rate limited per user.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import Engine
 
 from paperfeed.store.database import write_transaction
 from paperfeed.store.votes import set_vote
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import EngineDep, TokenUser
 from .auth import check_rate
 from .errors import ERROR_RESPONSES, ApiError
@@ -22,9 +21,6 @@ from .papers import arxiv_id_or_400
 from .schemas import VoteState
 
 router = APIRouter(tags=["votes"], responses=ERROR_RESPONSES)
-
-VotePath = Annotated[str, Path(max_length=300, description="arXiv id of the paper.")]
-
 
 def vote(engine: Engine, user_id: int, raw_id: str, on: bool) -> VoteState:
     """Set the user's vote on a visible paper; 400 / 404 for a bad or unknown id."""
@@ -37,15 +33,17 @@ def vote(engine: Engine, user_id: int, raw_id: str, on: bool) -> VoteState:
     return VoteState(id=arxiv_id, upvoted=result.voted, upvotes=result.upvotes)
 
 
-@router.post("/api/papers/{arxiv_id:path}/vote", response_model=VoteState,
+@router.post("/api/papers/{arxiv_id:arxiv}/vote", response_model=VoteState,
              summary="Upvote a paper (idempotent)")
-def upvote(request: Request, arxiv_id: VotePath, user: TokenUser, engine: EngineDep) -> VoteState:
+def upvote(request: Request, arxiv_id: ArxivIdPath, user: TokenUser,
+           engine: EngineDep) -> VoteState:
     check_rate(request, "vote", user)
     return vote(engine, user.id, arxiv_id, True)
 
 
-@router.delete("/api/papers/{arxiv_id:path}/vote", response_model=VoteState,
+@router.delete("/api/papers/{arxiv_id:arxiv}/vote", response_model=VoteState,
                summary="Take back an upvote (idempotent)")
-def unvote(request: Request, arxiv_id: VotePath, user: TokenUser, engine: EngineDep) -> VoteState:
+def unvote(request: Request, arxiv_id: ArxivIdPath, user: TokenUser,
+           engine: EngineDep) -> VoteState:
     check_rate(request, "vote", user)
     return vote(engine, user.id, arxiv_id, False)

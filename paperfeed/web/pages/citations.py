@@ -25,6 +25,7 @@ from paperfeed.store.collection_notes import item_notes
 from paperfeed.store.collections import collection_paper_ids, get_collection
 from paperfeed.store.papers import load_papers
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import EmbedderDep, EngineDep, OptionalUser, RowId
 from ..request_limits import enforce_limit
 from .papers import paper_row
@@ -72,7 +73,8 @@ def _ordered(conn: Connection, arxiv_ids: Sequence[str]) -> list[Paper]:
     return [found[a] for a in arxiv_ids if a in found]
 
 
-def paper_citation(arxiv_id: str, fmt: str, engine: EngineDep, user: OptionalUser) -> Response:
+def paper_citation(arxiv_id: ArxivIdPath, fmt: str, engine: EngineDep,
+                   user: OptionalUser) -> Response:
     parsed = parse_arxiv_id(arxiv_id)
     if parsed is None:
         raise HTTPException(404, "Citations are .bib, .ris or .json of an arXiv id.")
@@ -149,7 +151,7 @@ def _route(handler: Callable[..., Response], fmt: str) -> Callable[..., Response
 
 
 for _fmt in FORMATS:
-    router.add_api_route(f"/papers/{{arxiv_id:path}}.{_fmt}", _route(paper_citation, _fmt),
+    router.add_api_route(f"/papers/{{arxiv_id:arxiv}}.{_fmt}", _route(paper_citation, _fmt),
                          methods=["GET"], include_in_schema=False)
     router.add_api_route(f"/collections/{{collection_id}}.{_fmt}",
                          _route(collection_citations, _fmt), methods=["GET"],

@@ -19,6 +19,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.reports import report_comment
 from paperfeed.store.schema import papers
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId, get_settings
 from ..ratelimit import user_key
 from .forms import too_many
@@ -32,10 +33,10 @@ def _arxiv_id_of(conn: Connection, paper_id: int) -> str:
                .scalar_one())
 
 
-@router.post("/papers/{arxiv_id:path}/comments", dependencies=[CsrfChecked])
+@router.post("/papers/{arxiv_id:arxiv}/comments", dependencies=[CsrfChecked])
 def add(
-    request: Request, arxiv_id: str, user: CurrentUser, engine: EngineDep, limiter: Limiter,
-    body: Annotated[str, Form(max_length=20000)] = "",
+    request: Request, arxiv_id: ArxivIdPath, user: CurrentUser, engine: EngineDep,
+    limiter: Limiter, body: Annotated[str, Form(max_length=20000)] = "",
     parent_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
 ) -> Response:
     """A new comment, or with ``parent_id`` a reply to one."""

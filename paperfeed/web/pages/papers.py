@@ -27,6 +27,7 @@ from paperfeed.store.submissions import get_submission
 from paperfeed.store.users import User
 from paperfeed.store.votes import toggle_vote, voted_paper_ids
 
+from ..arxiv_paths import ArxivIdPath
 from ..deps import (
     CsrfChecked,
     CurrentUser,
@@ -80,12 +81,10 @@ def similar_cards(conn: Connection, arxiv_id: str, cache: Any = None,
     return [cards[i] for i in ids if i in cards and i != arxiv_id], True
 
 
-@router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
-async def paper_page(request: Request, arxiv_id: str) -> Response:
-    parsed = parse_arxiv_id(arxiv_id)
-    if parsed is None:
-        raise HTTPException(404, "That is not an arXiv id (they look like 2503.11731).")
-    if parsed[0] != arxiv_id:
+@router.get("/papers/{arxiv_id:arxiv}", response_class=HTMLResponse)
+async def paper_page(request: Request, arxiv_id: ArxivIdPath) -> Response:
+    parsed = parse_arxiv_id(arxiv_id)  # the route matched an id: this is its versionless form
+    if parsed is not None and parsed[0] != arxiv_id:
         return RedirectResponse(f"/papers/{parsed[0]}", status_code=301)
     from .citations import citation_format, paper_citation
 
@@ -146,10 +145,10 @@ def _paper_id_or_404(engine: Any, arxiv_id: str) -> int:
     return int(row.id)
 
 
-@router.post("/papers/{arxiv_id:path}/vote", dependencies=[CsrfChecked])
+@router.post("/papers/{arxiv_id:arxiv}/vote", dependencies=[CsrfChecked])
 def vote(
-    request: Request, arxiv_id: str, user: CurrentUser, engine: EngineDep, limiter: Limiter,
-    next: Annotated[str | None, Form()] = None,
+    request: Request, arxiv_id: ArxivIdPath, user: CurrentUser, engine: EngineDep,
+    limiter: Limiter, next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Toggle the user's upvote; JSON for the progressive script, else back to the page."""
     if not limiter.allow("vote", user_key(user.id)):
