@@ -128,12 +128,13 @@ def snapshot(serve_pid: int) -> list[dict[str, Any]]:
     return rows
 
 
-def table(label: str, rows: list[dict[str, Any]]) -> str:
+def table(label: str, rows: list[dict[str, Any]], supervisor: dict[str, Any]) -> str:
     lines = [f"{label} (MB; load average {os.getloadavg()[0]:.1f})",
              f"{'pid':>8} {'PSS':>7} {'PSS_Anon':>9} {'PSS_File':>9} {'USS':>7} {'RSS':>7}"]
-    for r in rows:
+    for r in [*rows, supervisor]:
         lines.append(f"{r['pid']:>8} {r['pss']:7.1f} {r['pss_anon']:9.1f} {r['pss_file']:9.1f} "
-                     f"{r['uss']:7.1f} {r['rss']:7.1f}")
+                     f"{r['uss']:7.1f} {r['rss']:7.1f}" + ("  (supervisor)" if r is supervisor
+                                                           else ""))
     if rows:
         lines.append(f"largest mappings of {rows[0]['pid']} (PSS MB):")
         lines += [f"    {size:7.1f}  {name}" for name, size in rows[0]["largest"]]
@@ -187,16 +188,19 @@ def main() -> None:
         result["warm_statuses"] = warm(base, ids, queries, args.warm_rounds * args.workers)
         time.sleep(2)
         result["warm"] = snapshot(serve.pid)
+        result["supervisor"] = {"pid": serve.pid, **memory(serve.pid)}
         result["warm_loadavg"] = os.getloadavg()[0]
         print(f"warm-up statuses {result['warm_statuses']}")
-        print(table("warm", result["warm"]), flush=True)
+        print(table("warm", result["warm"], result["supervisor"]), flush=True)
         if args.seconds > 0:
             result["load"] = load(base, ids, queries, args.threads, args.seconds)
             time.sleep(2)
             result["after_load"] = snapshot(serve.pid)
+            result["supervisor_after"] = {"pid": serve.pid, **memory(serve.pid)}
             result["after_loadavg"] = os.getloadavg()[0]
             print(f"load {args.seconds:.0f} s, {args.threads} threads: {result['load']}")
-            print(table("after the load", result["after_load"]), flush=True)
+            print(table("after the load", result["after_load"], result["supervisor_after"]),
+                  flush=True)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(serve.pid, 15)

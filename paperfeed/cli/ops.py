@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from .common import (
     redact,
     settings_from,
 )
+from .preload import forked_workers
 from .search import index_for_demo
 
 # What `paperfeed demo` does after importing the bundled corpus, in order.
@@ -67,7 +68,10 @@ def serve(db_url: str | None, config_path: str | None, host: str, port: int, wor
         log_options["log_config"] = logging_config("WARNING")
     # Forwarded headers are applied once, by paperfeed's ClientAddress middleware (only for
     # trusted_proxies); uvicorn's own handling stays off so it cannot apply them twice.
-    with metrics_directory():
+    # several workers: forked from this process once it has imported their modules, which
+    # they then share (cli/preload.py)
+    with metrics_directory(), forked_workers(settings.database_url) if workers > 1 \
+            else nullcontext():
         uvicorn.run(
             "paperfeed.app:app_from_environment",
             factory=True,
