@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from paperfeed.citations import ImportedReference
 
-from .collections import CollectionError, _owned, _touch, add_to_collection
+from .collections import CollectionError, add_to_collection, owns_collection, touch_collection
 from .community_schema import collection_items
 from .schema import papers
 
@@ -43,7 +43,7 @@ def set_item_note(conn: Connection, collection_id: int, user_id: int, paper_id: 
                   note: str) -> bool:
     """Replace the note on a paper in the user's own collection (empty clears it); False
     when the collection is not theirs or does not hold the paper."""
-    if not _owned(conn, collection_id, user_id):
+    if not owns_collection(conn, collection_id, user_id):
         return False
     text = note.replace("\r\n", "\n").strip()
     if len(text) > MAX_NOTE:
@@ -55,7 +55,7 @@ def set_item_note(conn: Connection, collection_id: int, user_id: int, paper_id: 
         .values(note=text)
     )
     if result.rowcount:
-        _touch(conn, collection_id)
+        touch_collection(conn, collection_id)
     return result.rowcount == 1
 
 
@@ -64,7 +64,7 @@ def import_references(conn: Connection, collection_id: int, user_id: int,
     """Add the papers of ``refs`` that paperfeed has (by arXiv id, hidden ones not) to the
     user's own collection, with each reference's note where the item has none yet. None
     when the collection is not theirs."""
-    if not _owned(conn, collection_id, user_id):
+    if not owns_collection(conn, collection_id, user_id):
         return None
     report = ImportReport()
     ids = sorted({r.arxiv_id for r in refs if r.arxiv_id})

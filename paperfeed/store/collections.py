@@ -162,7 +162,7 @@ def collections_with_paper(conn: Connection, user_id: int, paper_id: int) -> set
     )
 
 
-def _owned(conn: Connection, collection_id: int, user_id: int) -> bool:
+def owns_collection(conn: Connection, collection_id: int, user_id: int) -> bool:
     return conn.execute(
         select(collections.c.id).where(
             collections.c.id == collection_id, collections.c.user_id == user_id
@@ -170,7 +170,7 @@ def _owned(conn: Connection, collection_id: int, user_id: int) -> bool:
     ).first() is not None
 
 
-def _touch(conn: Connection, collection_id: int) -> None:
+def touch_collection(conn: Connection, collection_id: int) -> None:
     conn.execute(
         update(collections)
         .where(collections.c.id == collection_id)
@@ -182,7 +182,7 @@ def _touch(conn: Connection, collection_id: int) -> None:
 def add_to_collection(conn: Connection, collection_id: int, user_id: int, paper_id: int) -> bool:
     """Append the paper to the user's own collection (no-op if already there). Raises
     CollectionError when it already holds MAX_PAPERS_PER_COLLECTION papers."""
-    if not _owned(conn, collection_id, user_id):
+    if not owns_collection(conn, collection_id, user_id):
         return False
     exists = conn.execute(
         select(collection_items.c.paper_id).where(
@@ -207,7 +207,7 @@ def add_to_collection(conn: Connection, collection_id: int, user_id: int, paper_
                 added_at=dt.datetime.now(dt.UTC),
             )
         )
-        _touch(conn, collection_id)
+        touch_collection(conn, collection_id)
     return True
 
 
@@ -215,7 +215,7 @@ def remove_from_collection(
     conn: Connection, collection_id: int, user_id: int, paper_id: int
 ) -> bool:
     """Take the paper out of the user's own collection."""
-    if not _owned(conn, collection_id, user_id):
+    if not owns_collection(conn, collection_id, user_id):
         return False
     conn.execute(
         delete(collection_items).where(
@@ -223,7 +223,7 @@ def remove_from_collection(
             collection_items.c.paper_id == paper_id,
         )
     )
-    _touch(conn, collection_id)
+    touch_collection(conn, collection_id)
     return True
 
 
@@ -231,7 +231,7 @@ def move_in_collection(
     conn: Connection, collection_id: int, user_id: int, paper_id: int, steps: int
 ) -> bool:
     """Move a paper ``steps`` places (negative = up) in the user's own collection."""
-    if not _owned(conn, collection_id, user_id):
+    if not owns_collection(conn, collection_id, user_id):
         return False
     order = list(
         conn.execute(
@@ -251,5 +251,5 @@ def move_in_collection(
                    collection_items.c.paper_id == pid)
             .values(position=pos)
         )
-    _touch(conn, collection_id)
+    touch_collection(conn, collection_id)
     return True

@@ -21,7 +21,7 @@ from paperfeed.store.database import write_transaction
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..ratelimit import user_key
 from ..rendering import render
-from .collections import _paper_id
+from .collections import paper_id_or_404
 from .forms import back, too_many
 
 router = APIRouter(tags=["pages"])
@@ -37,7 +37,7 @@ def save_note(
     """Set (or with an empty note, clear) the note on one paper of the user's collection."""
     try:
         with write_transaction(engine) as conn:
-            ok = set_item_note(conn, collection_id, user.id, _paper_id(conn, arxiv_id), note)
+            ok = set_item_note(conn, collection_id, user.id, paper_id_or_404(conn, arxiv_id), note)
     except CollectionError as exc:
         raise HTTPException(400, str(exc)) from exc
     if not ok:

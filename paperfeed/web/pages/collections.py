@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from paperfeed.rank.cards import load_cards
 from paperfeed.store.collection_notes import item_notes
@@ -23,10 +22,10 @@ from paperfeed.store.collections import (
     user_collections,
 )
 from paperfeed.store.database import write_transaction
-from paperfeed.store.schema import papers
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
+from ..api.paper_views import visible_paper_id
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..ratelimit import user_key
 from ..rendering import render
@@ -69,13 +68,11 @@ async def collection_page(request: Request, collection_id: RowId) -> HTMLRespons
     return await cached_page(request, build)
 
 
-def _paper_id(conn: Any, arxiv_id: str) -> int:
-    pid = conn.execute(
-        select(papers.c.id).where(papers.c.arxiv_id == arxiv_id, papers.c.hidden.is_(False))
-    ).scalar_one_or_none()
+def paper_id_or_404(conn: Any, arxiv_id: str) -> int:
+    pid = visible_paper_id(conn, arxiv_id)
     if pid is None:
         raise HTTPException(404, "No such paper.")
-    return int(pid)
+    return pid
 
 
 @router.post("/collections", dependencies=[CsrfChecked])
@@ -95,7 +92,7 @@ def new_collection(
             cid = create_collection(conn, user.id, name, description=description,
                                     is_public=bool(public))
             if arxiv_id:
-                add_to_collection(conn, cid, user.id, _paper_id(conn, arxiv_id))
+                add_to_collection(conn, cid, user.id, paper_id_or_404(conn, arxiv_id))
     except CollectionError as exc:
         raise HTTPException(400, str(exc)) from exc
     if arxiv_id:
@@ -116,7 +113,7 @@ def change_item(
         raise too_many("changes")
     try:
         with write_transaction(engine) as conn:
-            pid = _paper_id(conn, arxiv_id)
+            pid = paper_id_or_404(conn, arxiv_id)
             if action == "add":
                 ok = add_to_collection(conn, collection_id, user.id, pid)
             elif action == "remove":
