@@ -136,8 +136,9 @@ def table(label: str, rows: list[dict[str, Any]], supervisor: dict[str, Any]) ->
                      f"{r['uss']:7.1f} {r['rss']:7.1f}" + ("  (supervisor)" if r is supervisor
                                                            else ""))
     if rows:
-        lines.append(f"largest mappings of {rows[0]['pid']} (PSS MB):")
-        lines += [f"    {size:7.1f}  {name}" for name, size in rows[0]["largest"]]
+        top = max(rows, key=lambda r: r["pss"])
+        lines.append(f"largest mappings of {top['pid']} (PSS MB):")
+        lines += [f"    {size:7.1f}  {name}" for name, size in top["largest"]]
     return "\n".join(lines)
 
 

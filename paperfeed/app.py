@@ -12,6 +12,7 @@ paperfeed/web/deps.py. To add a router: list it in
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,6 +42,7 @@ from paperfeed.web.security import SecurityHeaders, SignedLinks
 from paperfeed.web.services import SiteEmbedder
 
 STATIC = Path(__file__).parent / "web" / "static"
+PAGE_CACHE_BYTES = 8 << 20  # per web worker (docs/benchmarks.md, "Memory per web worker")
 
 
 @asynccontextmanager
@@ -69,7 +71,9 @@ def create_app(settings: Settings) -> FastAPI:
     state.settings = settings
     state.engine = engine
     state.templates = build_environment()
-    state.cache = PageCache(ttl=settings.cache_seconds)
+    # rendered pages of anonymous visitors, by URL: at most PAGE_CACHE_BYTES of HTML
+    state.cache = PageCache(ttl=settings.cache_seconds, max_bytes=PAGE_CACHE_BYTES,
+                            weigh=lambda page: sys.getsizeof(page[0]))
     state.data_version = DataVersionClock(engine)
     state.change_clock = ChangeClock()  # Last-Modified of API answers
     state.similar_cache = PageCache(ttl=600, max_entries=4096)  # neighbours per paper

@@ -1,11 +1,14 @@
 """`paperfeed serve --workers N` forks its web workers from a supervisor that has imported
 their modules (cli/preload.py): they share those pages, start with the default signal
-handlers, and a killed worker is replaced by another forked one."""
+handlers, and a killed worker is replaced by another forked one; glibc malloc is set up
+for a threaded server (two arenas, large blocks always mapped)."""
 
 from __future__ import annotations
 
 import os
+import platform
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paperfeed.cli.preload import POSTGRES_PRELOAD, PRELOAD, preload
+from paperfeed.cli.preload import MALLOC_SETTINGS, POSTGRES_PRELOAD, PRELOAD, preload
 
 from .test_ops_metrics import start_serve
 
@@ -89,3 +92,36 @@ def test_serve_forks_its_workers_and_replaces_a_killed_one(settings, tmp_path):
         server.terminate()
         output = server.communicate(timeout=60)[0]
     assert server.returncode == 0, output
+
+
+MALLOC_PROBE = """
+import ctypes, sys
+from paperfeed.cli.preload import forked_workers, tune_malloc
+applied = tune_malloc() if sys.argv[1] == "tuned" else []
+if sys.argv[1] == "serve":  # what `serve --workers N` does before starting its workers
+    forked_workers(sys.argv[2]).__enter__()
+libc = ctypes.CDLL(None)
+libc.sbrk.restype = ctypes.c_void_p
+big = bytearray(8 << 20)
+del big  # freeing a mapped block raises glibc's dynamic threshold to its size
+start = libc.sbrk(0)
+block = bytearray(4 << 20)  # then a 4 MiB block comes from the heap, unless the threshold is fixed
+print(",".join(applied), libc.sbrk(0) - start)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
+def test_tune_malloc_keeps_large_blocks_out_of_the_heap(settings):
+    env = {k: v for k, v in os.environ.items() if k not in MALLOC_SETTINGS}
+
+    def probe(mode: str) -> tuple[str, int]:
+        out = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode, settings.database_url],
+                             env=env, check=True, capture_output=True, text=True).stdout.split()
+        return (out[0], int(out[1])) if len(out) == 2 else ("", int(out[0]))
+
+    assert probe("default")[1] >= 3 << 20  # glibc's default: the heap grew by the block
+    applied, grown = probe("tuned")
+    assert applied == ",".join(MALLOC_SETTINGS) and grown < 1 << 20
+    assert probe("serve")[1] < 1 << 20
+    env["MALLOC_ARENA_MAX"] = "4"  # the operator's own setting wins
+    assert probe("tuned")[0] == "MALLOC_MMAP_THRESHOLD_"

@@ -59,12 +59,14 @@ def preload(database_url: str) -> list[str]:
 @contextmanager
 def forked_workers(database_url: str) -> Iterator[None]:
     """While inside, uvicorn forks its workers from this process, which has preloaded their
-    modules (frozen for the collector). Not on platforms without fork."""
+    modules (frozen for the collector), with MALLOC_SETTINGS. Without fork (other
+    platforms) they are spawned, with MALLOC_SETTINGS in their environment."""
     import gc
     import multiprocessing
 
     import uvicorn._subprocess
 
+    tune_malloc()
     if "fork" not in multiprocessing.get_all_start_methods():
         yield
         return
@@ -86,6 +88,32 @@ def forked_workers(database_url: str) -> Iterator[None]:
 
 
 _forking: list[bool] = []  # inside forked_workers (os.register_at_fork cannot be undone)
+
+
+# glibc malloc for a threaded server (its sync routes run in a threadpool): two arenas
+# instead of up to 8 per core, and blocks of 1 MiB or more (numpy arrays of search and
+# similar papers) always in their own mapping, returned to the system when freed; glibc's
+# default raises that threshold after each large free (up to 32 MiB), after which such
+# arrays come from the arenas and their freed memory stays in the process.
+MALLOC_SETTINGS = {"MALLOC_ARENA_MAX": ("2", -8), "MALLOC_MMAP_THRESHOLD_": ("1048576", -3)}
+
+
+def tune_malloc() -> list[str]:
+    """Apply MALLOC_SETTINGS to this process (mallopt; forked workers inherit them) and to
+    its environment (workers started afresh read it); an operator's own MALLOC_* variables
+    win. Returns the variables applied; none on a C library other than glibc."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return []
+    mallopt = ctypes.CDLL(None).mallopt
+    applied = []
+    for name, (value, param) in MALLOC_SETTINGS.items():
+        if name not in os.environ and mallopt(param, int(value)) == 1:
+            os.environ[name] = value
+            applied.append(name)
+    return applied
 
 
 def _default_signals() -> None:

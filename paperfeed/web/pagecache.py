@@ -22,10 +22,20 @@ _MAX_TRACKED = 10_000
 
 
 class PageCache:
-    def __init__(self, ttl: float = 30.0, max_entries: int = 512) -> None:
+    """LRU of values by key, each valid for one data version and ``ttl`` seconds, bounded
+    by ``max_entries`` and, when ``weigh`` tells a value's size in bytes, by ``max_bytes``
+    (rendered pages differ a lot in size: a count alone does not bound the memory)."""
+
+    def __init__(self, ttl: float = 30.0, max_entries: int = 512, *,
+                 max_bytes: int | None = None,
+                 weigh: Callable[[Any], int] | None = None) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._weigh = weigh if max_bytes is not None else None
         self._items: OrderedDict[str, tuple[int, float, Any]] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+        self.bytes = 0  # the values' total size (0 without ``weigh``)
         self._lock = threading.Lock()
 
     def get(self, key: str, version: int) -> Any | None:
@@ -35,7 +45,7 @@ class PageCache:
                 return None
             stored_version, expires, value = item
             if stored_version != version or expires < time.monotonic():
-                del self._items[key]
+                self._drop(key)
                 return None
             self._items.move_to_end(key)
             return value
@@ -43,15 +53,34 @@ class PageCache:
     def put(self, key: str, version: int, value: Any) -> None:
         if self.ttl <= 0:
             return
+        size = self._weigh(value) if self._weigh is not None else 0
+        if self.max_bytes is not None and size > self.max_bytes:
+            return
+        now = time.monotonic()
         with self._lock:
-            self._items[key] = (version, time.monotonic() + self.ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+            self._drop(key)
+            self._items[key] = (version, now + self.ttl, value)
+            self._sizes[key] = size
+            self.bytes += size
+            # the least recently used first, and expired ones found at the front
+            while self._items and (
+                    len(self._items) > self.max_entries
+                    or (self.max_bytes is not None and self.bytes > self.max_bytes)
+                    or next(iter(self._items.values()))[1] < now):
+                self._drop(next(iter(self._items)))
+
+    def _drop(self, key: str) -> None:
+        if self._items.pop(key, None) is not None:
+            self.bytes -= self._sizes.pop(key, 0)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._sizes.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class DataVersionClock:
