@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--summaries", action="store_true",
                         help="Also copy the TL;DR + keyword rows (paper_summaries).")
+    parser.add_argument("--summaries-only", action="store_true",
+                        help="Copy only the TL;DR + keyword rows.")
     args = parser.parse_args()
     source, target = open_engine(args.source), open_engine(args.target)
     postgres = target.dialect.name == "postgresql"
@@ -86,6 +88,10 @@ def main() -> None:
         ids: dict[str, int] = {a: i for a, i in conn.execute(
             select(papers.c.arxiv_id, papers.c.id))}
     start = time.perf_counter()
+    if args.summaries_only:
+        print(f"copied {copy_summaries(source, target, ids, args.batch):,} summaries in "
+              f"{time.perf_counter() - start:.1f} s")
+        return
     if postgres:
         with write_transaction(target) as conn:
             conn.execute(text("DROP INDEX IF EXISTS ix_paper_vectors_embedding_hnsw"))
