@@ -375,13 +375,15 @@ class Run:
 
     def snapshot(self, label: str, serve_pid: int) -> None:
         rows = []
-        for pid in web_workers(serve_pid):
+        # the supervisor too: forked workers share its preloaded pages, which PSS splits
+        for pid in [*web_workers(serve_pid), serve_pid]:
             with contextlib.suppress(OSError):
-                rows.append({"pid": pid, **memory(pid), "largest": largest_mappings(pid)})
+                rows.append({"pid": pid, "role": "supervisor" if pid == serve_pid else
+                             "worker", **memory(pid), "largest": largest_mappings(pid)})
         self.memory[label] = rows
         self.loadavg[label] = os.getloadavg()[0]
-        self.log(f"memory {label}: " + ", ".join(f"{r['pid']}: PSS {r['pss']:.0f} MB "
-                                                  f"(USS {r['uss']:.0f})" for r in rows))
+        self.log(f"memory {label}: " + ", ".join(f"{r['pid']} {r['role']}: PSS {r['pss']:.0f}"
+                                                  f" MB (USS {r['uss']:.0f})" for r in rows))
 
     def worker(self, *extra: str) -> subprocess.Popen[bytes]:
         log = open(Path(self.tmp) / f"worker{len(self.events)}.log", "wb")  # noqa: SIM115
@@ -687,11 +689,12 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
                  f"{sum(r['429'] for r in result['routes'])} | "
                  f"{sum(r['errors'] for r in result['routes'])} |")
     lines.append(f"errors without an HTTP answer: {json.dumps(result['failures'])}")
-    lines += ["", "| web worker memory (MB) | when | PSS | PSS anon | PSS file | USS | RSS |",
+    lines += ["", "| memory (MB) | when | PSS | PSS anon | PSS file | USS | RSS |",
               "|---|---|---:|---:|---:|---:|---:|"]
     for label, rows in result["memory"].items():
         for row in rows:
-            lines.append(f"| pid {row['pid']} | {label} | {row['pss']:.0f} | "
+            lines.append(f"| {row.get('role', 'worker')} {row['pid']} | {label} | "
+                         f"{row['pss']:.0f} | "
                          f"{row['pss_anon']:.0f} | {row['pss_file']:.0f} | {row['uss']:.0f} | "
                          f"{row['rss']:.0f} |")
     lines += ["", "| check | " + " | ".join(["value"]) + " |", "|---|---|"]
