@@ -29,6 +29,7 @@ from paperfeed.web import health, metrics
 from paperfeed.web.api import install_api
 from paperfeed.web.client_address import ClientAddress
 from paperfeed.web.errors import install_page_error_handlers
+from paperfeed.web.heap_trim import start_trimming
 from paperfeed.web.input_guards import RefuseNulBytes
 from paperfeed.web.log_redaction import install_log_redaction
 from paperfeed.web.login_throttle import LoginThrottle
@@ -109,9 +110,11 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` and `paperfeed serve`: settings from env/TOML.
-    Each server process also starts building its in-memory search copies at once."""
+    Each server process also starts building its in-memory search copies at once, and
+    gives the memory its requests freed back to the system every 30 s (web/heap_trim.py)."""
     from paperfeed.rank.search import warm_up
 
     app = create_app(load_settings())
     app.state.warm_up = warm_up(app.state.engine, app.state.settings)  # /readyz waits for it
+    app.state.heap_trimmer = start_trimming()  # freed memory back to the system
     return app
