@@ -725,7 +725,7 @@ def main() -> None:
     parser.add_argument("--new-papers", type=int, default=200)
     parser.add_argument("--kill-seed", type=int, default=None,
                         help="Seed of the worker's kill moment (default: the run's clock).")
-    parser.add_argument("--kill-within", type=float, default=30.0,
+    parser.add_argument("--kill-within", type=float, default=8.0,
                         help="SIGKILL the worker this many seconds at most (uniformly drawn) "
                         "after its digest run started.")
     parser.add_argument("--pythonpath", default=str(Path(__file__).resolve().parents[1]),
