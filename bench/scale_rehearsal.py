@@ -495,7 +495,8 @@ class Run:
                 self.log(f"worker started (pid {worker.pid}): ingest {len(fresh)} papers of {day}")
                 worker = self.crash(serve.pid, worker, period)
                 load.join()
-                self.snapshot("after load", serve.pid)
+                if "after load" not in self.memory:
+                    self.snapshot("after load", serve.pid)
                 if worker is not None:
                     worker.wait(timeout=900)
                     self.log(f"worker finished ({worker.returncode})")
@@ -549,6 +550,8 @@ class Run:
             if during_load and now != known:
                 self.log(f"web workers changed: {sorted(known)} -> {sorted(now)}")
                 known = now
+            if "after load" not in self.memory and elapsed >= args.seconds + 1:
+                self.snapshot("after load", serve_pid)  # the worker may still be running
             if not measured and elapsed >= args.seconds * 0.4:
                 self.snapshot("before kill", serve_pid)
                 measured = True
