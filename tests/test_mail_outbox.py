@@ -14,6 +14,7 @@ import threading
 import time
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -211,3 +212,53 @@ def test_a_sign_up_whose_web_process_is_killed_mid_send_still_gets_its_verificat
     assert mail.rcpt_tos == ["grace@example.org"] and mail.message_id == leased.message_id
     assert "/verify/" in mail.message.get_body(("plain",)).get_content()
     assert row(engine).sent_at is not None
+
+
+def test_sent_at_is_committed_right_after_the_250_and_on_postgres_only_the_commit(
+    engine: Engine, settings: Settings
+) -> None:
+    """After the relay's 250 the outbox records ``sent_at`` at once, in one transaction;
+    on PostgreSQL that UPDATE already ran before the handoff, so only the COMMIT is left
+    (the window in which a crash would send the message again)."""
+    from sqlalchemy import event
+
+    for _ in range(3):
+        queue(engine, settings)
+    log: list[tuple[str, str]] = []
+
+    def on_sql(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        log.append(("sql", " ".join(statement.split())))
+
+    def on_commit(conn: Any) -> None:
+        log.append(("commit", ""))
+
+    class Recording(MemoryMailer):
+        def send(self, message: Message) -> None:
+            super().send(message)
+            log.append(("250", ""))
+
+    event.listen(engine, "before_cursor_execute", on_sql)
+    event.listen(engine, "commit", on_commit)
+    try:
+        assert deliver_outbox(engine, settings, Recording()) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", on_sql)
+        event.remove(engine, "commit", on_commit)
+
+    def marks_sent(statement: str) -> bool:
+        return statement.startswith("UPDATE mail_outbox SET sent_at")
+
+    handoffs = [i for i, (kind, _) in enumerate(log) if kind == "250"]
+    assert len(handoffs) == 3
+    for i in handoffs:
+        after = log[i + 1:]
+        commit = next(j for j, (kind, _) in enumerate(after) if kind == "commit")
+        between = [what for kind, what in after[:commit] if kind == "sql"]
+        begun = max(j for j, (kind, _) in enumerate(log[:i]) if kind == "commit")
+        before = [what for kind, what in log[begun + 1:i] if kind == "sql"]
+        if engine.dialect.name == "postgresql":
+            assert between == [] and sum(map(marks_sent, before)) == 1, (before, between)
+        else:
+            assert sum(map(marks_sent, between)) == 1 and not any(map(marks_sent, before))
+    with engine.connect() as conn:
+        assert all(conn.execute(select(mail_outbox.c.sent_at)).scalars())

@@ -10,7 +10,8 @@ never take the same row at once; ``sent_at`` is set only after the SMTP server a
 message. A sender that dies mid-send leaves its lease to run out (:func:`claim_lease`,
 longer than any one send can take with the SMTP timeouts), and the row is sent again: a
 crash loses nothing, and at worst one message goes out twice (when the crash fell between
-the server's acceptance and recording ``sent_at``). A failed send is retried with
+the server's acceptance and recording ``sent_at``; on PostgreSQL that is only the COMMIT,
+see :func:`deliver_outbox`). A failed send is retried with
 exponential backoff (``next_attempt_at``) up to MAX_ATTEMPTS times; a 5xx refusal is final.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from paperfeed.config import Settings
-from paperfeed.store.database import write_transaction
+from paperfeed.store.database import dialect, write_transaction
 from paperfeed.store.mail_schema import mail_outbox
 
 from .mailer import Mailer, PermanentMailError
@@ -99,6 +100,10 @@ def deliver_outbox(engine: Engine, settings: Settings, mailer: Mailer, *, limit:
             select(mail_outbox).where(_due(clock(), lease)).order_by(mail_outbox.c.id)
             .limit(limit)
         ).all()
+        # PostgreSQL: ``sent_at`` is written before the handoff, in a transaction that stays
+        # open (it locks only this leased row) and commits on the server's 250, so only the
+        # COMMIT follows the 250. SQLite's one write lock must not wait on SMTP.
+        confirm_first = dialect(conn).ROW_LOCKS
     delivered = 0
     for row in rows:
         claimed_at = clock()
@@ -113,7 +118,13 @@ def deliver_outbox(engine: Engine, settings: Settings, mailer: Mailer, *, limit:
         values: dict[str, Any]
         try:
             rendered = render_message(settings, row.name, dict(row.context))
-            mailer.send(compose(settings, row.recipient, rendered, message_id=row.message_id))
+            message = compose(settings, row.recipient, rendered, message_id=row.message_id)
+            if confirm_first:  # a failed send raises out of the block: rolled back
+                with write_transaction(engine) as conn:
+                    _mark_sent(conn, row.id, clock())
+                    mailer.send(message)
+            else:
+                mailer.send(message)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried later
             attempts = row.attempts + 1
             if isinstance(exc, PermanentMailError):
@@ -124,7 +135,15 @@ def deliver_outbox(engine: Engine, settings: Settings, mailer: Mailer, *, limit:
                       "next_attempt_at": clock() + retry_delay(attempts)}
         else:
             delivered += 1
-            values = {"sent_at": clock(), "error": None}
+            if not confirm_first:
+                with write_transaction(engine) as conn:
+                    _mark_sent(conn, row.id, clock())
+            continue
         with write_transaction(engine) as conn:
             conn.execute(update(mail_outbox).where(mail_outbox.c.id == row.id).values(**values))
     return delivered
+
+
+def _mark_sent(conn: Connection, row_id: int, now: dt.datetime) -> None:
+    conn.execute(update(mail_outbox).where(mail_outbox.c.id == row_id)
+                 .values(sent_at=now, error=None))
