@@ -80,6 +80,10 @@ def test_search_latency_is_observed_per_surface(client):
 
 def test_database_gauges(site, client):
     engine = site.engine
+    # The app's background sender would deliver the pending rows below while the test
+    # reads the gauges (its first pass may start after the insert): counts must hold still.
+    site.app.state.outbox_sender.stop()
+    assert not site.app.state.outbox_sender.running
     with write_transaction(engine) as conn:
         upsert_papers(conn, [Paper(arxiv_id="2503.99999", title="From HF", abstract="x",
                                    source="hf")])
