@@ -201,7 +201,7 @@ def test_tfidf_norms_are_computed_in_bounded_steps(engine, monkeypatch):
     """The TF-IDF document norms (similar papers' keyword arm), recomputed by every web
     worker after new papers, take a block of terms at a time: the same norms as the
     one-shot formula, without temporaries the size of all postings (at 57,852 papers
-    that one-shot computation peaked at 206 MB in each worker; in blocks, 38 MB)."""
+    that one-shot computation peaked at 206 MB in each worker; in blocks, ~11 MB)."""
     import tracemalloc
 
     from paperfeed.index import tfidf

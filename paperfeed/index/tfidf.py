@@ -69,7 +69,7 @@ def _norms(index: TermIndex) -> np.ndarray:
     return result
 
 
-NORM_CHUNK = 1 << 20  # postings per step: ~40 MB of temporaries instead of ~40 B x postings
+NORM_CHUNK = 1 << 18  # postings per step: ~10 MB of temporaries instead of ~40 B x postings
 
 
 def _add_squares(squares: np.ndarray, starts: np.ndarray, rows: np.ndarray, wtf: np.ndarray,
