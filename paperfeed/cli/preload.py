@@ -102,12 +102,12 @@ def tune_malloc() -> list[str]:
     """Apply MALLOC_SETTINGS to this process (mallopt; forked workers inherit them) and to
     its environment (workers started afresh read it); an operator's own MALLOC_* variables
     win. Returns the variables applied; none on a C library other than glibc."""
-    import ctypes
-    import platform
+    from paperfeed.web.heap_trim import glibc
 
-    if platform.libc_ver()[0] != "glibc":
+    libc = glibc()
+    if libc is None:
         return []
-    mallopt = ctypes.CDLL(None).mallopt
+    mallopt = libc.mallopt
     applied = []
     for name, (value, param) in MALLOC_SETTINGS.items():
         if name not in os.environ and mallopt(param, int(value)) == 1:

@@ -24,11 +24,12 @@ the vectors are identical to those of the original file.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 from pathlib import Path
 from typing import Any
+
+from paperfeed.index.saved_arrays import build_lock
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ def mapped_models(onnx_path: Path) -> tuple[Path, Path | None] | None:
     weights, masked, unmasked = mapped_paths(onnx_path)
     try:
         if not _current(masked, onnx_path):
-            with open(onnx_path.parent / ".build.lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            # the lock file onnx_export's builder takes too (cache_dir/onnx/<model>/.build.lock)
+            with build_lock(onnx_path.parent, ".build"):
                 if not _current(masked, onnx_path):
                     _build(onnx_path, weights, masked, unmasked)
     except OSError as exc:

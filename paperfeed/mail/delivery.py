@@ -47,7 +47,7 @@ from paperfeed.config import Settings
 from paperfeed.index.embedder import Embedder
 from paperfeed.rank.profiles import embed_missing_interests
 from paperfeed.store import digest_ledger as ledger
-from paperfeed.store.database import write_transaction
+from paperfeed.store.database import dialect, write_transaction
 from paperfeed.store.subscriptions import get_subscriptions, record_delivery
 
 from .claim_heartbeat import ClaimHeartbeat
@@ -235,7 +235,8 @@ class DigestSender:
         with write_transaction(self.engine, durable=True) as conn:
             if not ledger.mark_sending(conn, claim.ledger_id, self.owner, paper_ids):
                 return  # taken over by another worker (our claim timed out)
-            papers_first = ledger.confirm_before_handoff(conn)
+            # where a transaction locks only its rows (PostgreSQL; see the module's step 3)
+            papers_first = dialect(conn).ROW_LOCKS
         try:
             if papers_first:
                 # The papers are written before the handoff, in a transaction that stays

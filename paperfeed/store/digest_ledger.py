@@ -247,16 +247,6 @@ def mark_sending(conn: Connection, ledger_id: int, owner: str, paper_ids: Sequen
     return result.rowcount == 1
 
 
-def confirm_before_handoff(conn: Connection) -> bool:
-    """Whether the papers of a send (:func:`record_sent_papers`) may be written *before* the
-    SMTP handoff, in a transaction left open while the server is waited for, so that after
-    its ``250`` only :func:`mark_sent` and the COMMIT remain. True where a transaction locks
-    only the rows it wrote (PostgreSQL); SQLite's one write lock must not wait on an SMTP
-    server. (The ledger row is not written before the ``250``: the claim heartbeat keeps
-    refreshing its ``claimed_at`` while the server answers.)"""
-    return dialect(conn).ROW_LOCKS
-
-
 def mark_sent(conn: Connection, ledger_id: int) -> None:
     """Confirm a delivered digest: the one statement between the server's ``250`` and the
     commit (the papers it carried are recorded with :func:`record_sent_papers`)."""

@@ -20,7 +20,8 @@ from typing import Any
 TRIM_SECONDS = 30.0
 
 
-def _libc() -> Any | None:
+def glibc() -> Any | None:
+    """The C library, when it is glibc (its malloc_trim and mallopt); None elsewhere."""
     if platform.libc_ver()[0] != "glibc":
         return None
     return ctypes.CDLL(None)
@@ -29,14 +30,14 @@ def _libc() -> Any | None:
 def trim_heap() -> bool:
     """Give the free pages of this process's malloc heaps back to the system; True when
     some were released (always False without glibc)."""
-    libc = _libc()
+    libc = glibc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
 
 
 def start_trimming(interval: float = TRIM_SECONDS) -> threading.Thread | None:
     """A daemon thread that trims the heaps every ``interval`` seconds (None without
     glibc: nothing to do)."""
-    if _libc() is None:
+    if glibc() is None:
         return None
 
     def run() -> None:
