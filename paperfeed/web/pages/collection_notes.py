@@ -21,8 +21,7 @@ from paperfeed.store.database import write_transaction
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..ratelimit import user_key
 from ..rendering import render
-from .collections import paper_id_or_404
-from .forms import back, too_many
+from .forms import back, paper_id_or_404, too_many
 
 router = APIRouter(tags=["pages"])
 MAX_IMPORT_BYTES = 2_000_000

@@ -25,13 +25,12 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.users import User
 from paperfeed.store.votes import voted_paper_ids
 
-from ..api.paper_views import visible_paper_id
 from ..deps import CsrfChecked, CurrentUser, EngineDep, Limiter, RowId
 from ..ratelimit import user_key
 from ..rendering import render
 from .cached import cached_page
 from .feeds import page_number
-from .forms import back, too_many
+from .forms import back, paper_id_or_404, too_many
 
 router = APIRouter(tags=["pages"])
 PAPERS_PER_PAGE = 50
@@ -66,13 +65,6 @@ async def collection_page(request: Request, collection_id: RowId) -> HTMLRespons
         }, 200
 
     return await cached_page(request, build)
-
-
-def paper_id_or_404(conn: Any, arxiv_id: str) -> int:
-    pid = visible_paper_id(conn, arxiv_id)
-    if pid is None:
-        raise HTTPException(404, "No such paper.")
-    return pid
 
 
 @router.post("/collections", dependencies=[CsrfChecked])

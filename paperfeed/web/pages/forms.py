@@ -7,7 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import Connection
 from starlette.datastructures import FormData
+
+from ..api.paper_views import visible_paper_id
 
 
 async def read_form(request: Request) -> FormData:
@@ -44,6 +47,14 @@ def json_or_back(request: Request, data: dict[str, Any], next_path: str | None,
     if wants_json(request):
         return JSONResponse(data)
     return back(request, next_path, message=message)
+
+
+def paper_id_or_404(conn: Connection, arxiv_id: str) -> int:
+    """The row id of the paper a form names (it exists and is not hidden), else a 404."""
+    pid = visible_paper_id(conn, arxiv_id)
+    if pid is None:
+        raise HTTPException(404, "No such paper.")
+    return pid
 
 
 def too_many(what: str) -> HTTPException:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 from starlette.concurrency import run_in_threadpool
@@ -41,7 +41,7 @@ from ..ratelimit import user_key
 from ..rendering import comment_html
 from ..request_limits import enforce_limit
 from .cached import cached_page
-from .forms import json_or_back, too_many
+from .forms import json_or_back, paper_id_or_404, too_many
 from .seen import note_opened
 
 router = APIRouter(tags=["pages"])
@@ -137,14 +137,6 @@ async def paper_page(request: Request, arxiv_id: ArxivIdPath) -> Response:
     return await cached_page(request, build)
 
 
-def _paper_id_or_404(engine: Any, arxiv_id: str) -> int:
-    with engine.connect() as conn:
-        row = paper_row(conn, arxiv_id)
-    if row is None:
-        raise HTTPException(404, "No such paper.")
-    return int(row.id)
-
-
 @router.post("/papers/{arxiv_id:arxiv}/vote", dependencies=[CsrfChecked])
 def vote(
     request: Request, arxiv_id: ArxivIdPath, user: CurrentUser, engine: EngineDep,
@@ -153,7 +145,8 @@ def vote(
     """Toggle the user's upvote; JSON for the progressive script, else back to the page."""
     if not limiter.allow("vote", user_key(user.id)):
         raise too_many("votes")
-    paper_id = _paper_id_or_404(engine, arxiv_id)
+    with engine.connect() as conn:
+        paper_id = paper_id_or_404(conn, arxiv_id)
     with write_transaction(engine) as conn:
         result = toggle_vote(conn, user.id, paper_id)
         mark_seen(conn, user.id, [paper_id])
