@@ -11,7 +11,13 @@ whatever else runs on it; ratios to in-run references hold on any machine of the
 - the vector arm of search: a bare numpy matrix-vector product over the same matrix;
 - the keyword arm: an FTS5 ``bm25()`` query over the same table with the same words;
 - hybrid search: arxiv-sanity-lite's median (986 ms over the same 57,852 papers, measured in
-  another session, issue 15): the one reference not measured here.
+  another session, issue 15): the one reference not measured here;
+- PostgreSQL + pgvector (bench/pg_rows.py, ``--skip pg`` leaves it out, ~3-4 min): an
+  embedded server gets the corpus through ``paperfeed``'s importer (beside the SQLite
+  import) and this run's vectors, similar-papers lists and summaries copied from the SQLite
+  file (no second embedding), the HNSW index built as a bulk load builds it; search and
+  similar papers then run the same queries and papers as the SQLite rows and stand beside
+  them, the arms beside bare pgvector / ``ts_rank`` SQL over the same tables.
 
 It first prints the machine block (bench/machine.py), then one Markdown table, then the load
 average after. ``paperfeed index`` of the whole corpus is most of the run (57,852 papers at
@@ -30,7 +36,6 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,30 +43,22 @@ import numpy as np
 from bench import machine
 from bench.bench_import import CORPUS, raw_sqlite_floor, timed_import
 from bench.embed_throughput import rate, read_texts
-from bench.search_latency import sample_queries
+from bench.pg_rows import pg_rows
+from bench.rows import Row, Timings, ms, read_sample, time_reads, timed
 
+GROUPS = ("Rows: import, embedding, `paperfeed index`, SQLite search and similar papers, "
+          "then (each group may be skipped) PostgreSQL + pgvector import, search and similar "
+          "papers on the same papers, vectors and queries (pg), the web pages (web) and "
+          "digests (digest).")
 ARXIV_SANITY_MEDIAN_MS = 986.0  # issue 15: arxiv-sanity-lite search, same corpus, other session
 
 
-@dataclass
-class Row:
-    measure: str
-    value: str
-    reference: str
-    reference_value: str
-    ratio: str
-    target: str
-
-
-def ms(samples: list[float], q: float) -> float:
-    return float(np.percentile(np.array(samples) * 1000, q))
-
-
-def import_rows(corpus: Path, work: Path) -> tuple[list[Row], str]:
+def import_rows(corpus: Path, work: Path, timings: Timings) -> tuple[list[Row], str]:
     floor = raw_sqlite_floor(corpus, work)
     (work / "raw.db").unlink()
     db = work / "bench.db"
     first, again, n = timed_import(f"sqlite:///{db}", corpus)
+    timings["import"] = [first]
     return [Row(f"import {n:,} papers into SQLite (keyword index included)",
                 f"{first:.2f} s ({n / first:,.0f}/s); re-import {again:.2f} s",
                 "raw sqlite3 + FTS5 insert of the same rows", f"{floor:.2f} s",
@@ -121,65 +118,37 @@ def embedding_rows(corpus: Path, db_url: str, cache_dir: str, sample: int,
     return rows, kernels
 
 
-def search_rows(db_url: str, cache_dir: str, n_queries: int) -> list[Row]:
-    from sqlalchemy import func, select
-
+def search_rows(db_url: str, cache_dir: str, n_queries: int, timings: Timings) -> list[Row]:
     from paperfeed.config import load_settings
     from paperfeed.index import sqlite_backend
     from paperfeed.index.embedder import load_embedder
     from paperfeed.rank.filters import SearchFilters, paper_conditions
-    from paperfeed.rank.query import parse_query
-    from paperfeed.rank.search import _QUERY_CACHE, embed_query, search_papers
-    from paperfeed.rank.similar import similar_papers
+    from paperfeed.rank.query import ParsedQuery
     from paperfeed.store.database import open_engine
-    from paperfeed.store.schema import papers
 
     embedder = load_embedder(load_settings(embedding_backend="onnx-int8", cache_dir=cache_dir))
     engine = open_engine(db_url)
     raw = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    timings: dict[str, list[float]] = {}
-
-    def timed(name: str, run: object) -> None:
-        start = time.perf_counter()
-        run()  # type: ignore[operator]
-        timings.setdefault(name, []).append(time.perf_counter() - start)
+    conditions = paper_conditions(SearchFilters())
 
     with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(papers)).scalar_one()
-        queries = sample_queries(conn, n_queries + 20, seed=7)
-        for q in queries[:20]:  # loads the model, the postings and the vector matrix
-            search_papers(conn, q, embedder=embedder)
-        measured = queries[20:]
-        for mode in ("hybrid", "semantic", "keyword"):
-            _QUERY_CACHE.clear()  # every query pays for its embedding
-            for q in measured:
-                timed(mode, lambda q=q, mode=mode: search_papers(conn, q, embedder=embedder,
-                                                                 mode=mode))
+        sample = read_sample(conn, n_queries)
+        count = sample.count
         matrix = sqlite_backend.vector_matrix(conn, embedder.model_id).matrix
-        conditions = paper_conditions(SearchFilters())
-        for q in measured:
-            parsed = parse_query(q)
-            vector = embed_query(embedder, parsed.text)
-            timed("vector arm", lambda v=vector: sqlite_backend.vector_candidates(
-                conn, v, embedder.model_id, conditions, 100, narrowing=False))
-            timed("bare matvec", lambda v=vector: matrix @ v)
-            timed("keyword arm", lambda p=parsed: sqlite_backend.keyword_candidates(
-                conn, p.terms, [], [], conditions, 100, narrowing=False))
+
+        def arms(parsed: ParsedQuery, vector: np.ndarray) -> None:
+            timed(timings, "vector arm", lambda: sqlite_backend.vector_candidates(
+                conn, vector, embedder.model_id, conditions, 100, narrowing=False))
+            timed(timings, "bare matvec", lambda: matrix @ vector)
+            timed(timings, "keyword arm", lambda: sqlite_backend.keyword_candidates(
+                conn, parsed.terms, [], [], conditions, 100, narrowing=False))
             expr = sqlite_backend.fts5_expression(parsed.terms, [], [])
             if expr:
-                timed("fts5 bm25", lambda e=expr: raw.execute(
+                timed(timings, "fts5 bm25", lambda: raw.execute(
                     "SELECT rowid, bm25(papers_fts) FROM papers_fts WHERE papers_fts MATCH ? "
-                    "ORDER BY bm25(papers_fts) LIMIT 100", (e,)).fetchall())
-        rng = np.random.default_rng(11)
-        ids = conn.execute(select(papers.c.arxiv_id).where(papers.c.id.in_(
-            [int(i) for i in rng.choice(count, n_queries + 20, replace=False) + 1]
-        ))).scalars().all()
-        for aid in ids[:20]:
-            similar_papers(conn, aid)
-        for aid in ids[20:]:  # served from the stored lists, then computed online
-            timed("similar", lambda a=aid: similar_papers(conn, a, limit=10))
-            timed("similar online", lambda a=aid: similar_papers(conn, a, limit=10,
-                                                                 stored=False))
+                    "ORDER BY bm25(papers_fts) LIMIT 100", (expr,)).fetchall())
+
+        time_reads(conn, embedder, sample, timings, arms)
     raw.close()
     engine.dispose()
     t = timings
@@ -243,7 +212,7 @@ def digest_rows(corpus: Path, work: Path, subscribers: int) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] + " " + GROUPS)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "pf-cache"))
     parser.add_argument("--embed-sample", type=int, default=384,
@@ -253,7 +222,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--web-seconds", type=int, default=10)
     parser.add_argument("--digest-subscribers", type=int, default=10_000)
-    parser.add_argument("--skip", default="", help="comma-separated: web,digest")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated row groups to leave out: pg (the PostgreSQL "
+                             "rows), web, digest")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     load_before = os.getloadavg()
@@ -265,16 +236,19 @@ def main() -> None:
         "fp32 GEMM peak (torch, 1 thread, same shape)": f"{machine.torch_fp32_peak():.0f} GMAC/s",
     }
     rows: list[Row] = []
+    same_run: Timings = {}  # the SQLite figures the PostgreSQL rows stand beside
     with tempfile.TemporaryDirectory(prefix="pf-bench-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
-        found, db_url = import_rows(args.corpus, work)
+        found, db_url = import_rows(args.corpus, work, same_run)
         rows += found
         found, kernels = embedding_rows(args.corpus, db_url, args.cache_dir, args.embed_sample,
                                         args.index_limit or None)
         rows += found
         extra["ONNX Runtime ops of the int8 embedder (share of one text's run)"] = kernels
-        rows += search_rows(db_url, args.cache_dir, args.queries)
+        rows += search_rows(db_url, args.cache_dir, args.queries, same_run)
         for name, run in (
+            ("pg", lambda: pg_rows(db_url, args.corpus, work, args.cache_dir, args.queries,
+                                   same_run)),
             ("web", lambda: web_rows(db_url, args.web_seconds)),
             ("digest", lambda: digest_rows(args.corpus, work, args.digest_subscribers)),
         ):
