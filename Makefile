@@ -46,8 +46,9 @@ browser:
 	  echo "error: /usr/bin/chromium is missing (PAPERFEED_REQUIRE_BROWSER=1)" >&2; exit 1; fi
 
 ## make bench: the headline benchmark table (python -m bench: machine block, then one Markdown
-## table of figures, in-run references and ratios; needs ../shared/data; the whole corpus is
-## embedded, most of the ~10-20 min). Runs under the team's bench lock when flock exists.
+## table of figures, in-run references and ratios, SQLite then PostgreSQL + pgvector rows on an
+## embedded server; needs ../shared/data; the whole corpus is embedded, most of the ~15-20 min).
+## Runs under the team's bench lock when flock exists.
 bench: install-test
 	$$(command -v flock >/dev/null && echo flock /tmp/paperfeed-bench.lock) $(BIN)/python -m bench
 

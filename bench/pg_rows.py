@@ -12,7 +12,7 @@ and analysed (what autovacuum does within a minute of such a load). Search and s
 papers are then timed exactly as on SQLite (bench/rows.py ``time_reads``: the same 200
 queries, the same papers), each beside the SQLite figure of the same run, and the two arms
 beside bare SQL over the same tables: pgvector's ``ORDER BY embedding <#> $1 LIMIT 100``
-(the operator the HNSW index serves; ``<=>`` would not use an ``vector_ip_ops`` index) with
+(the operator the HNSW index serves; ``<=>`` would not use a ``vector_ip_ops`` index) with
 the same ``hnsw.ef_search``, and ``ts_rank`` over the GIN-indexed ``search_tsv``. The server
 is stopped and its data directory deleted at the end, also after a failure.
 """
