@@ -100,6 +100,16 @@ def term_index(conn: Connection, text_changes: TextChanges | None = None, *,
         return fresh
 
 
+def has_current_saved_set(conn: Connection) -> bool:
+    """True when the cache directory (use_cache_dir) holds a readable saved set of this
+    database's postings at its current stamp: mapping it costs milliseconds, no
+    tokenising. False without a cache directory. No side effects."""
+    from paperfeed.index.backend import backend_for
+
+    stamp = _stamp(conn, backend_for(conn).text_changes)
+    return _load(conn, database_key(conn.engine), stamp) is not None
+
+
 def _wants_saved(conn: Connection, index: TermIndex, save: bool) -> bool:
     """True when ``index`` (current) is a private copy that a saved set should replace:
     asked to save, or another process may have saved this stamp (looked for at most every

@@ -238,13 +238,19 @@ def explain(item: Fused, matcher: QueryMatcher, title: str, abstract: str,
 def warm_up(engine: Engine, settings: Settings) -> threading.Thread:
     """Build this process's in-memory search copies (BM25 postings, vector matrix, query
     model) in a background thread, so that the first visitor does not wait for them
-    (57,852 papers: ~5 s). Errors are logged, never raised: search builds lazily anyway."""
+    (57,852 papers: ~5 s). The postings, when no saved set of the current stamp exists,
+    are tokenised by a child process (index/term_builder.py: seconds of pure Python
+    would starve this server's requests of the GIL) and mapped here. Errors are logged,
+    never raised: search builds lazily anyway."""
     def run() -> None:
         from paperfeed.index.embedder import load_embedder
-        from paperfeed.index.terms import term_index
+        from paperfeed.index.term_builder import build_saved_terms
+        from paperfeed.index.terms import has_current_saved_set, term_index
 
         try:
             with engine.connect() as conn:
+                if not has_current_saved_set(conn):
+                    build_saved_terms(engine)
                 term_index(conn)
                 search_papers(conn, "warm up", embedder=load_embedder(settings), limit=1)
         except Exception:  # a warm-up must never take the server down
