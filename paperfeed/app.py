@@ -33,6 +33,7 @@ from paperfeed.web.heap_trim import start_trimming
 from paperfeed.web.input_guards import RefuseNulBytes
 from paperfeed.web.log_redaction import install_log_redaction
 from paperfeed.web.login_throttle import LoginThrottle
+from paperfeed.web.long_lived import freeze_after
 from paperfeed.web.pagecache import AfterWrites, ChangeClock, DataVersionClock, PageCache
 from paperfeed.web.pages import page_routers
 from paperfeed.web.private_site import RequireLogin
@@ -110,11 +111,15 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` and `paperfeed serve`: settings from env/TOML.
-    Each server process also starts building its in-memory search copies at once, and
-    gives the memory its requests freed back to the system every 30 s (web/heap_trim.py)."""
+    Each server process also starts building its in-memory search copies at once,
+    gives the memory its requests freed back to the system every 30 s (web/heap_trim.py)
+    and, once warm, freezes its start-up objects out of the GC's passes
+    (web/long_lived.py)."""
     from paperfeed.rank.search import warm_up
 
     app = create_app(load_settings())
     app.state.warm_up = warm_up(app.state.engine, app.state.settings)  # /readyz waits for it
     app.state.heap_trimmer = start_trimming()  # freed memory back to the system
+    # the start-up's objects out of every full GC pass (web/long_lived.py)
+    app.state.gc_freezer = freeze_after(app.state.warm_up)
     return app

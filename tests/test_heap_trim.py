@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import platform
 import subprocess
 import sys
@@ -54,3 +55,9 @@ def test_server_processes_trim_periodically(settings, monkeypatch, tmp_path):
     trimmer = app.state.heap_trimmer
     assert isinstance(trimmer, threading.Thread) and trimmer.daemon and trimmer.is_alive()
     assert trimmer.name == "paperfeed-heap-trim"
+    freezer = app.state.gc_freezer  # web/long_lived.py: after the warm-up, gc.freeze()
+    try:
+        freezer.join(timeout=60)
+        assert freezer.name == "paperfeed-gc-freeze" and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
