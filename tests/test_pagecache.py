@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 
 from paperfeed.app import PAGE_CACHE_BYTES, create_app
 from paperfeed.web import pagecache
@@ -48,3 +50,74 @@ def test_the_site_bounds_its_page_cache_in_bytes(settings):
     page = ("<html>" + "x" * 100_000, 200)
     cache.put("page:/", 1, page)
     assert sys.getsizeof(page[0]) <= cache.bytes < PAGE_CACHE_BYTES
+
+
+def test_concurrent_misses_share_one_build():
+    """Requests that miss the same page at once await one build, not one each; another
+    version (or key) is its own build; a failed build reaches every caller and is not
+    kept."""
+    cache = PageCache(ttl=30)
+    builds: list[int] = []
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+
+        async def build(version: int) -> str:
+            builds.append(version)
+            await release.wait()
+            return f"page v{version}"
+
+        callers = [asyncio.create_task(cache.build_once("page:/", v, lambda v=v: build(v)))
+                   for v in (1, 1, 1, 1, 2)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert sorted(builds) == [1, 2]
+        callers[0].cancel()  # a visitor who goes away does not cancel the others' page
+        release.set()
+        pages = await asyncio.gather(*callers[1:])
+        assert pages == ["page v1"] * 3 + ["page v2"]
+
+        async def broken() -> str:
+            builds.append(3)
+            raise RuntimeError("no database")
+
+        failed = await asyncio.gather(*(cache.build_once("page:/", 3, broken)
+                                        for _ in range(3)), return_exceptions=True)
+        assert all(isinstance(f, RuntimeError) for f in failed) and builds.count(3) == 1
+        assert await cache.build_once("page:/", 3, lambda: build(3)) == "page v3"
+
+    asyncio.run(scenario())
+    assert builds == [1, 2, 3, 3]
+
+
+def test_a_page_that_many_visitors_miss_at_once_is_rendered_once(settings, monkeypatch):
+    """Anonymous visitors who miss the cached home page together (it expired, or a vote
+    bumped the data version) share one render."""
+    import httpx
+
+    from paperfeed.web.pages import cached
+
+    renders: list[str] = []
+    all_arrived = threading.Event()
+    real = cached.render_text
+
+    def counting_render(request, template, context=None, *, anonymous=False):
+        renders.append(template)
+        if len(renders) >= 8:
+            all_arrived.set()
+        all_arrived.wait(2)  # without sharing, the other 7 renders start meanwhile
+        return real(request, template, context, anonymous=anonymous)
+
+    monkeypatch.setattr(cached, "render_text", counting_render)
+    app = create_app(settings)
+
+    async def visitors() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return await asyncio.gather(*(c.get("/") for _ in range(8)))
+
+    answers = asyncio.run(visitors())
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.text.split('name="csrf_token"')[0] for a in answers}) == 1
+    assert renders == ["home.html"]
+    app.state.engine.dispose()

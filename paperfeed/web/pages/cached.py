@@ -42,11 +42,14 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
             request.state.user = None
             with get_engine(request).connect() as conn:
                 template, context, status = build(conn, None)
-            return render_text(request, template, context, anonymous=True), status
+            page = render_text(request, template, context, anonymous=True), status
+            if status == 200:
+                cache.put(key, version, page)
+            return page
 
-        html, status = await run_in_threadpool(build_anonymous)
-        if status == 200:
-            cache.put(key, version, (html, status))
+        # concurrent misses of this page share one render (PageCache.build_once)
+        html, status = await cache.build_once(
+            key, version, lambda: run_in_threadpool(build_anonymous))
         return serve_cached(request, html, status_code=status)
 
     def build_personal() -> HTMLResponse:
