@@ -178,6 +178,9 @@ def search_rows(db_url: str, cache_dir: str, n_queries: int, timings: Timings) -
             f"{ARXIV_SANITY_MEDIAN_MS:.0f} ms",
             f"{ARXIV_SANITY_MEDIAN_MS / ms(t['hybrid'], 50):.0f}x faster",
             ">= 30x faster; p95 <= 30 ms"),
+        Row("garbage collections during the timed searches (count; total, longest)",
+            f"{len(t.get('gc pause', []))}; {sum(t.get('gc pause', [])) * 1000:.1f} ms, "
+            f"{max(t.get('gc pause', [0.0])) * 1000:.1f} ms", "", "", "", ""),
         Row("semantic search (p50 / p95), query embedding included",
             f"{ms(t['semantic'], 50):.1f} / {ms(t['semantic'], 95):.1f} ms", "", "", "", ""),
         Row("keyword search (p50 / p95)",

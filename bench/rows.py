@@ -4,8 +4,10 @@ PostgreSQL rows share: the same queries and papers, timed the same way on either
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -58,6 +60,24 @@ def timed(timings: Timings, name: str, run: Callable[[], Any]) -> None:
     timings.setdefault(name, []).append(time.perf_counter() - start)
 
 
+@contextmanager
+def gc_pauses(timings: Timings, name: str) -> Iterator[None]:
+    """Record the length of every garbage collection inside the block under ``name``."""
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            timings.setdefault(name, []).append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(callback)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(callback)
+
+
 def read_sample(conn: Connection, n_queries: int) -> ReadSample:
     """The queries and papers of the read rows, drawn from the database of ``conn``."""
     count = conn.execute(select(func.count()).select_from(papers)).scalar_one()
@@ -77,10 +97,15 @@ def time_reads(conn: Connection, embedder: Embedder, sample: ReadSample, timings
     for q in sample.queries[:WARM_UP]:
         search_papers(conn, q, embedder=embedder)
     measured = sample.queries[WARM_UP:]
-    for mode in ("hybrid", "semantic", "keyword"):
-        _QUERY_CACHE.clear()
-        for q in measured:
-            timed(timings, mode, partial(search_papers, conn, q, embedder=embedder, mode=mode))
+    modes = ("hybrid", "semantic", "keyword")
+    with gc_pauses(timings, "gc pause"):
+        # The modes take turns query by query (in a rotating order), so that whatever else
+        # the machine does meanwhile falls on all three alike.
+        for i, q in enumerate(measured):
+            for mode in modes[i % 3:] + modes[:i % 3]:
+                _QUERY_CACHE.clear()  # every query pays for its embedding
+                timed(timings, mode,
+                      partial(search_papers, conn, q, embedder=embedder, mode=mode))
     for q in measured:
         parsed = parse_query(q)
         arms(parsed, embed_query(embedder, parsed.text))
