@@ -111,9 +111,10 @@ def tfidf_neighbours(conn: Connection, title: str, abstract: str, *, exclude_id:
     index = terms if terms is not None else term_index(conn)
     norms = _norms(index)
     n = max(index.n_alive, 1)
-    dfs = {stem_: _df(index, stem_) for stem_ in paper_query(title, abstract)}
+    query = paper_query(title, abstract)
+    dfs = {stem_: _df(index, stem_) for stem_ in query}
     weighted = [((1.0 + math.log(tf)) * _idf(n, dfs[stem_]), stem_)
-                for stem_, tf in paper_query(title, abstract).items() if dfs[stem_]]
+                for stem_, tf in query.items() if dfs[stem_]]
     if not weighted:
         return {}
     query_norm = math.sqrt(sum(w * w for w, _ in weighted))
