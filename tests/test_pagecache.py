@@ -121,3 +121,41 @@ def test_a_page_that_many_visitors_miss_at_once_is_rendered_once(settings, monke
     assert len({a.text.split('name="csrf_token"')[0] for a in answers}) == 1
     assert renders == ["home.html"]
     app.state.engine.dispose()
+
+
+def test_requests_that_find_the_data_version_old_share_one_read(engine):
+    """One database read of the data version for all the requests that find it older than
+    the poll at once; a write (expire) during a read is not hidden by that read."""
+    from paperfeed.store.data_version import bump_data_version
+    from paperfeed.store.database import write_transaction
+
+    clock = pagecache.DataVersionClock(engine, poll_seconds=3600)
+    reads: list[int] = []
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+
+        async def read(current):
+            reads.append(1)
+            await release.wait()
+            return await asyncio.to_thread(current)
+
+        first = [asyncio.create_task(clock.shared(read)) for _ in range(6)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(reads) == 1
+        with write_transaction(engine) as conn:  # this worker took a vote meanwhile
+            bump_data_version(conn)
+        clock.expire()
+        after_write = asyncio.create_task(clock.shared(read))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(reads) == 2  # not the read that began before the write
+        release.set()
+        versions = await asyncio.gather(*first)
+        assert len(set(versions)) == 1
+        newest = await after_write
+        assert newest >= versions[0]
+        assert await clock.shared(read) == newest and len(reads) == 2  # fresh: no read
+
+    asyncio.run(scenario())

@@ -129,16 +129,46 @@ class DataVersionClock:
         self.poll_seconds = poll_seconds
         self._value = 0
         self._read_at = float("-inf")
+        self._expiries = 0  # expire() calls: a read begun before one is not kept as fresh
+        self._reading: dict[tuple[int, int], asyncio.Task[int]] = {}  # shared() reads
 
     def current(self) -> int:
         now = time.monotonic()
         if now - self._read_at >= self.poll_seconds:
             from paperfeed.store.data_version import read_data_version
 
+            expiries = self._expiries
             with self.engine.connect() as conn:
                 self._value = read_data_version(conn)
-            self._read_at = now
+            if expiries == self._expiries:  # else a write may have landed after the read
+                self._read_at = now
         return self._value
+
+    async def shared(self, read: Callable[[Callable[[], int]], Awaitable[int]]) -> int:
+        """The version, re-read through ``read`` (which runs :meth:`current` in a thread)
+        when older than ``poll_seconds``; the requests that find it old at the same time
+        await one read instead of each taking a connection for their own (16 concurrent
+        reads per worker at wrk -c32, every poll: tens of ms for the requests in flight;
+        docs/benchmarks.md, issue 15). A read begun before an :meth:`expire` is not
+        shared with the requests that come after it. Call it from the event loop only."""
+        version = self.recent()
+        if version is not None:
+            return version
+        loop = asyncio.get_running_loop()
+        flight = (id(loop), self._expiries)
+        task = self._reading.get(flight)
+        if task is None:
+            task = loop.create_task(_awaited(lambda: read(self.current)))
+            self._reading[flight] = task
+
+            def landed(done: asyncio.Task[int]) -> None:
+                if self._reading.get(flight) is done:
+                    del self._reading[flight]
+                if not done.cancelled():
+                    done.exception()  # retrieved: its callers, if any, have raised it
+
+            task.add_done_callback(landed)
+        return await asyncio.shield(task)
 
     def recent(self) -> int | None:
         """The version if it was read less than ``poll_seconds`` ago (no database work:
@@ -148,6 +178,7 @@ class DataVersionClock:
         return None
 
     def expire(self) -> None:
+        self._expiries += 1
         self._read_at = float("-inf")
 
 

@@ -29,9 +29,8 @@ async def cached_page(request: Request, build: Builder) -> HTMLResponse:
     if SESSION_COOKIE not in request.cookies:
         cache = get_page_cache(request)
         clock = get_data_version(request)
-        version = clock.recent()
-        if version is None:  # re-reading it is database work: never on the event loop
-            version = await run_in_threadpool(clock.current)
+        # re-reading it is database work: in a thread, one read for concurrent requests
+        version = await clock.shared(run_in_threadpool)
         key = f"page:{request.url.path}?{request.url.query}"
         hit = cache.get(key, version)
         if hit is not None:
