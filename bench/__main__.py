@@ -215,7 +215,8 @@ def web_rows(db_url: str, seconds: int) -> list[Row]:
 
     rows, invalidated = measure(db_url, seconds=seconds)
     return [Row(f"web: {name}, wrk -c32, {seconds} s (requests/s, p99)",
-                f"{r['rps']:,.0f}/s, p99 {r['p99']:.1f} ms, non-2xx {r['errors']:.0f}",
+                f"{r['rps']:,.0f}/s, p99 {r['p99']:.1f} ms, non-2xx {r['errors']:.0f}, "
+                f"socket errors {r['socket_errors']:.0f}, timeouts (10 s) {r['timeouts']:.0f}",
                 "", "", "", "vote invalidates the cached page: "
                 + ("yes" if invalidated else "NO")) for name, _, r in rows]
 

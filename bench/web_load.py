@@ -46,7 +46,10 @@ def wait_up(url: str, timeout: float = 60.0) -> None:
 
 def run_wrk(url: str, *, threads: int, connections: int, seconds: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        # A 10 s timeout: wrk leaves requests slower than its timeout (2 s by default) out of
+        # the latency figures, so a multi-second stall would not show in the p99.
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+         "--latency", url],
         capture_output=True, text=True, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -59,8 +62,13 @@ def run_wrk(url: str, *, threads: int, connections: int, seconds: int) -> dict[s
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    # "Socket errors: connect 0, read 0, write 0, timeout 0" (printed only when one is not 0)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                        out)
+    counts = [int(x) for x in sockets.groups()] if sockets else [0, 0, 0, 0]
     return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"),
-            "errors": float(errors.group(1)) if errors else 0.0}
+            "errors": float(errors.group(1)) if errors else 0.0,
+            "socket_errors": float(sum(counts[:3])), "timeouts": float(counts[3])}
 
 
 def machine() -> str:
@@ -190,11 +198,11 @@ def main() -> None:
     print(f"\nMachine: {machine()}; uvicorn --workers {args.workers}; wrk -t{args.threads} "
           f"-c{args.connections} -d{args.seconds}s on 127.0.0.1; "
           f"database {args.db.split(':')[0]}\n")
-    print("| page | path | requests/s | p50 ms | p99 ms | non-2xx |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| page | path | requests/s | p50 ms | p99 ms | non-2xx | socket errors | timeouts |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, path, r in rows:
         print(f"| {name} | `{path}` | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-              f"{r['errors']:.0f} |")
+              f"{r['errors']:.0f} | {r['socket_errors']:.0f} | {r['timeouts']:.0f} |")
     print(f"\nA vote invalidates the cached home page: {'yes' if invalidated else 'NO'}")
 
 
