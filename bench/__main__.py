@@ -15,7 +15,7 @@ whatever else runs on it; ratios to in-run references hold on any machine of the
 - PostgreSQL + pgvector (bench/pg_rows.py, ``--skip pg`` leaves it out, ~3-4 min): an
   embedded server gets the corpus through ``paperfeed``'s importer (beside the SQLite
   import) and this run's vectors, similar-papers lists and summaries copied from the SQLite
-  file (no second embedding), the HNSW index built as a bulk load builds it; search and
+  file (no second embedding), the HNSW index built once after the copy; search and
   similar papers then run the same queries and papers as the SQLite rows and stand beside
   them, the arms beside bare pgvector / ``ts_rank`` SQL over the same tables.
 
@@ -44,7 +44,7 @@ from bench import machine
 from bench.bench_import import CORPUS, raw_sqlite_floor, timed_import
 from bench.embed_throughput import rate, read_texts
 from bench.pg_rows import pg_rows
-from bench.rows import Row, Timings, ms, read_sample, time_reads, timed
+from bench.rows import Row, Timings, ms, p50_p95, read_sample, time_reads, timed
 
 GROUPS = ("Rows: import, embedding, `paperfeed index`, SQLite search and similar papers, "
           "then (each group may be skipped) PostgreSQL + pgvector import, search and similar "
@@ -173,7 +173,7 @@ def search_rows(db_url: str, cache_dir: str, n_queries: int, timings: Timings) -
     t = timings
     return [
         Row(f"hybrid search, {count:,} papers, {len(t['hybrid'])} queries (p50 / p95)",
-            f"{ms(t['hybrid'], 50):.1f} / {ms(t['hybrid'], 95):.1f} ms",
+            p50_p95(t['hybrid']),
             "arxiv-sanity-lite search median (issue 15, another session)",
             f"{ARXIV_SANITY_MEDIAN_MS:.0f} ms",
             f"{ARXIV_SANITY_MEDIAN_MS / ms(t['hybrid'], 50):.0f}x faster",
@@ -182,9 +182,9 @@ def search_rows(db_url: str, cache_dir: str, n_queries: int, timings: Timings) -
             f"{len(t.get('gc pause', []))}; {sum(t.get('gc pause', [])) * 1000:.1f} ms, "
             f"{max(t.get('gc pause', [0.0])) * 1000:.1f} ms", "", "", "", ""),
         Row("semantic search (p50 / p95), query embedding included",
-            f"{ms(t['semantic'], 50):.1f} / {ms(t['semantic'], 95):.1f} ms", "", "", "", ""),
+            p50_p95(t['semantic']), "", "", "", ""),
         Row("keyword search (p50 / p95)",
-            f"{ms(t['keyword'], 50):.1f} / {ms(t['keyword'], 95):.1f} ms", "", "", "", ""),
+            p50_p95(t['keyword']), "", "", "", ""),
         Row("vector arm: `vector_candidates`, top 100 (p50)",
             f"{ms(t['vector arm'], 50):.2f} ms",
             "bare numpy matrix-vector product over the same matrix (p50)",
@@ -197,9 +197,9 @@ def search_rows(db_url: str, cache_dir: str, n_queries: int, timings: Timings) -
             f"{ms(t['fts5 bm25'], 50):.2f} ms",
             f"{ms(t['keyword arm'], 50) / ms(t['fts5 bm25'], 50):.2f}x the time", ""),
         Row(f"similar papers, {len(t['similar'])} papers, stored lists (p50 / p95)",
-            f"{ms(t['similar'], 50):.1f} / {ms(t['similar'], 95):.1f} ms",
+            p50_p95(t['similar']),
             "the same papers computed online (p50 / p95)",
-            f"{ms(t['similar online'], 50):.1f} / {ms(t['similar online'], 95):.1f} ms",
+            p50_p95(t['similar online']),
             f"{ms(t['similar'], 95) / ms(t['similar online'], 95):.2f}x the time (p95)",
             "p95 <= 5 ms"),
         Row("similar papers computed online (p50)", f"{ms(t['similar online'], 50):.1f} ms",
