@@ -16,7 +16,7 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 _MAX_TRACKED = 10_000
@@ -39,7 +39,7 @@ class PageCache:
         self.bytes = 0  # the values' total size (0 without ``weigh``)
         self._lock = threading.Lock()
         # builds in flight, by event loop, key and version (build_once)
-        self._building: dict[tuple[int, str, int], asyncio.Task[Any]] = {}
+        self._building: dict[tuple[int, Hashable], asyncio.Task[Any]] = {}
 
     def get(self, key: str, version: int) -> Any | None:
         with self._lock:
@@ -82,21 +82,7 @@ class PageCache:
         pages expiring every 2 s; docs/benchmarks.md, issue 15.) The build runs as its
         own task, so a caller that goes away does not cancel it for the others; its
         exception reaches every caller. Call it from the event loop only."""
-        loop = asyncio.get_running_loop()
-        flight = (id(loop), key, version)
-        task = self._building.get(flight)
-        if task is None:
-            task = loop.create_task(_awaited(build))
-            self._building[flight] = task
-
-            def landed(done: asyncio.Task[Any]) -> None:
-                if self._building.get(flight) is done:
-                    del self._building[flight]
-                if not done.cancelled():
-                    done.exception()  # retrieved: no "never retrieved" log without callers
-
-            task.add_done_callback(landed)
-        return await asyncio.shield(task)
+        return await single_flight(self._building, (key, version), build)
 
     def _drop(self, key: str) -> None:
         if self._items.pop(key, None) is not None:
@@ -112,8 +98,31 @@ class PageCache:
         return len(self._items)
 
 
-async def _awaited(build: Callable[[], Awaitable[Any]]) -> Any:
-    return await build()
+async def single_flight(flights: dict[tuple[int, Hashable], asyncio.Task[Any]],
+                        key: Hashable, start: Callable[[], Awaitable[Any]]) -> Any:
+    """What ``start()`` gives, awaited once for all the callers that ask for ``key`` while
+    it runs (``flights``: the runs in flight, by event loop and key). The run is a task of
+    its own, so a caller that goes away does not cancel it for the others; its exception
+    reaches every caller, and is retrieved even when none is left. Event loop only."""
+    loop = asyncio.get_running_loop()
+    flight = (id(loop), key)
+    task = flights.get(flight)
+    if task is None:
+        task = loop.create_task(_awaited(start))
+        flights[flight] = task
+
+        def landed(done: asyncio.Task[Any]) -> None:
+            if flights.get(flight) is done:
+                del flights[flight]
+            if not done.cancelled():
+                done.exception()  # retrieved: no "never retrieved" log without callers
+
+        task.add_done_callback(landed)
+    return await asyncio.shield(task)
+
+
+async def _awaited(start: Callable[[], Awaitable[Any]]) -> Any:
+    return await start()
 
 
 class DataVersionClock:
@@ -130,7 +139,7 @@ class DataVersionClock:
         self._value = 0
         self._read_at = float("-inf")
         self._expiries = 0  # expire() calls: a read begun before one is not kept as fresh
-        self._reading: dict[tuple[int, int], asyncio.Task[int]] = {}  # shared() reads
+        self._reading: dict[tuple[int, Hashable], asyncio.Task[Any]] = {}  # shared()
 
     def current(self) -> int:
         now = time.monotonic()
@@ -154,21 +163,8 @@ class DataVersionClock:
         version = self.recent()
         if version is not None:
             return version
-        loop = asyncio.get_running_loop()
-        flight = (id(loop), self._expiries)
-        task = self._reading.get(flight)
-        if task is None:
-            task = loop.create_task(_awaited(lambda: read(self.current)))
-            self._reading[flight] = task
-
-            def landed(done: asyncio.Task[int]) -> None:
-                if self._reading.get(flight) is done:
-                    del self._reading[flight]
-                if not done.cancelled():
-                    done.exception()  # retrieved: its callers, if any, have raised it
-
-            task.add_done_callback(landed)
-        return await asyncio.shield(task)
+        return int(await single_flight(self._reading, self._expiries,
+                                       lambda: read(self.current)))
 
     def recent(self) -> int | None:
         """The version if it was read less than ``poll_seconds`` ago (no database work:
