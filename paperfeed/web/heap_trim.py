@@ -13,15 +13,19 @@ minute. Elsewhere than on glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 import threading
+import time
 from typing import Any
 
 TRIM_SECONDS = 30.0
 
 
+@functools.cache
 def glibc() -> Any | None:
-    """The C library, when it is glibc (its malloc_trim and mallopt); None elsewhere."""
+    """The C library, when it is glibc (its malloc_trim and mallopt); None elsewhere.
+    Looked up once per process."""
     if platform.libc_ver()[0] != "glibc":
         return None
     return ctypes.CDLL(None)
@@ -41,10 +45,10 @@ def start_trimming(interval: float = TRIM_SECONDS) -> threading.Thread | None:
         return None
 
     def run() -> None:
-        while not stopped.wait(interval):
+        while True:
+            time.sleep(interval)
             trim_heap()
 
-    stopped = threading.Event()
     thread = threading.Thread(target=run, name="paperfeed-heap-trim", daemon=True)
     thread.start()
     return thread
