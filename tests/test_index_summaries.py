@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 from sqlalchemy import select, update
 
+from paperfeed.index import summaries
 from paperfeed.index.embedder import HashingEmbedder
 from paperfeed.index.keywords import Candidate, candidate_phrases, select_keywords
 from paperfeed.index.schema import paper_summaries
@@ -118,3 +120,30 @@ def test_papers_without_a_vector_wait(engine):
     load_search_corpus(engine, embed=False)
     run = index_summaries(engine, HashingEmbedder())
     assert run.computed == 0 and run.waiting == run.papers > 0
+
+
+def test_forked_workers_write_what_one_process_writes(engine, monkeypatch, tmp_path):
+    load_search_corpus(engine)
+    embedder = HashingEmbedder()
+    columns = (paper_summaries.c.paper_id, paper_summaries.c.tldr, paper_summaries.c.keywords,
+               paper_summaries.c.tldr_source, paper_summaries.c.keywords_source)
+    index_summaries(engine, embedder, batch_size=2, workers=1)
+    with engine.connect() as conn:
+        alone = conn.execute(select(*columns).order_by(paper_summaries.c.paper_id)).all()
+        conn.execute(paper_summaries.delete())
+        conn.commit()
+    log = tmp_path / "pids"
+    extract = summaries._extract
+
+    def logged(*args: object, **kwargs: object) -> object:
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        return extract(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(summaries, "_extract", logged)
+    run = index_summaries(engine, embedder, batch_size=2, workers=2)
+    assert run.computed == len(alone) >= 6  # several batches
+    pids = {int(line) for line in log.read_text().split()}
+    assert pids and os.getpid() not in pids  # the candidates came from the workers
+    with engine.connect() as conn:
+        assert conn.execute(select(*columns).order_by(paper_summaries.c.paper_id)).all() == alone

@@ -4,6 +4,7 @@ equals the online ranking, grows with new papers, survives a crash, never shows 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 
 import pytest
@@ -211,3 +212,25 @@ def test_the_products_size_does_not_change_the_lists(engine, monkeypatch):
     monkeypatch.setattr(similar_lists, "_SCORES_BUDGET", 3 * len(ids))  # 3 papers at a time
     assert index_similar(engine, MODEL).computed == len(ids)
     assert snapshot(engine) == whole
+
+
+def test_forked_workers_store_the_lists_one_process_stores(engine, monkeypatch, tmp_path):
+    ids = load_corpus(engine)
+    index_similar(engine, MODEL, batch_size=16, workers=1)
+    alone = snapshot(engine)
+    with write_transaction(engine) as conn:
+        conn.execute(delete(lists_table))
+    log = tmp_path / "pids"
+    compute = similar_lists.lists_for
+
+    def logged(*args: object, **kwargs: object) -> object:
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        return compute(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(similar_lists, "lists_for", logged)
+    run = index_similar(engine, MODEL, batch_size=16, workers=2)
+    assert run.computed == len(ids)
+    pids = {int(line) for line in log.read_text().split()}
+    assert pids and os.getpid() not in pids  # the lists were computed by the workers
+    assert snapshot(engine) == alone

@@ -19,14 +19,20 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from paperfeed.index.embedder import Embedder, embed_short_texts
-from paperfeed.index.keywords import PhraseVectors, candidate_phrases, select_keywords
+from paperfeed.index.forked import ordered_map
+from paperfeed.index.keywords import (
+    Candidate,
+    PhraseVectors,
+    candidate_phrases,
+    select_keywords,
+)
 from paperfeed.index.schema import paper_llm_summaries, paper_summaries
 from paperfeed.index.terms import term_index
 from paperfeed.index.tldr import clean_latex, extractive_tldr
@@ -147,13 +153,16 @@ def _idf(conn: Connection) -> Callable[[str], float]:
 
 def index_summaries(engine: Engine, embedder: Embedder, *, batch_size: int = 512,
                     progress: Callable[..., None] | None = None,
-                    limit: int | None = None) -> SummaryRun:
+                    limit: int | None = None, workers: int | None = None) -> SummaryRun:
     """Compute the TL;DR and keywords of every paper that needs them (see module docstring).
 
     Input: an engine (each batch is its own write transaction, so the work is resumable)
     and the Embedder whose vectors are stored (keywords are scored against them; papers
-    without a vector from its model wait for the next run). Side effects: paper_summaries
-    rows inserted or replaced; progress(done, total) after each batch.
+    without a vector from its model wait for the next run). The TL;DRs and keyword
+    candidates (pure Python) are computed by ``workers`` forked processes (default: one
+    per core; index/forked.py); this process embeds the candidates, picks the keywords and
+    writes, batch after batch in order. Side effects: paper_summaries rows inserted or
+    replaced; progress(done, total) after each batch.
     """
     start = time.perf_counter()
     with engine.connect() as conn:
@@ -164,47 +173,72 @@ def index_summaries(engine: Engine, embedder: Embedder, *, batch_size: int = 512
     run = SummaryRun(papers=len(todo) + current, up_to_date=current)
     phrases = PhraseVectors(lambda texts: embed_short_texts(embedder, texts))
     stem = stems()
+
+    def jobs() -> Iterator[_Job]:
+        for offset in range(0, len(todo), batch_size):
+            batch = todo[offset:offset + batch_size]
+            with engine.connect() as conn:
+                vectors = get_vectors(conn, [t.paper_id for t in batch if not t.hf_keywords],
+                                      model_id=embedder.model_id)
+            yield _Job(batch, vectors)
+
     if progress:
         progress(0, len(todo))
-    for offset in range(0, len(todo), batch_size):
-        batch = todo[offset:offset + batch_size]
-        with engine.connect() as conn:
-            vectors = get_vectors(conn, [t.paper_id for t in batch if not t.hf_keywords],
-                                  model_id=embedder.model_id)
-        rows = _summarise(batch, vectors, phrases, stem, idf)
-        run.waiting += len(batch) - len(rows)
+    done = 0
+    for job, extracted in ordered_map(lambda job: _extract(job, stem, idf), jobs(),
+                                      workers=workers):
+        rows = _summarise(job, extracted, phrases)
+        run.waiting += len(job.batch) - len(rows)
         with write_transaction(engine) as conn:
             store_summaries(conn, rows)
         run.computed += len(rows)
+        done += len(job.batch)
         if progress:
-            progress(offset + len(batch), len(todo))
+            progress(done, len(todo))
     run.phrases_embedded = phrases.embedded
     run.seconds = time.perf_counter() - start
     return run
 
 
-def _summarise(batch: Sequence[_Todo], vectors: dict[int, Any], phrases: PhraseVectors,
-               stem: Callable[[str], str], idf: Callable[[str], float]) -> list[dict[str, Any]]:
-    cleaned = {t.paper_id: (clean_latex(t.title), clean_latex(t.abstract)) for t in batch}
-    candidates = {t.paper_id: candidate_phrases(*cleaned[t.paper_id], stem, idf, cleaned=True)
-                  for t in batch if not t.hf_keywords and t.paper_id in vectors}
-    phrases.prepare([c.phrase for cands in candidates.values() for c in cands])
+@dataclass(slots=True)
+class _Job:
+    batch: list[_Todo]
+    vectors: dict[int, Any]  # paper id -> stored vector (papers needing extracted keywords)
+
+
+def _extract(job: _Job, stem: Callable[[str], str], idf: Callable[[str], float]
+             ) -> dict[int, tuple[list[Candidate] | None, str]]:
+    """The pure-Python part of a batch, no database (a worker of forked.ordered_map runs
+    it): paper id -> (keyword candidates, or None when the keywords are upstream's or the
+    paper has no vector yet; the TL;DR, "" when upstream's is used)."""
+    out: dict[int, tuple[list[Candidate] | None, str]] = {}
+    for item in job.batch:
+        title, abstract = clean_latex(item.title), clean_latex(item.abstract)
+        candidates = (candidate_phrases(title, abstract, stem, idf, cleaned=True)
+                      if not item.hf_keywords and item.paper_id in job.vectors else None)
+        tldr = "" if item.hf_summary else extractive_tldr(title, abstract, cleaned=True)
+        out[item.paper_id] = (candidates, tldr)
+    return out
+
+
+def _summarise(job: _Job, extracted: dict[int, tuple[list[Candidate] | None, str]],
+               phrases: PhraseVectors) -> list[dict[str, Any]]:
+    phrases.prepare([c.phrase for cands, _ in extracted.values() for c in cands or ()])
     now = dt.datetime.now(dt.UTC)
     rows: list[dict[str, Any]] = []
-    for item in batch:
+    for item in job.batch:
+        cands, tldr = extracted[item.paper_id]
         if item.hf_keywords:
             keywords, keywords_source = item.hf_keywords, UPSTREAM
-        elif item.paper_id in candidates:
-            cands = candidates[item.paper_id]
+        elif cands is not None:
             keywords = select_keywords(cands, phrases.matrix([c.phrase for c in cands]),
-                                       vectors[item.paper_id]) if cands else []
+                                       job.vectors[item.paper_id]) if cands else []
             keywords_source = METHOD
         else:
             continue  # no vector from this model yet: the next run does it
         if item.hf_summary:
             tldr, tldr_source = clean_latex(item.hf_summary), UPSTREAM
         else:
-            tldr = extractive_tldr(*cleaned[item.paper_id], cleaned=True)
             tldr_source = METHOD
         rows.append({"paper_id": item.paper_id, "method": METHOD, "text_hash": item.digest,
                      "tldr": tldr, "tldr_source": tldr_source,

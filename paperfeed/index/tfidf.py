@@ -109,6 +109,13 @@ def tfidf_neighbours(conn: Connection, title: str, abstract: str, *, exclude_id:
     best papers (``exclude_id``, the paper itself, left out). Reads the postings only:
     ``terms``, when a caller ranking many papers holds a fresh copy, else term_index(conn)."""
     index = terms if terms is not None else term_index(conn)
+    return neighbours_in(index, title, abstract, exclude_id=exclude_id, depth=depth,
+                         query_terms=query_terms)
+
+
+def neighbours_in(index: TermIndex, title: str, abstract: str, *, exclude_id: int,
+                  depth: int, query_terms: int = 40) -> dict[int, float]:
+    """tfidf_neighbours over the postings ``index``, without a database connection."""
     norms = _norms(index)
     n = max(index.n_alive, 1)
     query = paper_query(title, abstract)

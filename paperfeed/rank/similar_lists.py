@@ -32,16 +32,18 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, select, update
 
+from paperfeed.index.forked import ordered_map
+from paperfeed.index.postings import TermIndex
 from paperfeed.index.schema import paper_vectors
 from paperfeed.index.terms import term_index
-from paperfeed.index.tfidf import tfidf_neighbours
+from paperfeed.index.tfidf import neighbours_in
 from paperfeed.index.vectors import decode_embedding
 from paperfeed.rank.similar import (
     DEFAULT_SIMILAR,
@@ -169,25 +171,34 @@ def _vector_neighbours(corpus: _Corpus, paper_ids: Sequence[int],
     return out
 
 
+def _texts(conn: Connection, paper_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    return {int(r.id): (r.title, r.abstract) for r in conn.execute(
+        select(papers.c.id, papers.c.title, papers.c.abstract)
+        .where(papers.c.id.in_(list(paper_ids))))}
+
+
 def compute_lists(conn: Connection, corpus: _Corpus,
                   paper_ids: Sequence[int]) -> dict[int, TextEvidence]:
     """The text evidence of each paper of ``paper_ids`` (all with a vector in ``corpus``),
     exactly as ``similar_papers`` computes it online for a limit of STORED_LIMIT.
     Reads the postings (TF-IDF) and the papers' titles and abstracts; no writes."""
+    return lists_for(corpus, term_index(conn), paper_ids, _texts(conn, paper_ids))
+
+
+def lists_for(corpus: _Corpus, terms: TermIndex, paper_ids: Sequence[int],
+              texts: dict[int, tuple[str, str]]) -> dict[int, TextEvidence]:
+    """compute_lists from the postings ``terms`` and the papers' (title, abstract)
+    ``texts``: no database (a worker of forked.ordered_map runs it)."""
     params = DEFAULT_SIMILAR
     depth = max(params.depth, STORED_LIMIT + 5)
-    texts = {int(r.id): (r.title, r.abstract) for r in conn.execute(
-        select(papers.c.id, papers.c.title, papers.c.abstract)
-        .where(papers.c.id.in_(list(paper_ids))))}
-    terms = term_index(conn)  # one freshness check per batch, not one per paper
     neighbours = _vector_neighbours(corpus, paper_ids, depth)
     out: dict[int, TextEvidence] = {}
     for pid in paper_ids:
         vector = corpus.matrix[corpus.row_of[pid]]
         cosine = neighbours[pid]
         title, abstract = texts[pid]
-        keyword = tfidf_neighbours(conn, title, abstract, exclude_id=pid, depth=depth,
-                                   query_terms=params.query_terms, terms=terms)
+        keyword = neighbours_in(terms, title, abstract, exclude_id=pid, depth=depth,
+                                query_terms=params.query_terms)
 
         def cosines_of(ids: list[int], vector: np.ndarray = vector) -> dict[int, float]:
             found = [other for other in ids if other in corpus.row_of]
@@ -200,6 +211,25 @@ def compute_lists(conn: Connection, corpus: _Corpus,
         evidence.text.pop(pid, None)
         out[pid] = evidence
     return out
+
+
+def _computed(engine: Engine, corpus: _Corpus, terms: TermIndex, queue: list[int],
+              batch_size: int, workers: int | None
+              ) -> Iterator[tuple[list[int], dict[int, TextEvidence]]]:
+    """(batch, its lists) for each batch of ``queue`` in order, the lists computed by
+    forked workers (index/forked.py) from the texts read here."""
+    def jobs() -> Iterator[tuple[list[int], dict[int, tuple[str, str]]]]:
+        for start in range(0, len(queue), batch_size):
+            batch = queue[start:start + batch_size]
+            with engine.connect() as conn:
+                texts = _texts(conn, batch)
+            yield batch, texts
+
+    def task(job: tuple[list[int], dict[int, tuple[str, str]]]) -> dict[int, TextEvidence]:
+        return lists_for(corpus, terms, job[0], job[1])
+
+    for (batch, _), lists in ordered_map(task, jobs(), workers=workers):
+        yield batch, lists
 
 
 def _lists_to_mark(conn: Connection, lists: dict[int, TextEvidence],
@@ -250,55 +280,56 @@ def _write_lists(conn: Connection, lists: dict[int, TextEvidence], corpus: _Corp
 
 
 def index_similar(engine: Engine, model_id: str, *, batch_size: int = 256,
-                  progress: Progress | None = None) -> SimilarRun:
+                  progress: Progress | None = None, workers: int | None = None) -> SimilarRun:
     """Store the similar-papers list of every paper with a vector from ``model_id`` that
     lacks a current one, then refresh the lists the new ones made stale (module docstring).
 
     Input: an engine (each batch of lists is its own write transaction, together with the
     stale marks it causes, so an interrupted run resumes where it stopped and ends in the
-    same state) and the embedder's model id. Side effects: rows of ``similar_lists``
-    inserted, replaced or marked stale; progress(done, total) after each batch.
+    same state) and the embedder's model id. The lists are computed by ``workers`` forked
+    processes (default: one per core; index/forked.py), from the postings as they are when
+    the run starts; this process reads, marks and writes, batch after batch in order.
+    Side effects: rows of ``similar_lists`` inserted, replaced or marked stale;
+    progress(done, total) after each batch.
     """
     start = time.perf_counter()
     with engine.connect() as conn:
         missing, stale, current, waiting = stale_lists(conn, model_id)
         older = set(conn.execute(select(similar_lists.c.paper_id)).scalars())
         corpus = _load_corpus(conn, model_id) if missing or stale else None
+        terms = term_index(conn) if corpus is not None else None
     run = SimilarRun(papers=len(missing) + len(stale) + current + waiting,
                      up_to_date=current, waiting=waiting)
-    if corpus is None:
+    if corpus is None or terms is None:
         run.seconds = time.perf_counter() - start
         return run
     done: set[int] = set()
     total = len(missing) + len(stale)
     if progress:
         progress(0, total)
-    queue = list(missing)
-    refreshing = False
-    while True:
-        if not queue and not refreshing:
+    for refreshing in (False, True):
+        queue = missing
+        if refreshing:
             # The refresh pass: lists marked stale before or during this run.
-            refreshing = True
             with engine.connect() as conn:
                 queue = [pid for pid in stale_lists(conn, model_id)[1] if pid not in done]
-            total = len(missing) + len(queue) + run.refreshed
-        if not queue:
-            break
-        batch, queue = queue[:batch_size], queue[batch_size:]
-        with engine.connect() as conn:
-            lists = compute_lists(conn, corpus, batch)
-            marks = [] if refreshing else _lists_to_mark(conn, lists, older - done - set(batch))
-        with write_transaction(engine) as conn:
-            _write_lists(conn, lists, corpus, model_id)
-            if marks:
-                conn.execute(update(similar_lists).where(similar_lists.c.paper_id.in_(marks))
-                             .values(stale=True))
-        done.update(batch)
-        if refreshing:
-            run.refreshed += len(batch)
-        else:
-            run.computed += len(batch)
-        if progress:
-            progress(run.computed + run.refreshed, total)
+            total = len(missing) + len(queue)
+        for batch, lists in _computed(engine, corpus, terms, queue, batch_size, workers):
+            with engine.connect() as conn:
+                marks = ([] if refreshing
+                         else _lists_to_mark(conn, lists, older - done - set(batch)))
+            with write_transaction(engine) as conn:
+                _write_lists(conn, lists, corpus, model_id)
+                if marks:
+                    conn.execute(update(similar_lists)
+                                 .where(similar_lists.c.paper_id.in_(marks))
+                                 .values(stale=True))
+            done.update(batch)
+            if refreshing:
+                run.refreshed += len(batch)
+            else:
+                run.computed += len(batch)
+            if progress:
+                progress(run.computed + run.refreshed, total)
     run.seconds = time.perf_counter() - start
     return run

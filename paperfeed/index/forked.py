@@ -1,0 +1,100 @@
+"""Pure-Python batch work of ``paperfeed index`` spread over the machine's cores.
+
+Two of the index steps are CPU-bound Python holding the GIL: TL;DR + keyword candidates
+(index/summaries.py) and the similar-papers lists (rank/similar_lists.py, TF-IDF "more like
+this"). Run in one process they use one core of the machine while the other idles
+(docs/benchmarks.md, "What stands between `paperfeed index` and 6x").
+``ordered_map(task, items)`` runs ``task`` over ``items`` in forked worker processes and
+yields each item with its result in the order of ``items``, a bounded number of items ahead, so the
+caller's database writes (and anything else it does per result) stay in its own process,
+in order, exactly as the sequential loop did them.
+
+Fork, so the workers inherit what the caller loaded (vectors, postings, caches) without
+copying or pickling it. The rule that makes fork safe here: a task never touches the
+database. The caller reads what a task needs and passes it in the item; the inherited
+connections of the parent are never used by a worker, and the workers leave through
+``os._exit`` (multiprocessing's fork start), which runs no finalizer that could close a
+connection the parent still uses. Each worker limits its BLAS library to one thread: the
+workers are the parallelism.
+
+One process (no fork) when there is one core, one item, or no fork on this platform; the
+results are the same either way (tests compare the two).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# The task of the pool being created: set just before the fork, so each worker inherits it
+# (a closure is fine: it is never pickled). One pool at a time per process.
+_TASK: Callable[[Any], Any] | None = None
+
+
+def cores() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _start_worker() -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _run(item: Any) -> Any:
+    assert _TASK is not None
+    return _TASK(item)
+
+
+def ordered_map(task: Callable[[Item], Result], items: Iterable[Item], *,
+                workers: int | None = None, ahead: int = 2
+                ) -> Iterator[tuple[Item, Result]]:
+    """``(item, task(item))`` for each item, in order (the item is the caller's own object,
+    never a copy sent back by a worker). With ``workers`` > 1 (default: one per
+    core) the calls run in that many forked processes, up to ``ahead`` items per worker
+    submitted before their results are taken; ``items`` is consumed lazily in the
+    caller's thread. ``task`` must not use the database (module docstring); items and
+    results must pickle. An exception of a task is raised here, and stops the workers.
+    """
+    global _TASK
+    count = cores() if workers is None else workers
+    source = iter(items)
+    head = list(itertools.islice(source, 2))
+    if (count < 2 or len(head) < 2 or sys.platform != "linux"
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        for item in itertools.chain(head, source):
+            yield item, task(item)
+        return
+    if _TASK is not None:
+        raise RuntimeError("ordered_map: another pool of this process is running")
+    _TASK = task
+    try:
+        pool = multiprocessing.get_context("fork").Pool(count, initializer=_start_worker)
+    finally:
+        _TASK = None  # the workers hold their copy; the parent needs none
+    pending: deque[tuple[Item, Any]] = deque()
+    try:
+        for item in itertools.chain(head, source):
+            pending.append((item, pool.apply_async(_run, (item,))))
+            if len(pending) >= count * ahead:
+                done, result = pending.popleft()
+                yield done, result.get()
+        while pending:
+            done, result = pending.popleft()
+            yield done, result.get()
+        pool.close()
+    finally:
+        pool.terminate()  # an exception, or a caller that stopped early: no worker left
+        pool.join()
