@@ -20,9 +20,9 @@ whatever else runs on it; ratios to in-run references hold on any machine of the
   them, the arms beside bare pgvector / ``ts_rank`` SQL over the same tables.
 
 It first prints the machine block (bench/machine.py), then one Markdown table, then the load
-average after. ``paperfeed index`` of the whole corpus is most of the run (57,852 papers at
-~150/s on an idle 2-core AMD EPYC: ~6.5 min); ``--index-limit`` shortens it. Run it under
-the bench lock:
+average after. ``paperfeed index`` of the whole corpus is most of the run (57,852 papers,
+all four steps: 12.5 min at 77 papers/s on an idle 2-core Intel Xeon, docs/benchmarks.md);
+``--index-limit`` shortens it. Run it under the bench lock:
 
     flock /tmp/paperfeed-bench.lock python -m bench
 """
