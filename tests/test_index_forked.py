@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -67,3 +70,27 @@ def test_one_worker_or_one_item_runs_here():
     assert [pid for _, (_, pid) in ordered_map(_square_and_pid, [3], workers=2)] \
         == [os.getpid()]
     assert list(ordered_map(_square_and_pid, [], workers=2)) == []
+
+
+def _die_on_seven(x: int) -> int:
+    if x == 7:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    return x
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    outcome: list[BaseException | None] = []
+
+    def consume() -> None:
+        try:
+            list(ordered_map(_die_on_seven, range(40), workers=2))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome.append(exc)
+
+    runner = threading.Thread(target=consume, daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert not runner.is_alive(), "ordered_map waited forever for a dead worker"
+    assert isinstance(outcome[0], BrokenProcessPool)
+    assert multiprocessing.active_children() == []

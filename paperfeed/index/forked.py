@@ -14,7 +14,8 @@ copying or pickling it. The rule that makes fork safe here: a task never touches
 database. The caller reads what a task needs and passes it in the item; the inherited
 connections of the parent are never used by a worker, and the workers leave through
 ``os._exit`` (multiprocessing's fork start), which runs no finalizer that could close a
-connection the parent still uses. Each worker limits its BLAS library to one thread: the
+connection the parent still uses. A worker that dies raises BrokenProcessPool in the
+caller instead of leaving it waiting. Each worker limits its BLAS library to one thread: the
 workers are the parallelism.
 
 One process (no fork) when there is one core, one item, or no fork on this platform; the
@@ -29,6 +30,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -66,7 +68,8 @@ def ordered_map(task: Callable[[Item], Result], items: Iterable[Item], *,
     core) the calls run in that many forked processes, up to ``ahead`` items per worker
     submitted before their results are taken; ``items`` is consumed lazily in the
     caller's thread. ``task`` must not use the database (module docstring); items and
-    results must pickle. An exception of a task is raised here, and stops the workers.
+    results must pickle. An exception of a task is raised here, and stops the workers; so
+    does a worker's death (``concurrent.futures.process.BrokenProcessPool``).
     """
     global _TASK
     count = cores() if workers is None else workers
@@ -79,22 +82,24 @@ def ordered_map(task: Callable[[Item], Result], items: Iterable[Item], *,
         return
     if _TASK is not None:
         raise RuntimeError("ordered_map: another pool of this process is running")
+    # An executor rather than multiprocessing.Pool: a worker that dies (killed, out of
+    # memory) breaks it and raises BrokenProcessPool here, where a Pool would wait forever
+    # for the lost result. With fork, it starts every worker at the first submit.
     _TASK = task
-    try:
-        pool = multiprocessing.get_context("fork").Pool(count, initializer=_start_worker)
-    finally:
-        _TASK = None  # the workers hold their copy; the parent needs none
-    pending: deque[tuple[Item, Any]] = deque()
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_worker)
+    pending: deque[tuple[Item, Future[Any]]] = deque()
     try:
         for item in itertools.chain(head, source):
-            pending.append((item, pool.apply_async(_run, (item,))))
+            pending.append((item, pool.submit(_run, item)))
             if len(pending) >= count * ahead:
-                done, result = pending.popleft()
-                yield done, result.get()
+                done, future = pending.popleft()
+                yield done, future.result()
         while pending:
-            done, result = pending.popleft()
-            yield done, result.get()
-        pool.close()
+            done, future = pending.popleft()
+            yield done, future.result()
     finally:
-        pool.terminate()  # an exception, or a caller that stopped early: no worker left
-        pool.join()
+        _TASK = None
+        # An exception, or a caller that stopped early: items not started are dropped,
+        # the ones running finish (one batch each), and no worker is left.
+        pool.shutdown(wait=True, cancel_futures=True)
