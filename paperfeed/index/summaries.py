@@ -213,9 +213,12 @@ def _extract(job: _Job, stem: Callable[[str], str], idf: Callable[[str], float]
     paper has no vector yet; the TL;DR, "" when upstream's is used)."""
     out: dict[int, tuple[list[Candidate] | None, str]] = {}
     for item in job.batch:
+        if not item.hf_keywords and item.paper_id not in job.vectors:
+            out[item.paper_id] = (None, "")  # waits for its vector: nothing to compute
+            continue
         title, abstract = clean_latex(item.title), clean_latex(item.abstract)
-        candidates = (candidate_phrases(title, abstract, stem, idf, cleaned=True)
-                      if not item.hf_keywords and item.paper_id in job.vectors else None)
+        candidates = (None if item.hf_keywords
+                      else candidate_phrases(title, abstract, stem, idf, cleaned=True))
         tldr = "" if item.hf_summary else extractive_tldr(title, abstract, cleaned=True)
         out[item.paper_id] = (candidates, tldr)
     return out
