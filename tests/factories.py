@@ -368,3 +368,18 @@ def client(site: Site) -> Iterator[TestClient]:
 def api_user(corpus: Engine) -> ApiUser:
     """"ada", verified, with a personal API token."""
     return make_api_user(corpus)
+
+
+def record_callers(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str,
+                   log: Path) -> Callable[[], set[int]]:
+    """Wrap ``module.name`` so that every call appends the calling process's id to
+    ``log`` (a file: forked workers write it too); returns a function reading the ids."""
+    original = getattr(module, name)
+
+    def logged(*args: Any, **kwargs: Any) -> Any:
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, logged)
+    return lambda: {int(line) for line in log.read_text().split()}

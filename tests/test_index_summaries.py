@@ -19,6 +19,7 @@ from paperfeed.store.database import write_transaction
 from paperfeed.store.papers import upsert_papers
 from paperfeed.store.schema import papers
 
+from .factories import record_callers
 from .search_corpus import load_search_corpus
 
 ABSTRACT = (
@@ -132,18 +133,9 @@ def test_forked_workers_write_what_one_process_writes(engine, monkeypatch, tmp_p
         alone = conn.execute(select(*columns).order_by(paper_summaries.c.paper_id)).all()
         conn.execute(paper_summaries.delete())
         conn.commit()
-    log = tmp_path / "pids"
-    extract = summaries._extract
-
-    def logged(*args: object, **kwargs: object) -> object:
-        with open(log, "a") as out:
-            out.write(f"{os.getpid()}\n")
-        return extract(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(summaries, "_extract", logged)
+    callers = record_callers(monkeypatch, summaries, "_extract", tmp_path / "pids")
     run = index_summaries(engine, embedder, batch_size=2, workers=2)
     assert run.computed == len(alone) >= 6  # several batches
-    pids = {int(line) for line in log.read_text().split()}
-    assert pids and os.getpid() not in pids  # the candidates came from the workers
+    assert callers() and os.getpid() not in callers()  # the candidates came from the workers
     with engine.connect() as conn:
         assert conn.execute(select(*columns).order_by(paper_summaries.c.paper_id)).all() == alone

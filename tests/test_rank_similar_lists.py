@@ -23,7 +23,7 @@ from paperfeed.store.similar_schema import similar_lists as lists_table
 from paperfeed.store.users import create_user
 from paperfeed.store.votes import set_vote
 
-from .factories import make_paper
+from .factories import make_paper, record_callers
 
 MODEL = HashingEmbedder().model_id
 VOCABULARY = ("retrieval images captions hubness diffusion language models reasoning speech audio "
@@ -220,17 +220,8 @@ def test_forked_workers_store_the_lists_one_process_stores(engine, monkeypatch, 
     alone = snapshot(engine)
     with write_transaction(engine) as conn:
         conn.execute(delete(lists_table))
-    log = tmp_path / "pids"
-    compute = similar_lists.lists_for
-
-    def logged(*args: object, **kwargs: object) -> object:
-        with open(log, "a") as out:
-            out.write(f"{os.getpid()}\n")
-        return compute(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(similar_lists, "lists_for", logged)
+    callers = record_callers(monkeypatch, similar_lists, "lists_for", tmp_path / "pids")
     run = index_similar(engine, MODEL, batch_size=16, workers=2)
     assert run.computed == len(ids)
-    pids = {int(line) for line in log.read_text().split()}
-    assert pids and os.getpid() not in pids  # the lists were computed by the workers
+    assert callers() and os.getpid() not in callers()  # the lists came from the workers
     assert snapshot(engine) == alone
