@@ -125,3 +125,23 @@ def test_tune_malloc_keeps_large_blocks_out_of_the_heap(settings):
     assert probe("serve")[1] < 1 << 20
     env["MALLOC_ARENA_MAX"] = "4"  # the operator's own setting wins
     assert probe("tuned")[0] == "MALLOC_MMAP_THRESHOLD_"
+
+
+def test_serve_with_one_worker_tunes_malloc_too(settings, monkeypatch):
+    """One worker means this process serves: it gets the malloc settings that forked
+    workers inherit (heap_trim's two arenas assume them)."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from paperfeed.cli import main as cli_main
+    from paperfeed.cli import ops
+
+    for name in ("PAPERFEED_DATABASE_URL", "PAPERFEED_TRUSTED_PROXIES"):
+        monkeypatch.setenv(name, "")  # serve sets them for its workers; restored afterwards
+    calls: list[str] = []
+    monkeypatch.setattr(ops, "tune_malloc", lambda: calls.append("tune_malloc") or [])
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append("serve"))
+    result = CliRunner().invoke(cli_main, ["serve", "--db", settings.database_url,
+                                           "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert calls == ["tune_malloc", "serve"]

@@ -28,7 +28,7 @@ from .common import (
     redact,
     settings_from,
 )
-from .preload import forked_workers
+from .preload import forked_workers, tune_malloc
 from .search import index_for_demo
 
 # What `paperfeed demo` does after importing the bundled corpus, in order.
@@ -69,7 +69,10 @@ def serve(db_url: str | None, config_path: str | None, host: str, port: int, wor
     # Forwarded headers are applied once, by paperfeed's ClientAddress middleware (only for
     # trusted_proxies); uvicorn's own handling stays off so it cannot apply them twice.
     # several workers: forked from this process once it has imported their modules, which
-    # they then share (cli/preload.py)
+    # they then share (cli/preload.py), with its malloc settings; one: this process serves,
+    # with the same settings
+    if workers <= 1:
+        tune_malloc()
     with metrics_directory(), forked_workers(settings.database_url) if workers > 1 \
             else nullcontext():
         uvicorn.run(
