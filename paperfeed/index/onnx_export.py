@@ -28,7 +28,6 @@ Other model types skip step 2 (the MatMuls are still quantised).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ import warnings
 from pathlib import Path
 
 from paperfeed.index.embedder import model_id_for
+from paperfeed.index.saved_arrays import build_lock
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ def quantized_model_path(model_dir: Path, cache_dir: str | Path) -> Path:
     if target.exists():
         return target
     target_dir.mkdir(parents=True, exist_ok=True)
-    with open(target_dir / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_lock(target_dir, ".build"):  # the lock onnx_mapped's builder takes too
         if not target.exists():
             fp32 = target_dir / FP32_NAME
             if not fp32.exists():
