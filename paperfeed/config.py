@@ -23,6 +23,13 @@ DEFAULT_TOML = "paperfeed.toml"
 DEV_SECRET = "paperfeed-development-secret-do-not-use-in-production"
 
 
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def default_database_url() -> str:
     """SQLite file in the working directory if one exists there, else in the user data dir."""
     local = Path.cwd() / "paperfeed.db"

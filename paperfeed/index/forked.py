@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
+
+from paperfeed.config import usable_cores
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -39,14 +40,6 @@ Result = TypeVar("Result")
 # The task of the pool being created: set just before the fork, so each worker inherits it
 # (a closure is fine: it is never pickled). One pool at a time per process.
 _TASK: Callable[[Any], Any] | None = None
-
-
-def cores() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _start_worker() -> None:
@@ -72,7 +65,7 @@ def ordered_map(task: Callable[[Item], Result], items: Iterable[Item], *,
     does a worker's death (``concurrent.futures.process.BrokenProcessPool``).
     """
     global _TASK
-    count = cores() if workers is None else workers
+    count = usable_cores() if workers is None else workers
     source = iter(items)
     head = list(itertools.islice(source, 2))
     if (count < 2 or len(head) < 2 or sys.platform != "linux"

@@ -103,14 +103,12 @@ def paper_query(title: str, abstract: str) -> dict[str, float]:
 
 
 def tfidf_neighbours(conn: Connection, title: str, abstract: str, *, exclude_id: int,
-                     depth: int, query_terms: int = 40,
-                     terms: TermIndex | None = None) -> dict[int, float]:
+                     depth: int, query_terms: int = 40) -> dict[int, float]:
     """Paper id -> TF-IDF cosine with the text ``title`` + ``abstract`` for the ``depth``
-    best papers (``exclude_id``, the paper itself, left out). Reads the postings only:
-    ``terms``, when a caller ranking many papers holds a fresh copy, else term_index(conn)."""
-    index = terms if terms is not None else term_index(conn)
-    return neighbours_in(index, title, abstract, exclude_id=exclude_id, depth=depth,
-                         query_terms=query_terms)
+    best papers (``exclude_id``, the paper itself, left out). Reads the postings only
+    (term_index(conn), fresh); neighbours_in takes a copy the caller holds."""
+    return neighbours_in(term_index(conn), title, abstract, exclude_id=exclude_id,
+                         depth=depth, query_terms=query_terms)
 
 
 def neighbours_in(index: TermIndex, title: str, abstract: str, *, exclude_id: int,

@@ -177,18 +177,12 @@ def _texts(conn: Connection, paper_ids: Sequence[int]) -> dict[int, tuple[str, s
         .where(papers.c.id.in_(list(paper_ids))))}
 
 
-def compute_lists(conn: Connection, corpus: _Corpus,
-                  paper_ids: Sequence[int]) -> dict[int, TextEvidence]:
-    """The text evidence of each paper of ``paper_ids`` (all with a vector in ``corpus``),
-    exactly as ``similar_papers`` computes it online for a limit of STORED_LIMIT.
-    Reads the postings (TF-IDF) and the papers' titles and abstracts; no writes."""
-    return lists_for(corpus, term_index(conn), paper_ids, _texts(conn, paper_ids))
-
-
 def lists_for(corpus: _Corpus, terms: TermIndex, paper_ids: Sequence[int],
               texts: dict[int, tuple[str, str]]) -> dict[int, TextEvidence]:
-    """compute_lists from the postings ``terms`` and the papers' (title, abstract)
-    ``texts``: no database (a worker of forked.ordered_map runs it)."""
+    """The text evidence of each paper of ``paper_ids`` (all with a vector in ``corpus``),
+    exactly as ``similar_papers`` computes it online for a limit of STORED_LIMIT, from the
+    postings ``terms`` and the papers' (title, abstract) ``texts``. No database: a worker
+    of forked.ordered_map runs it."""
     params = DEFAULT_SIMILAR
     depth = max(params.depth, STORED_LIMIT + 5)
     neighbours = _vector_neighbours(corpus, paper_ids, depth)

@@ -9,15 +9,15 @@ memory. Pure functions of their arguments; nothing here touches the database.
 
 from __future__ import annotations
 
-import os
 import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from paperfeed.config import usable_cores
+
 MAX_PASSWORD = 1024
-HASH_SLOTS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
+HASH_SLOTS = usable_cores()
 _slots = threading.BoundedSemaphore(HASH_SLOTS)
 
 # argon2id (the library default type) with RFC 9106's second recommended parameter set.
