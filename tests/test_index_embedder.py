@@ -114,6 +114,24 @@ def test_onnx_batches_pad_correctly_and_use_the_fused_model(int8_model):
 
 
 @pytest.mark.slow
+def test_onnx_runs_one_session_per_core_this_process_may_use(int8_model, monkeypatch):
+    """The default number of parallel runs follows the process's CPU affinity (taskset, a
+    container's cpuset), not the machine's CPU count: extra runs would only take turns."""
+    import os
+
+    from paperfeed.index.embedder import OnnxEmbedder, bundled_model_dir
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this OS")
+    _, path = int8_model
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    for cores in ({0}, {0, 1, 2}):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, cores=cores: cores)
+        assert OnnxEmbedder(bundled_model_dir(), path).workers == len(cores)
+    assert OnnxEmbedder(bundled_model_dir(), path, workers=5).workers == 5
+
+
+@pytest.mark.slow
 def test_onnx_weights_are_memory_mapped_and_give_the_same_vectors(int8_model, monkeypatch):
     """The embedder runs graphs whose weights are in one file beside them, which ONNX
     Runtime maps (shared by every process) instead of a private copy per process; the

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from paperfeed.config import usable_cores
 from paperfeed.index.onnx_mapped import drop_padding_mask, mapped_models
 
 if TYPE_CHECKING:
@@ -184,8 +185,10 @@ class OnnxEmbedder:
         self.disabled_optimizers = list(
             self.DISABLED_OPTIMIZERS if disabled_optimizers is None else disabled_optimizers)
         # One thread per run and one run per core: 20% more abstracts/s on 2 cores than one
-        # run using both cores (less synchronisation inside each small MatMul).
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        # run using both cores (less synchronisation inside each small MatMul). The cores
+        # this process may use, not the machine's: under `taskset` or a container's cpuset
+        # more runs than cores only take turns.
+        self.workers = max(1, workers or usable_cores())
         # The weights in a file of their own, memory-mapped by ONNX Runtime: shared by every
         # process that runs the model instead of a private copy each (index/onnx_mapped.py).
         mapped = mapped_models(onnx_path) if mapped_weights else None
