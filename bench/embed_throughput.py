@@ -12,7 +12,8 @@ hits all variants alike. The ONNX model is exported into --cache-dir on first us
 of earlier versions) run as those versions ran it: batches of 16, ONNX Runtime's
 SkipLayerNormalization fusion on. ``--ablate`` adds the steps in between: the previous file
 run the new way (one text per run, SkipLayerNormFusion off), and the new file with
-SkipLayerNormFusion left on.
+SkipLayerNormFusion left on. ``--bf16`` adds the reference model cast to bfloat16 (the
+route that AMX or AVX512-BF16 CPUs would take instead of int8).
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ def main() -> None:
                         "ONNX Runtime's SkipLayerNormFusion on (both at batch 1)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--bf16", action="store_true",
+                        help="also sentence-transformers with the model cast to bfloat16, "
+                        "batches of 8 (oneDNN's AMX / AVX512-BF16 kernels where the CPU has "
+                        "them; very slow where it has neither)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     texts = read_texts(args.corpus, args.n)
@@ -76,6 +81,12 @@ def main() -> None:
     if not args.no_torch:
         variants.append(("torch fp32 (sentence-transformers)", 256, 32,
                          TorchEmbedder(model_dir).embed))
+    if args.bf16:
+        import torch
+
+        bf16 = TorchEmbedder(model_dir, batch_size=8)
+        bf16.model = bf16.model.to(torch.bfloat16)
+        variants.append(("torch bf16 (sentence-transformers)", 256, 8, bf16.embed))
     if args.previous:
         old = OnnxEmbedder(model_dir, args.previous, batch_size=16, disabled_optimizers=())
         variants.append((f"onnx-int8 previous ({args.previous.name})", 256, 16, old.embed))
