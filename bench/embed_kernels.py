@@ -32,21 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.embed_throughput import read_texts
-from bench.machine import GEMM_SHAPE, _best_seconds, cpu_info, int8_peak, torch_fp32_peak
+from bench.embed_throughput import bf16_embedder, read_texts
+from bench.machine import cpu_info, int8_peak, torch_peak
 from paperfeed.index.embedder import OnnxEmbedder, TorchEmbedder, bundled_model_dir
 from paperfeed.index.onnx_export import quantized_model_path
 
 Embed = Callable[[list[str]], np.ndarray]
-
-
-def bf16_peak() -> float:
-    """GMAC/s of torch's bfloat16 matmul (oneDNN; AMX where present), 1 thread."""
-    import torch
-
-    m, k, n = GEMM_SHAPE
-    x, w = torch.rand(m, k).bfloat16(), torch.rand(k, n).bfloat16()
-    return m * k * n / _best_seconds(lambda: x @ w) / 1e9
 
 
 def macs_per_token(tokens: float, hidden: int = 384, inner: int = 1536,
@@ -105,8 +96,7 @@ def main() -> None:
     texts = read_texts(args.corpus, args.n)
     model_dir = bundled_model_dir()
     fp32 = TorchEmbedder(model_dir)
-    bf16 = TorchEmbedder(model_dir, batch_size=8)
-    bf16.model = bf16.model.to(torch.bfloat16)
+    bf16 = bf16_embedder(model_dir)
     int8 = OnnxEmbedder(model_dir, quantized_model_path(model_dir, args.cache_dir), workers=1)
     variants: list[tuple[str, Embed]] = [
         ("torch fp32 (sentence-transformers), batches of 32", fp32.embed),
@@ -133,7 +123,8 @@ def main() -> None:
     linear, attention = macs_per_token(tokens)
     per_abstract = tokens * (linear + attention) / 1e9
     peaks = {"int8 (ONNX Runtime MatMulInteger)": int8_peak(),
-             "bf16 (torch matmul)": bf16_peak(), "fp32 (torch matmul)": torch_fp32_peak()}
+             "bf16 (torch matmul)": torch_peak("bfloat16"),
+             "fp32 (torch matmul)": torch_peak("float32")}
     flags = cpu_info()
     print(f"CPU: {flags.get('model', '?')}; {len(texts)} abstracts, mean {tokens:.0f} "
           f"tokens; {args.rounds} interleaved rounds, one thread; load average "

@@ -98,13 +98,20 @@ def int8_peak() -> float:
 
 def torch_fp32_peak() -> float:
     """GMAC/s of torch's fp32 matmul (the sentence-transformers reference's kernel), 1 thread."""
+    return torch_peak("float32")
+
+
+def torch_peak(dtype: str) -> float:
+    """GMAC/s of torch's matmul in ``dtype`` ("float32", "bfloat16": oneDNN, AMX where the
+    CPU has it), 1 thread."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         m, k, n = GEMM_SHAPE
-        x, w = torch.rand(m, k), torch.rand(k, n)
+        kind = getattr(torch, dtype)
+        x, w = torch.rand(m, k).to(kind), torch.rand(k, n).to(kind)
         return m * k * n / _best_seconds(lambda: x @ w) / 1e9
     finally:
         torch.set_num_threads(threads)
